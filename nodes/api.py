@@ -1,0 +1,350 @@
+"""The node plugin contract: what a node type declares and what its `run` receives and returns.
+
+A node type is one module that ends with `NODE = NodeType(...)` and is registered under the
+`chatloom.nodes` entry-point group. `run(ctx, settings)` is called when the conversation reaches
+the node, and again when the user answers (``ctx.inbound`` is set) or a timer it asked for fires
+(``ctx.woke`` is true). It returns a `Step` saying what to send and where to go next.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from flows.expressions import check_template, evaluate, render
+from flows.problems import describe_validation_error
+
+MediaKind = Literal["image", "audio", "video", "file"]
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button under a message; `value` is what the bot receives when it is pressed."""
+
+    title: str
+    value: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"title": self.title, "value": self.value or self.title}
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """An image, audio clip, video or file, by URL (or a reference a channel understands)."""
+
+    kind: MediaKind
+    url: str
+    name: str = ""
+    mime: str = ""
+    duration: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "url": self.url}
+        if self.name:
+            out["name"] = self.name
+        if self.mime:
+            out["mime"] = self.mime
+        if self.duration is not None:
+            out["duration"] = self.duration
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """One message the bot sends."""
+
+    text: str = ""
+    buttons: tuple[Button, ...] = ()
+    media: Media | None = None
+    multiple: bool = False  # buttons may be picked several times (multiple choice)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"text": self.text}
+        if self.buttons:
+            out["buttons"] = [b.to_json() for b in self.buttons]
+        if self.media is not None:
+            out["media"] = self.media.to_json()
+        if self.multiple:
+            out["multiple"] = True
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Outbound:
+        media = data.get("media")
+        return cls(
+            text=data.get("text", ""),
+            buttons=tuple(Button(b["title"], b.get("value", "")) for b in data.get("buttons", ())),
+            media=Media(**media) if media else None,
+            multiple=bool(data.get("multiple", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """What the user sent: text, a pressed button's value, or media."""
+
+    text: str = ""
+    choice: str | None = None  # the value of a pressed button, when the channel tells us
+    media: Media | None = None
+    event_id: str | None = None
+
+    @property
+    def answer(self) -> str:
+        """The button value if a button was pressed, else the typed text."""
+        return self.choice if self.choice is not None else self.text
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"text": self.text}
+        if self.choice is not None:
+            out["choice"] = self.choice
+        if self.media is not None:
+            out["media"] = self.media.to_json()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class CallFlow:
+    """Run another flow, sharing the named variables both ways, then come back."""
+
+    flow_id: str
+    share: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Step:
+    """What a node's `run` returns.
+
+    - leave by ``port`` (sending ``messages`` first), or
+    - ``wait="reply"``: stay on this node until the user answers (``timeout`` seconds at most), or
+    - ``wait="timer"``: stay until ``delay`` seconds have passed, or
+    - ``goto``: continue at another node of the same flow, or
+    - ``call``: run another flow and continue by ``out`` when it ends, or
+    - ``end``: the conversation is over.
+    """
+
+    port: str | None = None
+    messages: tuple[Outbound, ...] = ()
+    wait: Literal["reply", "timer"] | None = None
+    delay: float | None = None
+    timeout: float | None = None
+    goto: str | None = None
+    call: CallFlow | None = None
+    end: bool = False
+
+    @classmethod
+    def next(cls, port: str = "out", *messages: Outbound) -> Step:
+        """Send the messages, then leave by `port`."""
+        return cls(port=port, messages=messages)
+
+    @classmethod
+    def ask(cls, *messages: Outbound, timeout: float | None = None) -> Step:
+        """Send the messages and wait for the user's reply."""
+        return cls(wait="reply", messages=messages, timeout=timeout)
+
+    @classmethod
+    def sleep(cls, seconds: float, *messages: Outbound) -> Step:
+        """Send the messages and come back to this node after `seconds`."""
+        return cls(wait="timer", delay=seconds, messages=messages)
+
+    @classmethod
+    def jump(cls, node_id: str, *messages: Outbound) -> Step:
+        """Continue at another node of this flow."""
+        return cls(goto=node_id, messages=messages)
+
+    @classmethod
+    def call_flow(cls, flow_id: str, share: tuple[str, ...] = (), *messages: Outbound) -> Step:
+        """Run another flow with shared variables; continue by `out` when it ends."""
+        return cls(call=CallFlow(flow_id, share), messages=messages)
+
+    @classmethod
+    def finish(cls, *messages: Outbound) -> Step:
+        """Send the messages and end the conversation."""
+        return cls(end=True, messages=messages)
+
+
+class HttpResponse(Protocol):
+    status_code: int
+    headers: Mapping[str, str]
+    text: str
+
+    def json(self) -> Any: ...
+
+
+class HttpClient(Protocol):
+    """The slice of `httpx.AsyncClient` nodes may use."""
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> HttpResponse: ...
+
+
+@dataclass
+class Services:
+    """What the runtime hands to nodes. Tests hand in fakes; deployments hand in real ones."""
+
+    http: HttpClient | None = None
+    clock: Callable[[], datetime] = datetime.now
+    random: random.Random = field(default_factory=random.Random)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # LLM, memory, speech… added by later features
+
+
+class NodeContext:
+    """Everything a node may read or change while it runs, for one conversation."""
+
+    __slots__ = (
+        "conversation_id",
+        "flow_id",
+        "node_id",
+        "vars",
+        "inbound",
+        "woke",
+        "memory",
+        "services",
+        "test_mode",
+        "log",
+    )
+
+    def __init__(
+        self,
+        *,
+        conversation_id: str = "",
+        flow_id: str = "",
+        node_id: str = "",
+        vars: dict[str, Any] | None = None,
+        inbound: Inbound | None = None,
+        woke: bool = False,
+        memory: dict[str, Any] | None = None,
+        services: Services | None = None,
+        test_mode: bool = False,
+        log: logging.LoggerAdapter[logging.Logger] | logging.Logger | None = None,
+    ) -> None:
+        self.conversation_id = conversation_id
+        self.flow_id = flow_id
+        self.node_id = node_id
+        self.vars: dict[str, Any] = {} if vars is None else vars  # the conversation's variables
+        self.inbound = inbound  # set when the user answered this (waiting) node
+        self.woke = woke  # true when a timer this node asked for fired
+        self.memory: dict[str, Any] = {} if memory is None else memory  # this node's scratch while it waits
+        self.services = services or Services()
+        self.test_mode = test_mode
+        self.log = log or logging.getLogger("nodes")
+
+    @property
+    def first_visit(self) -> bool:
+        """True when the conversation has just arrived at this node."""
+        return self.inbound is None and not self.woke
+
+    def render(self, template: str) -> str:
+        """Fill `{{ variable }}` placeholders from the conversation's variables (sandboxed)."""
+        return render(template, self.vars)
+
+    def evaluate(self, expression: str) -> Any:
+        """Evaluate an expression against the conversation's variables (sandboxed)."""
+        return evaluate(expression, self.vars)
+
+
+Settings = BaseModel
+RunFn = Callable[[NodeContext, Any], Awaitable[Step]]
+PortsFn = Callable[[Any], list[str]]
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class NodeType:
+    """A node type: declared once, in the module that implements it."""
+
+    type: str  # dotted, lower case: "input.email"
+    version: int
+    title: str
+    category: str
+    settings: type[BaseModel]
+    run: RunFn
+    inputs: tuple[str, ...] = ("in",)
+    outputs: tuple[str, ...] | PortsFn = ("out",)  # or a function of the settings, for per-branch ports
+    description: str = ""
+    waits: bool = False  # it may wait for the user (breaks loops that would otherwise spin)
+    terminal: bool = False  # ends the conversation (an end node is not a dead end)
+    links: Callable[[Any], list[str]] | None = None  # node ids it may jump to (for reachability)
+    migrations: Mapping[int, Migration] = field(default_factory=dict)  # from version N to N+1
+    summary: Callable[[Any], str] | None = None  # one line for the canvas card
+
+    def output_ports(self, settings: Any) -> list[str]:
+        """The output ports for these (validated) settings."""
+        return list(self.outputs(settings)) if callable(self.outputs) else list(self.outputs)
+
+    def migrate(self, settings: Mapping[str, Any], version: int) -> dict[str, Any]:
+        """Bring settings saved by an older version of this node type up to date."""
+        if version > self.version:
+            raise SettingsError(
+                [f"This node was made with version {version} of “{self.title}”, but version "
+                 f"{self.version} is installed. Update the plugin."]
+            )
+        data = dict(settings)
+        for v in range(version, self.version):
+            step = self.migrations.get(v)
+            if step is None:
+                raise SettingsError([f"There is no way to update “{self.title}” settings from version {v}."])
+            data = step(data)
+        return data
+
+    def parse(self, settings: Mapping[str, Any], version: int) -> BaseModel:
+        """Validated settings, or SettingsError with one sentence per problem."""
+        data = self.migrate(settings, version)
+        try:
+            return self.settings.model_validate(data)
+        except ValidationError as exc:
+            raise SettingsError(describe_validation_error(exc, self.settings)) from exc
+
+    def inspect(self, settings: Mapping[str, Any], version: int) -> Inspection:
+        """Ports, links and setting problems, for flow validation."""
+        try:
+            parsed = self.parse(settings, version)
+        except SettingsError as exc:
+            return Inspection(outputs=self.output_ports(None) if not callable(self.outputs) else [],
+                              links=[], errors=exc.reasons)
+        errors = [e for text in _strings(parsed) if (e := check_template(text)) is not None]
+        check = getattr(parsed, "problems", None)
+        if callable(check):
+            errors.extend(check())
+        return Inspection(
+            outputs=self.output_ports(parsed),
+            links=list(self.links(parsed)) if self.links else [],
+            errors=errors,
+        )
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside settings, so broken `{{ … }}` markup is caught when a flow is saved."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _strings(getattr(value, name))
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+
+
+class SettingsError(ValueError):
+    """Settings that do not fit their node type; one sentence per problem."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__(" ".join(reasons))
+
+
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    """What one node's settings mean for the graph: its output ports, jump targets, problems."""
+
+    outputs: list[str]
+    links: list[str]
+    errors: list[str]
