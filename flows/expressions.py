@@ -137,7 +137,7 @@ def render(source: str, variables: dict[str, Any]) -> str:
         raise ExpressionError(f"The text {source!r} tried something a flow may not do.") from exc
     except ExpressionError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any failure inside user data becomes a sentence
+    except Exception as exc:
         raise ExpressionError(f"The text {source!r} could not be filled in: {exc}.") from exc
     if len(out) > MAX_RESULT_LEN:
         raise ExpressionError("The text is too long once filled in.")
@@ -152,7 +152,7 @@ def evaluate(source: str, variables: dict[str, Any]) -> Any:
         raise ExpressionError(f"The expression {source!r} tried something a flow may not do.") from exc
     except ExpressionError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any failure inside user data becomes a sentence
+    except Exception as exc:
         raise ExpressionError(f"The expression {source!r} failed: {exc}.") from exc
     if isinstance(value, Undefined):
         return None

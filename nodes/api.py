@@ -199,14 +199,14 @@ class NodeContext:
     __slots__ = (
         "conversation_id",
         "flow_id",
-        "node_id",
-        "vars",
         "inbound",
-        "woke",
+        "log",
         "memory",
+        "node_id",
         "services",
         "test_mode",
-        "log",
+        "vars",
+        "woke",
     )
 
     def __init__(

@@ -1,0 +1,272 @@
+"""The runtime: handles one event for one conversation at a time, and saves it whole.
+
+`handle` loads a conversation, walks its plan until it must wait again, and saves the new
+state, the transcript and the outgoing messages in one transaction. A redelivered inbound
+event is answered from what was saved the first time. One conversation is handled by one
+worker at a time (a lock in this process, and a sequence number checked on save across
+processes); different conversations run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from flows.store import FlowNotFound, FlowStore
+from nodes.api import Inbound, Outbound, Services
+from nodes.registry import Registry
+from runtime.interpreter import Event, Interpreter, Outcome, Reply, Start, TurnError, Wake
+from runtime.plan import Plan, compile_flow
+from runtime.state import ConversationState
+from runtime.store import Conflict, ConversationStore, Duplicate
+from runtime.timers import Timers
+
+log = logging.getLogger(__name__)
+
+FALLBACK = "Sorry, something went wrong on our side. Please try again in a moment."
+DRAFT = 0  # version number that means "the current draft" (test chat, CLI)
+Listener = Callable[[str, Sequence[Outbound]], Any]
+
+
+class ConversationNotFound(LookupError):
+    """No conversation with that id."""
+
+
+class Runtime:
+    """Runs published flows for conversations stored in the database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        registry: Registry,
+        *,
+        services: Services | None = None,
+        test_mode: bool = False,
+        wait_scale: float = 1.0,
+        step_limit: int = 500,
+        name: str | None = None,
+        plan_cache_size: int = 256,
+    ) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.flows = FlowStore(engine)
+        self.store = ConversationStore(engine)
+        self.services = services or Services()
+        self.wait_scale = wait_scale
+        self.interpreter = Interpreter(self.plan, self.services, step_limit=step_limit, test_mode=test_mode)
+        self.timers = Timers(engine, self.wake, name=name or uuid.uuid4().hex)
+        self._plans: OrderedDict[tuple[str, int], Plan] = OrderedDict()
+        self._plan_cache_size = plan_cache_size
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._listeners: list[Listener] = []
+        self.fallback_text = FALLBACK
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Start the timers and re-arm any whose job was lost (a crash between save and schedule)."""
+        self.timers.start()
+        for state in self.store.sleeping():
+            if state.wake_token and not self.timers.exists(state.id, state.wake_token):
+                at = datetime.fromtimestamp(max(state.wake_at or 0, time.time()), UTC)
+                self.timers.schedule(state.id, state.wake_token, at)
+
+    async def shutdown(self) -> None:
+        self.timers.shutdown()
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call `listener(conversation_id, messages)` after every saved turn that sent something."""
+        self._listeners.append(listener)
+
+    # -- plans -----------------------------------------------------------------------------
+
+    async def plan(self, flow_id: str, version: int | None) -> Plan:
+        """The compiled plan of a published version (None: the latest; 0: the draft, uncached)."""
+        if version == DRAFT:
+            return compile_flow(self.flows.draft(flow_id), self.registry, DRAFT)
+        if version is None:
+            try:
+                version = self.flows.version(flow_id).version
+            except FlowNotFound:
+                if not self.interpreter.test_mode:
+                    raise
+                return compile_flow(self.flows.draft(flow_id), self.registry, DRAFT)
+        key = (flow_id, version)
+        found = self._plans.get(key)
+        if found is not None:
+            self._plans.move_to_end(key)
+            return found
+        plan = compile_flow(self.flows.version(flow_id, version).flow, self.registry, version)
+        self._plans[key] = plan
+        if len(self._plans) > self._plan_cache_size:
+            self._plans.popitem(last=False)
+        return plan
+
+    # -- conversations ---------------------------------------------------------------------
+
+    async def start(
+        self,
+        flow_id: str,
+        *,
+        version: int | None = None,
+        user_id: str = "",
+        channel: str = "api",
+        account: str = "default",
+        variables: dict[str, Any] | None = None,
+        conversation_id: str | None = None,
+    ) -> tuple[str, list[Outbound]]:
+        """Begin a conversation on a flow version (the latest published by default)."""
+        plan = await self.plan(flow_id, version)
+        cid = conversation_id or uuid.uuid4().hex
+        state = ConversationState(
+            id=cid, flow_id=flow_id, version=plan.version, channel=channel, account=account, user_id=user_id,
+        )
+        state.vars = dict(variables or {})
+        state.vars.setdefault("user", {"id": user_id})
+        async with self._lock(cid):
+            return cid, await self._turn(state, Start(), None)
+
+    async def send(self, conversation_id: str, inbound: Inbound) -> list[Outbound]:
+        """The user said something: answer it (once, even if the same event comes again)."""
+        async with self._lock(conversation_id):
+            while True:
+                state = self._load(conversation_id)
+                if inbound.event_id is not None:
+                    turn = self.store.turn_of_event(state.channel, state.account, inbound.event_id)
+                    if turn is not None:
+                        return self.store.replies(turn)
+                event: Event
+                if state.status == "waiting":
+                    event = Reply(inbound)
+                elif state.status == "sleeping":
+                    if state.wake_token and state.wake_at and state.wake_at < time.time() - self.timers.misfire_grace:
+                        event = Wake(state.wake_token)  # its timer was dropped as too late: resume now
+                    else:
+                        event = _Note()
+                else:  # ended, failed, new: a new message starts the flow again, on its latest version
+                    plan = await self.plan(state.flow_id, None if state.version != DRAFT else DRAFT)
+                    state.version, state.vars = plan.version, {"user": state.vars.get("user", {})}
+                    event = Start()
+                try:
+                    return await self._turn(state, event, inbound)
+                except _Retry:
+                    continue
+
+    async def wake(self, conversation_id: str, token: str) -> None:
+        """A timer fired: continue the conversation if it still waits for this timer."""
+        async with self._lock(conversation_id):
+            while True:
+                state = self.store.load(conversation_id)
+                if state is None or state.wake_token != token:
+                    return
+                try:
+                    await self._turn(state, Wake(token), None)
+                    return
+                except _Retry:
+                    continue
+
+    def _load(self, conversation_id: str) -> ConversationState:
+        state = self.store.load(conversation_id)
+        if state is None:
+            raise ConversationNotFound(f"There is no conversation {conversation_id!r}.")
+        return state
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = self._locks[conversation_id] = asyncio.Lock()
+        return lock
+
+    async def _turn(self, state: ConversationState, event: Event | _Note, inbound: Inbound | None) -> list[Outbound]:
+        """Run one event and save everything it produced, or nothing but the fallback."""
+        turn = uuid.uuid4().hex
+        old_token = state.wake_token
+        seq = state.seq
+        if isinstance(event, _Note):
+            outcome = Outcome()
+        else:
+            try:
+                outcome = await self.interpreter.advance(state, event)
+            except (TurnError, LookupError) as exc:
+                return self._fail(state.id, seq, turn, inbound, exc, new=isinstance(event, Start) and seq == 0,
+                                  template=state)
+        if outcome.timer is not None and state.wake_token:
+            delay = outcome.timer * self.wait_scale
+            state.wake_at = time.time() + delay
+            self.timers.schedule(state.id, state.wake_token, datetime.fromtimestamp(state.wake_at, UTC))
+        try:
+            self.store.save_turn(state, turn=turn, inbound=inbound, outbound=outcome.messages)
+        except Duplicate:
+            self._drop_timer(state)
+            assert inbound is not None and inbound.event_id is not None
+            found = self.store.turn_of_event(state.channel, state.account, inbound.event_id)
+            return self.store.replies(found) if found else []
+        except Conflict:
+            self._drop_timer(state)
+            raise _Retry() from None
+        if old_token and old_token != state.wake_token:
+            self.timers.cancel(state.id, old_token)
+        sent = [m for _, m in outcome.messages]
+        self._notify(state.id, sent)
+        return sent
+
+    def _fail(
+        self, cid: str, seq: int, turn: str, inbound: Inbound | None, exc: Exception, *, new: bool,
+        template: ConversationState,
+    ) -> list[Outbound]:
+        """Keep the conversation as it was before the turn; record the inbound and a polite reply."""
+        node_id = getattr(exc, "node_id", None)
+        log.error(
+            "turn failed: %s", exc,
+            extra={"flow_id": getattr(exc, "flow_id", template.flow_id), "node_id": node_id, "conversation_id": cid},
+        )
+        if new:
+            state = ConversationState(
+                id=cid, flow_id=template.flow_id, version=template.version, channel=template.channel,
+                account=template.account, user_id=template.user_id, status="failed",
+            )
+            state.vars = {"user": template.vars.get("user", {})}
+        else:
+            loaded = self.store.load(cid)
+            if loaded is None or loaded.seq != seq:
+                raise _Retry()
+            state = loaded
+        reply = Outbound(self.fallback_text)
+        try:
+            self.store.save_turn(state, turn=turn, inbound=inbound, outbound=[(node_id, reply)])
+        except Duplicate:
+            return []
+        except Conflict:
+            raise _Retry() from None
+        self._notify(cid, [reply])
+        return [reply]
+
+    def _drop_timer(self, state: ConversationState) -> None:
+        if state.wake_token:
+            self.timers.cancel(state.id, state.wake_token)
+
+    def _notify(self, cid: str, messages: list[Outbound]) -> None:
+        if not messages:
+            return
+        for listener in self._listeners:
+            try:
+                listener(cid, messages)
+            except Exception:
+                log.exception("message listener failed (conversation %s)", cid)
+
+
+class _Note:
+    """An inbound message that only goes into the transcript (the conversation is sleeping)."""
+
+
+class _Retry(Exception):
+    """The conversation changed under us; load it again and redo the turn."""

@@ -1,0 +1,194 @@
+"""Walks a compiled plan for one event until the conversation must wait again or ends.
+
+Pure with respect to storage: it changes the ConversationState in memory and returns the
+messages; the caller saves both in one transaction, or throws both away.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from nodes.api import Inbound, NodeContext, Outbound, Services
+from runtime.plan import Plan
+from runtime.state import ConversationState, Frame
+
+log = logging.getLogger(__name__)
+
+PlanLoader = Callable[[str, int | None], Awaitable[Plan]]  # (flow_id, version or None = latest)
+DEFAULT_STEP_LIMIT = 500
+
+
+class TurnError(Exception):
+    """A turn that could not finish; the conversation stays as it was before the turn."""
+
+    def __init__(self, message: str, *, flow_id: str, node_id: str | None, conversation_id: str) -> None:
+        self.flow_id, self.node_id, self.conversation_id = flow_id, node_id, conversation_id
+        super().__init__(message)
+
+
+class StepLimitExceeded(TurnError):
+    """The flow ran too many steps without waiting for the user: almost surely an endless loop."""
+
+
+class NodeFailed(TurnError):
+    """A node raised and had no `error` port connected."""
+
+
+@dataclass(slots=True)
+class Start:
+    """Begin the flow at its start node."""
+
+
+@dataclass(slots=True)
+class Reply:
+    """The user answered."""
+
+    inbound: Inbound
+
+
+@dataclass(slots=True)
+class Wake:
+    """A timer the waiting node asked for has fired."""
+
+    token: str
+
+
+Event = Start | Reply | Wake
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a turn produced."""
+
+    messages: list[tuple[str, Outbound]] = field(default_factory=list)  # (node id, message)
+    trail: list[str] = field(default_factory=list)  # node ids visited, for highlighting and tests
+    timer: float | None = None  # seconds until the waiting node wants to be woken
+
+
+class Interpreter:
+    """Runs plans. One instance serves every conversation; it holds no conversation state."""
+
+    def __init__(
+        self,
+        plans: PlanLoader,
+        services: Services,
+        *,
+        step_limit: int = DEFAULT_STEP_LIMIT,
+        test_mode: bool = False,
+    ) -> None:
+        self.plans = plans
+        self.services = services
+        self.step_limit = step_limit
+        self.test_mode = test_mode
+
+    async def advance(self, state: ConversationState, event: Event) -> Outcome:
+        """Walk from where the conversation stands; mutate `state`; return the messages."""
+        out = Outcome()
+        if isinstance(event, Start):
+            plan = await self.plans(state.flow_id, state.version)
+            state.at_flow, state.at_version = plan.flow_id, plan.version
+            state.vars = {**plan.defaults, **state.vars}
+            state.stack, state.memory = [], {}
+            node_id: str | None = plan.start
+            inbound, woke = None, False
+        else:
+            plan = await self.plans(state.at_flow, state.at_version)
+            node_id = state.node
+            inbound = event.inbound if isinstance(event, Reply) else None
+            woke = isinstance(event, Wake)
+        state.node, state.wake_token, state.wake_at = None, None, None
+
+        ctx = NodeContext(
+            conversation_id=state.id,
+            flow_id=plan.flow_id,
+            vars=state.vars,
+            services=self.services,
+            test_mode=self.test_mode,
+            memory=state.memory,
+        )
+        messages, trail = out.messages, out.trail
+        steps = 0
+        while node_id is not None:
+            steps += 1
+            if steps > self.step_limit:
+                raise StepLimitExceeded(
+                    f"The flow {plan.flow_id!r} ran {self.step_limit} steps without waiting for the user "
+                    f"and was stopped (last at node {node_id!r}); it probably loops forever.",
+                    flow_id=plan.flow_id, node_id=node_id, conversation_id=state.id,
+                )
+            pn = plan.nodes[node_id]
+            ctx.node_id, ctx.inbound, ctx.woke = node_id, inbound, woke
+            if inbound is None and not woke:
+                ctx.memory = {}
+            inbound, woke = None, False
+            trail.append(node_id)
+            try:
+                step = await pn.run(ctx, pn.settings)
+            except Exception as exc:
+                target = pn.next.get("error")
+                if target is None:
+                    raise NodeFailed(
+                        f"Node {node_id!r} ({pn.type.type}) of flow {plan.flow_id!r} failed: {exc}",
+                        flow_id=plan.flow_id, node_id=node_id, conversation_id=state.id,
+                    ) from exc
+                log.warning(
+                    "node failed, leaving by its error port",
+                    extra={"flow_id": plan.flow_id, "node_id": node_id, "conversation_id": state.id},
+                )
+                ctx.vars["error"] = str(exc)
+                node_id = target
+                continue
+            if step.messages:
+                messages.extend([(node_id, m) for m in step.messages])
+            if step.wait is not None:
+                state.node, state.memory = node_id, ctx.memory
+                state.status = "waiting" if step.wait == "reply" else "sleeping"
+                delay = step.delay if step.wait == "timer" else step.timeout
+                if delay is not None:
+                    state.wake_token = uuid.uuid4().hex
+                    out.timer = max(0.0, float(delay))
+                return out
+            if step.goto is not None:
+                node_id = step.goto
+                continue
+            if step.call is not None:
+                try:
+                    sub = await self.plans(step.call.flow_id, None)
+                except LookupError as exc:
+                    target = pn.next.get("error")
+                    if target is None:
+                        raise NodeFailed(
+                            f"Node {node_id!r} calls flow {step.call.flow_id!r}, which is not published.",
+                            flow_id=plan.flow_id, node_id=node_id, conversation_id=state.id,
+                        ) from exc
+                    ctx.vars["error"] = str(exc)
+                    node_id = target
+                    continue
+                share = list(step.call.share)
+                state.stack.append(Frame(plan.flow_id, plan.version, node_id, share, state.vars))
+                state.vars = {**sub.defaults, **{k: state.vars[k] for k in share if k in state.vars}}
+                if "user" in state.stack[-1].vars:
+                    state.vars.setdefault("user", state.stack[-1].vars["user"])
+                plan, ctx.vars, ctx.flow_id = sub, state.vars, sub.flow_id
+                state.at_flow, state.at_version = sub.flow_id, sub.version
+                node_id = sub.start
+                continue
+            node_id = None if step.end else pn.next.get(step.port or "out")
+            while node_id is None and state.stack:
+                # the sub-flow is done: hand shared variables back and continue after the call
+                frame = state.stack.pop()
+                parent_vars = frame.vars
+                for name in frame.share:
+                    if name in state.vars:
+                        parent_vars[name] = state.vars[name]
+                state.vars = ctx.vars = parent_vars
+                plan = await self.plans(frame.flow_id, frame.version)
+                state.at_flow, state.at_version, ctx.flow_id = plan.flow_id, plan.version, plan.flow_id
+                node_id = plan.nodes[frame.node_id].next.get("out")
+        state.status = "ended"
+        state.memory = {}
+        return out
+
