@@ -29,7 +29,7 @@ def parse_flow(raw: bytes | str, *, source: str = "The file") -> Flow:
             f"{source} is {size / 1_048_576:.1f} MB; a flow file may be at most {MAX_FLOW_BYTES // 1_048_576} MB."
         )
     try:
-        data = json.loads(raw)
+        data = json.loads(raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw)
     except UnicodeDecodeError:
         raise DocumentError(f"{source} is not text: a flow file is UTF-8 JSON.") from None
     except json.JSONDecodeError as exc:

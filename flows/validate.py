@@ -35,7 +35,7 @@ def validate(flow: Flow, catalog: Catalog) -> list[Problem]:
     waits: set[str] = set()
     terminal: set[str] = set()
     missing: dict[str, list[str]] = {}
-    for node in nodes.values():
+    for node in flow.nodes:
         spec = catalog.get(node.type)
         if spec is None:
             missing.setdefault(node.type, []).append(node.id)

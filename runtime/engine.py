@@ -37,8 +37,19 @@ DRAFT = 0  # version number that means "the current draft" (test chat, CLI)
 Listener = Callable[[str, Sequence[Outbound]], Any]
 
 
+MAX_ATTEMPTS = 20  # saves lost to another worker before giving up
+
+
 class ConversationNotFound(LookupError):
     """No conversation with that id."""
+
+
+class ConversationExists(ValueError):
+    """A conversation with that id was started before."""
+
+
+class Busy(RuntimeError):
+    """Other workers kept changing the conversation; the caller may retry later."""
 
 
 class Runtime:
@@ -133,12 +144,15 @@ class Runtime:
         state.vars = dict(variables or {})
         state.vars.setdefault("user", {"id": user_id})
         async with self._lock(cid):
-            return cid, await self._turn(state, Start(), None)
+            try:
+                return cid, await self._turn(state, Start(), None)
+            except _Retry:
+                raise ConversationExists(f"A conversation {cid!r} exists already.") from None
 
     async def send(self, conversation_id: str, inbound: Inbound) -> list[Outbound]:
         """The user said something: answer it (once, even if the same event comes again)."""
         async with self._lock(conversation_id):
-            while True:
+            for _ in range(MAX_ATTEMPTS):
                 state = self._load(conversation_id)
                 if inbound.event_id is not None:
                     turn = self.store.turn_of_event(state.channel, state.account, inbound.event_id)
@@ -160,11 +174,12 @@ class Runtime:
                     return await self._turn(state, event, inbound)
                 except _Retry:
                     continue
+        raise Busy(f"The conversation {conversation_id!r} is too busy; try again.")
 
     async def wake(self, conversation_id: str, token: str) -> None:
         """A timer fired: continue the conversation if it still waits for this timer."""
         async with self._lock(conversation_id):
-            while True:
+            for _ in range(MAX_ATTEMPTS):
                 state = self.store.load(conversation_id)
                 if state is None or state.wake_token != token:
                     return
@@ -173,6 +188,7 @@ class Runtime:
                     return
                 except _Retry:
                     continue
+        raise Busy(f"The conversation {conversation_id!r} is too busy; its timer was not handled.")
 
     def _load(self, conversation_id: str) -> ConversationState:
         state = self.store.load(conversation_id)

@@ -21,8 +21,8 @@ from pydantic import BaseModel, Field
 
 from flows.expressions import ExpressionError, check_expression, has_template
 from nodes.api import NodeContext, NodeType, Step
+from nodes.registry import PORT_NAME
 
-PORT_PATTERN = r"^[a-z][a-z0-9_\-]*$"
 ELSE = "else"
 RESERVED = (ELSE, "error")  # "error" is where the runtime sends failures
 MAX_REGEX_INPUT = 10_000  # Python's re has no timeout; a short subject limits slow patterns
@@ -83,7 +83,7 @@ class Branch(BaseModel):
     """One way out of the condition, taken when its rules hold."""
 
     port: str = Field(
-        pattern=PORT_PATTERN,
+        pattern=PORT_NAME.pattern,
         max_length=40,
         title="Exit name",
         description="Short lower-case name of this way out, such as “promoter”.",

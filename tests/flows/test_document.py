@@ -1,0 +1,74 @@
+"""Reading and writing flow files: clear errors for bad files, stable bytes for good ones."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flows.document import MAX_FLOW_BYTES, DocumentError, dump_flow, flow_schema, parse_flow
+
+GOOD = {
+    "id": "hello",
+    "name": "Hello",
+    "start": "s",
+    "nodes": [
+        {"id": "s", "type": "flow.start"},
+        {"id": "m", "type": "message.send", "settings": {"text": "Hi"}, "ui": {"x": 10, "y": 20}},
+        {"id": "x", "type": "acme.crm_lookup", "version": 3, "settings": {"anything": [1, {"deep": True}]}},
+    ],
+    "edges": [{"id": "e1", "source": "s", "target": "m"}, {"id": "e2", "source": "m", "target": "x"}],
+}
+
+
+def test_export_import_export_gives_the_same_bytes() -> None:
+    first = dump_flow(parse_flow(json.dumps(GOOD)))
+    second = dump_flow(parse_flow(first))
+    assert first == second
+    assert first.endswith("}\n") and "\n  " in first
+
+
+def test_unknown_node_types_survive_the_round_trip_unchanged() -> None:
+    text = dump_flow(parse_flow(json.dumps(GOOD)))
+    node = next(n for n in json.loads(text)["nodes"] if n["id"] == "x")
+    assert node == {"id": "x", "type": "acme.crm_lookup", "version": 3,
+                    "settings": {"anything": [1, {"deep": True}]}, "ui": {}}
+
+
+def test_non_ascii_text_is_kept_readable() -> None:
+    doc = {**GOOD, "name": "Привет 👋"}
+    assert "Привет 👋" in dump_flow(parse_flow(json.dumps(doc)))
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (b'{"id": "a", "nodes": [', "not valid JSON (line 1"),
+        (b"\xff\xfe\x00garbage", "not text"),
+        (b"[1, 2, 3]", "not a Chatloom flow"),
+        (b'{"hello": "world"}', "not a Chatloom flow"),
+        (json.dumps({**GOOD, "schema_version": 2}).encode(), "schema version 2"),
+        (json.dumps({**GOOD, "id": "has spaces!"}).encode(), "not a valid flow"),
+        (json.dumps({**GOOD, "nodes": [{"id": "s", "type": "flow.start", "settings": "oops"}]}).encode(),
+         "not a valid flow"),
+        (json.dumps({**GOOD, "surprise": 1}).encode(), "“surprise” is not a setting"),
+    ],
+)
+def test_bad_files_get_one_clear_sentence(raw: bytes, words: str) -> None:
+    with pytest.raises(DocumentError) as err:
+        parse_flow(raw)
+    message = str(err.value)
+    assert words in message
+    assert "\n" not in message and "Traceback" not in message
+
+
+def test_an_oversized_file_is_refused_before_parsing() -> None:
+    raw = b'{"id": "big", "name": "x", "nodes": [], "pad": "' + b"a" * MAX_FLOW_BYTES + b'"}'
+    with pytest.raises(DocumentError, match="may be at most 5 MB"):
+        parse_flow(raw)
+
+
+def test_the_json_schema_describes_nodes_and_edges() -> None:
+    schema = flow_schema()
+    assert {"id", "name", "nodes", "edges", "start"} <= set(schema["properties"])
+    assert "Node" in schema["$defs"] and "Edge" in schema["$defs"]

@@ -1,0 +1,63 @@
+"""Templates and expressions run in a sandbox: a flow can never execute Python or read files."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.expressions import ExpressionError, check_expression, check_template, evaluate, render
+
+REFUSED = [
+    "().__class__.__bases__[0].__subclasses__()",
+    "''.__class__.__mro__[1].__subclasses__()",
+    "cycler.__init__.__globals__.os.popen('id').read()",
+    "lipsum.__globals__['os'].popen('id').read()",
+    "joiner.__init__.__globals__",
+    "namespace.__init__.__globals__",
+    "config.__class__.__init__.__globals__['os']",
+    "self.__init__.__globals__",
+    "request.application.__globals__",
+    "len.__self__.open('/etc/passwd').read()",
+    "'a' * 10**9",
+    "range(10**9) | list",
+    "[].append(1)",
+    "{}.update(a=1)",
+]
+# these evaluate, but to nothing that reveals or reaches Python internals
+HARMLESS = ["range.__self__", "'{0.__class__}'.format(1)", "x.__dict__"]
+
+
+@pytest.mark.parametrize("source", REFUSED)
+def test_known_escapes_are_refused_in_expressions_and_templates(source: str) -> None:
+    with pytest.raises(ExpressionError):
+        evaluate(source, {})
+    with pytest.raises(ExpressionError):
+        render("{{ " + source + " }}", {})
+
+
+@pytest.mark.parametrize("source", HARMLESS)
+def test_underscore_attributes_reveal_nothing(source: str) -> None:
+    assert evaluate(source, {"x": object()}) in (None, "")
+    assert render("{{ " + source + " }}", {"x": object()}) == ""
+
+
+def test_templates_fill_variables_and_leave_plain_text_alone() -> None:
+    assert render("Hi {{ user.first_name }}, {{ n + 1 }}", {"user": {"first_name": "Ann"}, "n": 1}) == "Hi Ann, 2"
+    assert render("no markup", {}) == "no markup"
+    assert render("{{ missing }}", {}) == ""
+
+
+def test_expressions_compute_text_and_numbers() -> None:
+    assert evaluate("score + 1", {"score": 2}) == 3
+    assert evaluate("name | upper", {"name": "ann"}) == "ANN"
+    assert evaluate("'hello ' ~ name", {"name": "ann"}) == "hello ann"
+    assert evaluate("answer | lower == 'yes'", {"answer": "YES"}) is True
+    assert evaluate("matches(code, '^[A-Z]{3}$')", {"code": "ABC"}) is True
+    assert evaluate("missing", {}) is None
+
+
+def test_broken_markup_is_reported_at_save_time() -> None:
+    assert check_template("Hi {{ name ") is not None
+    assert check_template("Hi {{ name }}") is None
+    assert check_expression("score +") is not None
+    assert check_expression("") is not None
+    assert check_expression("score + 1") is None
