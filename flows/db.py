@@ -38,17 +38,16 @@ def make_engine(url: str) -> Engine:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; emit it ourselves so a turn's
-        # read and write happen in one transaction.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # pysqlite opens a transaction at the first write, so a read is a single round trip and
+        # a turn's writes commit together. No engine-level event listeners: any one of them
+        # makes every statement pay for event dispatch.
+        event.listen(engine.pool, "connect", _sqlite_pragmas)
     import flows.store  # noqa: F401 - registers the flow tables
     SQLModel.metadata.create_all(engine)
     return engine
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")

@@ -38,6 +38,7 @@ Listener = Callable[[str, Sequence[Outbound]], Any]
 
 
 MAX_ATTEMPTS = 20  # saves lost to another worker before giving up
+RECENT_EVENTS = 20  # inbound event ids remembered in the state, to spot redeliveries without a query
 
 
 class ConversationNotFound(LookupError):
@@ -66,6 +67,7 @@ class Runtime:
         step_limit: int = 500,
         name: str | None = None,
         plan_cache_size: int = 256,
+        state_cache: int | None = None,
     ) -> None:
         self.engine = engine
         self.registry = registry
@@ -79,6 +81,13 @@ class Runtime:
         self._plan_cache_size = plan_cache_size
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._listeners: list[Listener] = []
+        # Conversations this process saved last, so a turn needs no read. A stale entry (another
+        # worker saved since) is caught by the sequence check on save and the turn is redone,
+        # so with several workers the cache is off by default: a redone turn repeats side effects.
+        if state_cache is None:
+            state_cache = 10_000 if engine.dialect.name == "sqlite" else 0
+        self._cache_size = state_cache
+        self._cache: OrderedDict[str, ConversationState] = OrderedDict()
         self.fallback_text = FALLBACK
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -153,11 +162,10 @@ class Runtime:
         """The user said something: answer it (once, even if the same event comes again)."""
         async with self._lock(conversation_id):
             for _ in range(MAX_ATTEMPTS):
-                state = self._load(conversation_id)
-                if inbound.event_id is not None:
-                    turn = self.store.turn_of_event(state.channel, state.account, inbound.event_id)
-                    if turn is not None:
-                        return self.store.replies(turn)
+                state = self._load(conversation_id, inbound.event_id)
+                if state.seen_turn is not None:
+                    self._cache_put(state)
+                    return self.store.replies(state.id, state.seen_turn)
                 event: Event
                 if state.status == "waiting":
                     event = Reply(inbound)
@@ -180,8 +188,10 @@ class Runtime:
         """A timer fired: continue the conversation if it still waits for this timer."""
         async with self._lock(conversation_id):
             for _ in range(MAX_ATTEMPTS):
-                state = self.store.load(conversation_id)
+                state = self._cache.pop(conversation_id, None) or self.store.load(conversation_id)
                 if state is None or state.wake_token != token:
+                    if state is not None:
+                        self._cache_put(state)
                     return
                 try:
                     await self._turn(state, Wake(token), None)
@@ -190,11 +200,21 @@ class Runtime:
                     continue
         raise Busy(f"The conversation {conversation_id!r} is too busy; its timer was not handled.")
 
-    def _load(self, conversation_id: str) -> ConversationState:
-        state = self.store.load(conversation_id)
+    def _load(self, conversation_id: str, event_id: str | None = None) -> ConversationState:
+        state = self._cache.pop(conversation_id, None)
+        if state is not None:
+            state.seen_turn = next((t for e, t in state.events if e == event_id), None) if event_id else None
+            return state
+        state = self.store.load(conversation_id, event_id)
         if state is None:
             raise ConversationNotFound(f"There is no conversation {conversation_id!r}.")
         return state
+
+    def _cache_put(self, state: ConversationState) -> None:
+        if self._cache_size:
+            self._cache[state.id] = state
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
         lock = self._locks.get(conversation_id)
@@ -219,18 +239,21 @@ class Runtime:
             delay = outcome.timer * self.wait_scale
             state.wake_at = time.time() + delay
             self.timers.schedule(state.id, state.wake_token, datetime.fromtimestamp(state.wake_at, UTC))
+        if inbound is not None and inbound.event_id is not None:
+            state.events = [*state.events[-(RECENT_EVENTS - 1):], [inbound.event_id, turn]]
         try:
             self.store.save_turn(state, turn=turn, inbound=inbound, outbound=outcome.messages)
         except Duplicate:
             self._drop_timer(state)
             assert inbound is not None and inbound.event_id is not None
             found = self.store.turn_of_event(state.channel, state.account, inbound.event_id)
-            return self.store.replies(found) if found else []
+            return self.store.replies(state.id, found) if found else []
         except Conflict:
             self._drop_timer(state)
             raise _Retry() from None
         if old_token and old_token != state.wake_token:
             self.timers.cancel(state.id, old_token)
+        self._cache_put(state)
         sent = [m for _, m in outcome.messages]
         self._notify(state.id, sent)
         return sent

@@ -39,6 +39,8 @@ class ConversationState:
     stack: list[Frame] = field(default_factory=list)
     wake_token: str | None = None  # the timer the waiting node asked for
     wake_at: float | None = None  # when it is due (unix seconds)
+    events: list[list[str]] = field(default_factory=list)  # recent [inbound event id, turn] pairs
+    seen_turn: str | None = None  # set on load: the turn that already handled the inbound event, if any
 
     def data(self) -> dict[str, Any]:
         """The JSON-serializable part saved in the `data` column."""
@@ -51,6 +53,7 @@ class ConversationState:
             "stack": [asdict(f) for f in self.stack],
             "wake_token": self.wake_token,
             "wake_at": self.wake_at,
+            "events": self.events,
         }
 
     def load_data(self, data: dict[str, Any]) -> None:
@@ -62,3 +65,4 @@ class ConversationState:
         self.stack = [Frame(**f) for f in data.get("stack") or ()]
         self.wake_token = data.get("wake_token")
         self.wake_at = data.get("wake_at")
+        self.events = data.get("events") or []

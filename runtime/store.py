@@ -3,7 +3,8 @@
 One table holds the transcript, the outgoing messages and the inbound-event keys at once: an
 inbound row carries (channel, account, event_id) under a unique constraint, so a redelivered
 event fails to insert and is recognised as a duplicate in the same transaction that would have
-saved its turn. The hot path uses SQLAlchemy Core on these tables; the ORM is for the rest.
+saved its turn. The hot path runs SQLAlchemy Core statements compiled once for the engine's
+dialect (see Prepared); the ORM is for the rest.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Index, UniqueConstraint, bindparam, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
@@ -51,7 +52,7 @@ class MessageRow(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: str = Field(max_length=64)
-    turn: str = Field(max_length=64, index=True)  # messages of one turn share it
+    turn: str = Field(max_length=64)  # messages of one turn share it
     direction: str = Field(max_length=3)  # "in" or "out"
     channel: str = Field(max_length=32)
     account: str = Field(max_length=100)
@@ -97,21 +98,73 @@ class StoredMessage:
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
+class Prepared:
+    """A Core statement compiled once for the engine's dialect and run as its SQL string.
+
+    Executing a Core construct makes SQLAlchemy compute its cache key on every call, which
+    costs more than SQLite takes to run the statement; the per-turn statements skip that.
+    """
+
+    def __init__(self, engine: Engine, statement: Any) -> None:
+        compiled = statement.compile(dialect=engine.dialect)
+        self.sql = compiled.string
+        self.positional = compiled.positiontup  # None for named paramstyles
+        self.names = list(compiled.positiontup or compiled.params)
+
+    def _params(self, values: dict[str, Any]) -> Any:
+        if self.positional is not None:
+            return tuple(values[n] for n in self.positional)
+        return {n: values[n] for n in self.names}
+
+    def run(self, conn: Connection, values: dict[str, Any]) -> Any:
+        return conn.exec_driver_sql(self.sql, self._params(values))
+
+    def run_many(self, conn: Connection, rows: list[dict[str, Any]]) -> Any:
+        return conn.exec_driver_sql(self.sql, [self._params(r) for r in rows])
+
+
 class ConversationStore:
     """Reads and writes conversations and messages."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         SQLModel.metadata.create_all(engine, tables=[CONV, MSG])
+        # statements are built once: building SQLAlchemy expressions per turn costs more than running them
+        seen = (
+            select(MSG.c.turn)
+            .where(
+                MSG.c.channel == CONV.c.channel,
+                MSG.c.account == CONV.c.account,
+                MSG.c.event_id == bindparam("event_id"),
+            )
+            .scalar_subquery()
+        )
         self._load = select(
             CONV.c.flow_id, CONV.c.version, CONV.c.channel, CONV.c.account,
-            CONV.c.user_id, CONV.c.status, CONV.c.seq, CONV.c.data,
+            CONV.c.user_id, CONV.c.status, CONV.c.seq, CONV.c.data, seen,
         ).where(CONV.c.id == bindparam("cid"))
+        self._load = Prepared(engine, self._load)
+        self._insert_conv = Prepared(engine, insert(CONV))
+        self._update_conv = Prepared(engine, (
+            update(CONV)
+            .where(CONV.c.id == bindparam("cid"), CONV.c.seq == bindparam("expected"))
+            .values(
+                status=bindparam("status"), seq=bindparam("new_seq"), data=bindparam("data"),
+                updated_at=bindparam("now"), flow_id=bindparam("flow_id"), version=bindparam("version"),
+            )
+        ))
+        self._insert_msg = Prepared(engine, insert(MSG).values({c.name: bindparam(c.name) for c in MSG.c if c.name != "id"}))
+        self._replies = (
+            select(MSG.c.payload)
+            .where(MSG.c.conversation_id == bindparam("cid"), MSG.c.turn == bindparam("turn"), MSG.c.direction == "out")
+            .order_by(MSG.c.id)
+        )
 
-    def load(self, conversation_id: str) -> ConversationState | None:
-        """The conversation's saved state, or None."""
+    def load(self, conversation_id: str, event_id: str | None = None) -> ConversationState | None:
+        """The conversation's saved state, or None. With `event_id`, `state.seen_turn` tells
+        whether that inbound event was handled before (and by which turn)."""
         with self.engine.connect() as conn:
-            row = conn.execute(self._load, {"cid": conversation_id}).first()
+            row = self._load.run(conn, {"cid": conversation_id, "event_id": event_id}).first()
         if row is None:
             return None
         state = ConversationState(
@@ -119,6 +172,7 @@ class ConversationStore:
             user_id=row[4], status=row[5], seq=row[6],
         )
         state.load_data(json.loads(row[7]))
+        state.seen_turn = row[8]
         return state
 
     def turn_of_event(self, channel: str, account: str, event_id: str) -> str | None:
@@ -130,12 +184,10 @@ class ConversationStore:
                 )
             ).scalar()
 
-    def replies(self, turn: str) -> list[Outbound]:
+    def replies(self, conversation_id: str, turn: str) -> list[Outbound]:
         """The messages a turn sent."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(MSG.c.payload).where(MSG.c.turn == turn, MSG.c.direction == "out").order_by(MSG.c.id)
-            ).all()
+            rows = conn.execute(self._replies, {"cid": conversation_id, "turn": turn}).all()
         return [Outbound.from_json(json.loads(r[0])) for r in rows]
 
     def save_turn(
@@ -152,42 +204,44 @@ class ConversationStore:
         changed since it was loaded (state.seq is the seq it was loaded with).
         """
         now = time.time()
+        cid, channel, account = state.id, state.channel, state.account
         rows: list[dict[str, Any]] = []
-        base = {"conversation_id": state.id, "turn": turn, "channel": state.channel, "account": state.account}
         if inbound is not None:
-            rows.append({**base, "direction": "in", "event_id": inbound.event_id, "node_id": state.node,
-                         "payload": _dumps(inbound.to_json()), "status": "received", "created_at": now})
+            rows.append({
+                "conversation_id": cid, "turn": turn, "channel": channel, "account": account, "direction": "in",
+                "event_id": inbound.event_id, "node_id": None, "payload": _dumps(inbound.to_json()),
+                "status": "received", "created_at": now,
+            })
         for node_id, msg in outbound:
-            rows.append({**base, "direction": "out", "event_id": None, "node_id": node_id,
-                         "payload": _dumps(msg.to_json()), "status": "stored", "created_at": now})
+            rows.append({
+                "conversation_id": cid, "turn": turn, "channel": channel, "account": account, "direction": "out",
+                "event_id": None, "node_id": node_id, "payload": _dumps(msg.to_json()),
+                "status": "stored", "created_at": now,
+            })
         data = _dumps(state.data())
         expected = state.seq
         with self.engine.begin() as conn:
-            if inbound is not None and inbound.event_id is not None:
-                try:
-                    conn.execute(insert(MSG), rows[0])
-                except IntegrityError:
-                    raise Duplicate(inbound.event_id) from None
-                rows = rows[1:]
             if expected == 0:
                 try:
-                    conn.execute(insert(CONV), {
-                        "id": state.id, "flow_id": state.flow_id, "version": state.version,
-                        "channel": state.channel, "account": state.account, "user_id": state.user_id,
+                    self._insert_conv.run(conn, {
+                        "id": cid, "flow_id": state.flow_id, "version": state.version,
+                        "channel": channel, "account": account, "user_id": state.user_id,
                         "status": state.status, "seq": 1, "data": data, "created_at": now, "updated_at": now,
                     })
                 except IntegrityError:
-                    raise Conflict(state.id) from None
+                    raise Conflict(cid) from None
             else:
-                done = conn.execute(
-                    update(CONV).where(CONV.c.id == state.id, CONV.c.seq == expected),
-                    {"status": state.status, "seq": expected + 1, "data": data, "updated_at": now,
-                     "flow_id": state.flow_id, "version": state.version},
-                )
+                done = self._update_conv.run(conn, {
+                    "cid": cid, "expected": expected, "status": state.status, "new_seq": expected + 1,
+                    "data": data, "now": now, "flow_id": state.flow_id, "version": state.version,
+                })
                 if done.rowcount != 1:
-                    raise Conflict(state.id)
+                    raise Conflict(cid)
             if rows:
-                conn.execute(insert(MSG), rows)
+                try:
+                    self._insert_msg.run_many(conn, rows)
+                except IntegrityError:  # the unique inbound key: another worker handled this event
+                    raise Duplicate(inbound.event_id if inbound else "") from None
         state.seq = expected + 1
 
     def messages(self, conversation_id: str, after: int = 0, limit: int = 500) -> list[StoredMessage]:

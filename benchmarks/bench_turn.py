@@ -1,0 +1,72 @@
+"""A full turn with its state saved, against a bare upsert of the same state row, in one run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from flows.db import make_engine
+from flows.document import flow_from_data
+from nodes.api import Inbound
+from runtime.engine import Runtime
+from tests.runtime.testnodes import chain, registry
+
+TURNS = 2000
+
+
+async def _turns(rt: Runtime, cid: str, n: int, start: int = 0) -> None:
+    for i in range(start, start + n):
+        await rt.send(cid, Inbound(f"answer {i}", event_id=f"ev-{i}"))
+
+
+def main() -> dict[str, float]:
+    folder = Path(tempfile.mkdtemp(prefix="chatloom-bench-"))
+    engine = make_engine(f"sqlite:///{folder / 'bench.db'}")
+    rt = Runtime(engine, registry())
+    doc = chain(
+        "loop",
+        ("s", "test.start", {}),
+        ("q", "test.ask", {"prompt": "Say something", "save_as": "said"}),
+        ("r", "test.say", {"text": "You said {{ said }}"}),
+        edges=[("s", "out", "q"), ("q", "out", "r"), ("r", "out", "q")],
+    )
+    rt.flows.save_draft(flow_from_data(doc))
+    rt.flows.publish("loop", rt.registry)
+
+    async def go() -> float:
+        nonlocal cid
+        cid, _ = await rt.start("loop", user_id="bench")
+        await _turns(rt, cid, 200, start=10_000_000)  # warm up
+        began = time.perf_counter()
+        await _turns(rt, cid, TURNS)
+        return TURNS / (time.perf_counter() - began)
+
+    cid = ""
+    turn_rate = asyncio.run(go())
+    state = rt.store.load(cid)
+    assert state is not None
+    data = json.dumps(state.data())
+    upsert = text(
+        "INSERT INTO conversations (id, flow_id, version, channel, account, user_id, status, seq, data, "
+        "created_at, updated_at) VALUES (:id, 'loop', 1, 'api', 'default', '', 'waiting', :seq, :data, :t, :t) "
+        "ON CONFLICT (id) DO UPDATE SET data = excluded.data, seq = excluded.seq, updated_at = excluded.updated_at"
+    )
+    for i in range(200):
+        with engine.begin() as conn:
+            conn.execute(upsert, {"id": "bare", "seq": i, "data": data, "t": time.time()})
+    began = time.perf_counter()
+    for i in range(TURNS):
+        with engine.begin() as conn:
+            conn.execute(upsert, {"id": "bare", "seq": i, "data": data, "t": time.time()})
+    bare_rate = TURNS / (time.perf_counter() - began)
+    engine.dispose()
+    return {"turns_per_s": turn_rate, "upserts_per_s": bare_rate, "ratio": turn_rate / bare_rate}
+
+
+if __name__ == "__main__":
+    print(main())
