@@ -43,6 +43,7 @@ def make_engine(url: str) -> Engine:
         # makes every statement pay for event dispatch.
         event.listen(engine.pool, "connect", _sqlite_pragmas)
     import flows.store  # noqa: F401 - registers the flow tables
+
     SQLModel.metadata.create_all(engine)
     return engine
 

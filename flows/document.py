@@ -33,9 +33,7 @@ def parse_flow(raw: bytes | str, *, source: str = "The file") -> Flow:
     except UnicodeDecodeError:
         raise DocumentError(f"{source} is not text: a flow file is UTF-8 JSON.") from None
     except json.JSONDecodeError as exc:
-        raise DocumentError(
-            f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
-        ) from None
+        raise DocumentError(f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
     return flow_from_data(data, source=source)
 
 

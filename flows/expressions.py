@@ -33,9 +33,9 @@ class _LenientUndefined(Undefined):
 
 
 def _safe_pow(a: Any, b: Any) -> Any:
-    if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1:
-        if b * max(a.bit_length(), 1) > MAX_POWER_BITS:
-            raise ExpressionError("That number is too large to compute.")
+    big = isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1
+    if big and b * max(a.bit_length(), 1) > MAX_POWER_BITS:
+        raise ExpressionError("That number is too large to compute.")
     return operator.pow(a, b)
 
 

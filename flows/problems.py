@@ -20,13 +20,17 @@ class Problem:
     severity: Literal["error", "warning"] = "error"
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in {
-            "code": self.code,
-            "severity": self.severity,
-            "message": self.message,
-            "node_id": self.node_id,
-            "edge_id": self.edge_id,
-        }.items() if v is not None}
+        return {
+            k: v
+            for k, v in {
+                "code": self.code,
+                "severity": self.severity,
+                "message": self.message,
+                "node_id": self.node_id,
+                "edge_id": self.edge_id,
+            }.items()
+            if v is not None
+        }
 
     def __str__(self) -> str:
         where = f"node {self.node_id}" if self.node_id else f"edge {self.edge_id}" if self.edge_id else "flow"

@@ -122,14 +122,17 @@ class FlowStore:
             raise FlowInvalid(problems, flow_id)
         text = dump_flow(flow)
         with Session(self.engine) as s:
-            current = s.exec(
-                select(func.max(FlowVersionRow.version)).where(FlowVersionRow.flow_id == flow_id)
-            ).one()
+            current = s.exec(select(func.max(FlowVersionRow.version)).where(FlowVersionRow.flow_id == flow_id)).one()
             version = (current or 0) + 1
-            s.add(FlowVersionRow(
-                flow_id=flow_id, version=version, document=text,
-                checksum=hashlib.sha256(text.encode()).hexdigest(), note=note,
-            ))
+            s.add(
+                FlowVersionRow(
+                    flow_id=flow_id,
+                    version=version,
+                    document=text,
+                    checksum=hashlib.sha256(text.encode()).hexdigest(),
+                    note=note,
+                )
+            )
             try:
                 s.commit()
             except IntegrityError:  # another editor published the same number first
@@ -147,7 +150,7 @@ class FlowStore:
                 query = query.where(FlowVersionRow.version == version)
             row = s.exec(query).first()
             if row is None:
-                what = f"version {version} of " if version is not None else "a published version of "
+                what = f"version {version} of " if version is not None else "published version of "
                 raise FlowNotFound(f"There is no {what}flow {flow_id!r}.")
             return Published(row.flow_id, row.version, parse_flow(row.document), row.note, row.published_at)
 
@@ -155,8 +158,7 @@ class FlowStore:
         """Every published version, newest first."""
         with Session(self.engine) as s:
             rows = s.exec(
-                select(FlowVersionRow).where(FlowVersionRow.flow_id == flow_id)
-                .order_by(FlowVersionRow.version.desc())  # type: ignore[attr-defined]
+                select(FlowVersionRow).where(FlowVersionRow.flow_id == flow_id).order_by(FlowVersionRow.version.desc())  # type: ignore[attr-defined]
             ).all()
             return [Published(r.flow_id, r.version, parse_flow(r.document), r.note, r.published_at) for r in rows]
 

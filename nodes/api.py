@@ -116,7 +116,7 @@ class CallFlow:
     share: tuple[str, ...] = ()
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     """What a node's `run` returns.
 
@@ -140,7 +140,12 @@ class Step:
     @classmethod
     def next(cls, port: str = "out", *messages: Outbound) -> Step:
         """Send the messages, then leave by `port`."""
-        return cls(port=port, messages=messages)
+        if messages:
+            return cls(port=port, messages=messages)
+        found = _BARE_NEXT.get(port)
+        if found is None:  # steps are immutable, so one per port serves every conversation
+            found = _BARE_NEXT[port] = cls(port=port)
+        return found
 
     @classmethod
     def ask(cls, *messages: Outbound, timeout: float | None = None) -> Step:
@@ -166,6 +171,9 @@ class Step:
     def finish(cls, *messages: Outbound) -> Step:
         """Send the messages and end the conversation."""
         return cls(end=True, messages=messages)
+
+
+_BARE_NEXT: dict[str, Step] = {}
 
 
 class HttpResponse(Protocol):
@@ -197,11 +205,11 @@ class NodeContext:
     """Everything a node may read or change while it runs, for one conversation."""
 
     __slots__ = (
+        "_memory",
         "conversation_id",
         "flow_id",
         "inbound",
         "log",
-        "memory",
         "node_id",
         "services",
         "test_mode",
@@ -229,10 +237,21 @@ class NodeContext:
         self.vars: dict[str, Any] = {} if vars is None else vars  # the conversation's variables
         self.inbound = inbound  # set when the user answered this (waiting) node
         self.woke = woke  # true when a timer this node asked for fired
-        self.memory: dict[str, Any] = {} if memory is None else memory  # this node's scratch while it waits
+        self._memory = memory
         self.services = services or Services()
         self.test_mode = test_mode
         self.log = log or logging.getLogger("nodes")
+
+    @property
+    def memory(self) -> dict[str, Any]:
+        """This node's scratch: kept while the conversation waits at the node, cleared when it leaves."""
+        if self._memory is None:
+            self._memory = {}
+        return self._memory
+
+    @memory.setter
+    def memory(self, value: dict[str, Any] | None) -> None:
+        self._memory = value
 
     @property
     def first_visit(self) -> bool:
@@ -281,8 +300,10 @@ class NodeType:
         """Bring settings saved by an older version of this node type up to date."""
         if version > self.version:
             raise SettingsError(
-                [f"This node was made with version {version} of “{self.title}”, but version "
-                 f"{self.version} is installed. Update the plugin."]
+                [
+                    f"This node was made with version {version} of “{self.title}”, but version "
+                    f"{self.version} is installed. Update the plugin."
+                ]
             )
         data = dict(settings)
         for v in range(version, self.version):
@@ -305,8 +326,9 @@ class NodeType:
         try:
             parsed = self.parse(settings, version)
         except SettingsError as exc:
-            return Inspection(outputs=self.output_ports(None) if not callable(self.outputs) else [],
-                              links=[], errors=exc.reasons)
+            return Inspection(
+                outputs=self.output_ports(None) if not callable(self.outputs) else [], links=[], errors=exc.reasons
+            )
         errors = [e for text in _strings(parsed) if (e := check_template(text)) is not None]
         check = getattr(parsed, "problems", None)
         if callable(check):

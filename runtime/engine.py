@@ -148,7 +148,12 @@ class Runtime:
         plan = await self.plan(flow_id, version)
         cid = conversation_id or uuid.uuid4().hex
         state = ConversationState(
-            id=cid, flow_id=flow_id, version=plan.version, channel=channel, account=account, user_id=user_id,
+            id=cid,
+            flow_id=flow_id,
+            version=plan.version,
+            channel=channel,
+            account=account,
+            user_id=user_id,
         )
         state.vars = dict(variables or {})
         state.vars.setdefault("user", {"id": user_id})
@@ -233,14 +238,15 @@ class Runtime:
             try:
                 outcome = await self.interpreter.advance(state, event)
             except (TurnError, LookupError) as exc:
-                return self._fail(state.id, seq, turn, inbound, exc, new=isinstance(event, Start) and seq == 0,
-                                  template=state)
+                return self._fail(
+                    state.id, seq, turn, inbound, exc, new=isinstance(event, Start) and seq == 0, template=state
+                )
         if outcome.timer is not None and state.wake_token:
             delay = outcome.timer * self.wait_scale
             state.wake_at = time.time() + delay
             self.timers.schedule(state.id, state.wake_token, datetime.fromtimestamp(state.wake_at, UTC))
         if inbound is not None and inbound.event_id is not None:
-            state.events = [*state.events[-(RECENT_EVENTS - 1):], [inbound.event_id, turn]]
+            state.events = [*state.events[-(RECENT_EVENTS - 1) :], [inbound.event_id, turn]]
         try:
             self.store.save_turn(state, turn=turn, inbound=inbound, outbound=outcome.messages)
         except Duplicate:
@@ -259,19 +265,32 @@ class Runtime:
         return sent
 
     def _fail(
-        self, cid: str, seq: int, turn: str, inbound: Inbound | None, exc: Exception, *, new: bool,
+        self,
+        cid: str,
+        seq: int,
+        turn: str,
+        inbound: Inbound | None,
+        exc: Exception,
+        *,
+        new: bool,
         template: ConversationState,
     ) -> list[Outbound]:
         """Keep the conversation as it was before the turn; record the inbound and a polite reply."""
         node_id = getattr(exc, "node_id", None)
         log.error(
-            "turn failed: %s", exc,
+            "turn failed: %s",
+            exc,
             extra={"flow_id": getattr(exc, "flow_id", template.flow_id), "node_id": node_id, "conversation_id": cid},
         )
         if new:
             state = ConversationState(
-                id=cid, flow_id=template.flow_id, version=template.version, channel=template.channel,
-                account=template.account, user_id=template.user_id, status="failed",
+                id=cid,
+                flow_id=template.flow_id,
+                version=template.version,
+                channel=template.channel,
+                account=template.account,
+                user_id=template.user_id,
+                status="failed",
             )
             state.vars = {"user": template.vars.get("user", {})}
         else:

@@ -11,8 +11,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from nodes.api import Inbound, NodeContext, Outbound, Services
-from runtime.plan import Plan
+from nodes.api import CallFlow, Inbound, NodeContext, Outbound, Services
+from runtime.plan import Plan, PlanNode
 from runtime.state import ConversationState, Frame
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class Interpreter:
         self.step_limit = step_limit
         self.test_mode = test_mode
 
-    async def advance(self, state: ConversationState, event: Event) -> Outcome:
+    async def advance(self, state: ConversationState, event: Event) -> Outcome:  # noqa: PLR0915 - the hot loop stays in one frame
         """Walk from where the conversation stands; mutate `state`; return the messages."""
         out = Outcome()
         if isinstance(event, Start):
@@ -109,41 +109,36 @@ class Interpreter:
             test_mode=self.test_mode,
             memory=state.memory,
         )
-        messages, trail = out.messages, out.trail
-        steps = 0
+        nodes, messages, trail = plan.nodes, out.messages, out.trail
+        limit, steps = self.step_limit, 0
         while node_id is not None:
             steps += 1
-            if steps > self.step_limit:
+            if steps > limit:
                 raise StepLimitExceeded(
-                    f"The flow {plan.flow_id!r} ran {self.step_limit} steps without waiting for the user "
+                    f"The flow {plan.flow_id!r} ran {limit} steps without waiting for the user "
                     f"and was stopped (last at node {node_id!r}); it probably loops forever.",
-                    flow_id=plan.flow_id, node_id=node_id, conversation_id=state.id,
+                    flow_id=plan.flow_id,
+                    node_id=node_id,
+                    conversation_id=state.id,
                 )
-            pn = plan.nodes[node_id]
+            pn = nodes[node_id]
             ctx.node_id, ctx.inbound, ctx.woke = node_id, inbound, woke
             if inbound is None and not woke:
-                ctx.memory = {}
-            inbound, woke = None, False
+                ctx._memory = None  # a fresh scratch, made only if the node uses it
+            else:
+                inbound, woke = None, False
             trail.append(node_id)
             try:
                 step = await pn.run(ctx, pn.settings)
-            except Exception as exc:
-                target = pn.next.get("error")
-                if target is None:
-                    raise NodeFailed(
-                        f"Node {node_id!r} ({pn.type.type}) of flow {plan.flow_id!r} failed: {exc}",
-                        flow_id=plan.flow_id, node_id=node_id, conversation_id=state.id,
-                    ) from exc
-                log.warning(
-                    "node failed, leaving by its error port",
-                    extra={"flow_id": plan.flow_id, "node_id": node_id, "conversation_id": state.id},
-                )
-                ctx.vars["error"] = str(exc)
-                node_id = target
+            except Exception as exc:  # noqa: BLE001 - whatever a plugin raises is routed, never crashes the loop
+                node_id = self._route_error(pn, plan, ctx, state, exc)
                 continue
             if step.messages:
                 messages.extend([(node_id, m) for m in step.messages])
-            if step.wait is not None:
+            port = step.port
+            if port is not None:  # the common case: leave by a port
+                node_id = pn.next.get(port)
+            elif step.wait is not None:
                 state.node, state.memory = node_id, ctx.memory
                 state.status = "waiting" if step.wait == "reply" else "sleeping"
                 delay = step.delay if step.wait == "timer" else step.timeout
@@ -151,44 +146,67 @@ class Interpreter:
                     state.wake_token = uuid.uuid4().hex
                     out.timer = max(0.0, float(delay))
                 return out
-            if step.goto is not None:
+            elif step.goto is not None:
                 node_id = step.goto
                 continue
-            if step.call is not None:
-                try:
-                    sub = await self.plans(step.call.flow_id, None)
-                except LookupError as exc:
-                    target = pn.next.get("error")
-                    if target is None:
-                        raise NodeFailed(
-                            f"Node {node_id!r} calls flow {step.call.flow_id!r}, which is not published.",
-                            flow_id=plan.flow_id, node_id=node_id, conversation_id=state.id,
-                        ) from exc
-                    ctx.vars["error"] = str(exc)
-                    node_id = target
-                    continue
-                share = list(step.call.share)
-                state.stack.append(Frame(plan.flow_id, plan.version, node_id, share, state.vars))
-                state.vars = {**sub.defaults, **{k: state.vars[k] for k in share if k in state.vars}}
-                if "user" in state.stack[-1].vars:
-                    state.vars.setdefault("user", state.stack[-1].vars["user"])
-                plan, ctx.vars, ctx.flow_id = sub, state.vars, sub.flow_id
-                state.at_flow, state.at_version = sub.flow_id, sub.version
-                node_id = sub.start
+            elif step.call is not None:
+                plan, node_id = await self._call(step.call, pn, plan, ctx, state)
+                nodes = plan.nodes
                 continue
-            node_id = None if step.end else pn.next.get(step.port or "out")
+            else:
+                node_id = None
             while node_id is None and state.stack:
-                # the sub-flow is done: hand shared variables back and continue after the call
-                frame = state.stack.pop()
-                parent_vars = frame.vars
-                for name in frame.share:
-                    if name in state.vars:
-                        parent_vars[name] = state.vars[name]
-                state.vars = ctx.vars = parent_vars
-                plan = await self.plans(frame.flow_id, frame.version)
-                state.at_flow, state.at_version, ctx.flow_id = plan.flow_id, plan.version, plan.flow_id
-                node_id = plan.nodes[frame.node_id].next.get("out")
+                plan, node_id = await self._return(ctx, state)
+                nodes = plan.nodes
         state.status = "ended"
         state.memory = {}
         return out
 
+    def _route_error(self, pn: PlanNode, plan: Plan, ctx: NodeContext, state: ConversationState, exc: Exception) -> str:
+        """Where a node that raised continues: its `error` port, or nowhere (NodeFailed)."""
+        target = pn.next.get("error")
+        if target is None:
+            raise NodeFailed(
+                f"Node {pn.id!r} ({pn.type.type}) of flow {plan.flow_id!r} failed: {exc}",
+                flow_id=plan.flow_id,
+                node_id=pn.id,
+                conversation_id=state.id,
+            ) from exc
+        log.warning(
+            "node failed, leaving by its error port: %s",
+            exc,
+            extra={"flow_id": plan.flow_id, "node_id": pn.id, "conversation_id": state.id},
+        )
+        ctx.vars["error"] = str(exc)
+        return target
+
+    async def _call(
+        self, call: CallFlow, pn: PlanNode, plan: Plan, ctx: NodeContext, state: ConversationState
+    ) -> tuple[Plan, str | None]:
+        """Enter a sub-flow with only the shared variables; its `error` port if it is not published."""
+        try:
+            sub = await self.plans(call.flow_id, None)
+        except LookupError:
+            problem = LookupError(f"The flow {call.flow_id!r} that node {pn.id!r} calls is not published.")
+            return plan, self._route_error(pn, plan, ctx, state, problem)
+        share = list(call.share)
+        caller_vars = state.vars
+        state.stack.append(Frame(plan.flow_id, plan.version, pn.id, share, caller_vars))
+        state.vars = {**sub.defaults, **{k: caller_vars[k] for k in share if k in caller_vars}}
+        if "user" in caller_vars:
+            state.vars.setdefault("user", caller_vars["user"])
+        ctx.vars, ctx.flow_id = state.vars, sub.flow_id
+        state.at_flow, state.at_version = sub.flow_id, sub.version
+        return sub, sub.start
+
+    async def _return(self, ctx: NodeContext, state: ConversationState) -> tuple[Plan, str | None]:
+        """A sub-flow is done: hand the shared variables back and continue after the call."""
+        frame = state.stack.pop()
+        caller_vars = frame.vars
+        for name in frame.share:
+            if name in state.vars:
+                caller_vars[name] = state.vars[name]
+        state.vars = ctx.vars = caller_vars
+        plan = await self.plans(frame.flow_id, frame.version)
+        state.at_flow, state.at_version, ctx.flow_id = plan.flow_id, plan.version, plan.flow_id
+        return plan, plan.nodes[frame.node_id].next.get("out")

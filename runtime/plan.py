@@ -24,7 +24,7 @@ class PlanNode:
     type: NodeType
     run: RunFn
     settings: BaseModel
-    next: Mapping[str, str]
+    next: dict[str, str]  # port → node id; never changed after compiling
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class Plan:
     version: int
     name: str
     start: str
-    nodes: Mapping[str, PlanNode]
+    nodes: dict[str, PlanNode]  # never changed after compiling (a plain dict: read on every step)
     defaults: Mapping[str, Any]
     warnings: tuple[Problem, ...] = ()
 
@@ -57,7 +57,7 @@ def compile_flow(flow: Flow, registry: Registry, version: int = 0) -> Plan:
             type=node_type,
             run=node_type.run,
             settings=node_type.parse(node.settings, node.version),
-            next=MappingProxyType(edges[node.id]),
+            next=edges[node.id],
         )
     assert flow.start is not None
     return Plan(
@@ -65,7 +65,7 @@ def compile_flow(flow: Flow, registry: Registry, version: int = 0) -> Plan:
         version=version,
         name=flow.name,
         start=flow.start,
-        nodes=MappingProxyType(nodes),
+        nodes=nodes,
         defaults=MappingProxyType({v.name: v.default for v in flow.variables}),
         warnings=tuple(problems),
     )

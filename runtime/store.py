@@ -140,20 +140,36 @@ class ConversationStore:
             .scalar_subquery()
         )
         self._load = select(
-            CONV.c.flow_id, CONV.c.version, CONV.c.channel, CONV.c.account,
-            CONV.c.user_id, CONV.c.status, CONV.c.seq, CONV.c.data, seen,
+            CONV.c.flow_id,
+            CONV.c.version,
+            CONV.c.channel,
+            CONV.c.account,
+            CONV.c.user_id,
+            CONV.c.status,
+            CONV.c.seq,
+            CONV.c.data,
+            seen,
         ).where(CONV.c.id == bindparam("cid"))
         self._load = Prepared(engine, self._load)
         self._insert_conv = Prepared(engine, insert(CONV))
-        self._update_conv = Prepared(engine, (
-            update(CONV)
-            .where(CONV.c.id == bindparam("cid"), CONV.c.seq == bindparam("expected"))
-            .values(
-                status=bindparam("status"), seq=bindparam("new_seq"), data=bindparam("data"),
-                updated_at=bindparam("now"), flow_id=bindparam("flow_id"), version=bindparam("version"),
-            )
-        ))
-        self._insert_msg = Prepared(engine, insert(MSG).values({c.name: bindparam(c.name) for c in MSG.c if c.name != "id"}))
+        self._update_conv = Prepared(
+            engine,
+            (
+                update(CONV)
+                .where(CONV.c.id == bindparam("cid"), CONV.c.seq == bindparam("expected"))
+                .values(
+                    status=bindparam("status"),
+                    seq=bindparam("new_seq"),
+                    data=bindparam("data"),
+                    updated_at=bindparam("now"),
+                    flow_id=bindparam("flow_id"),
+                    version=bindparam("version"),
+                )
+            ),
+        )
+        self._insert_msg = Prepared(
+            engine, insert(MSG).values({c.name: bindparam(c.name) for c in MSG.c if c.name != "id"})
+        )
         self._replies = (
             select(MSG.c.payload)
             .where(MSG.c.conversation_id == bindparam("cid"), MSG.c.turn == bindparam("turn"), MSG.c.direction == "out")
@@ -168,8 +184,14 @@ class ConversationStore:
         if row is None:
             return None
         state = ConversationState(
-            id=conversation_id, flow_id=row[0], version=row[1], channel=row[2], account=row[3],
-            user_id=row[4], status=row[5], seq=row[6],
+            id=conversation_id,
+            flow_id=row[0],
+            version=row[1],
+            channel=row[2],
+            account=row[3],
+            user_id=row[4],
+            status=row[5],
+            seq=row[6],
         )
         state.load_data(json.loads(row[7]))
         state.seen_turn = row[8]
@@ -179,9 +201,7 @@ class ConversationStore:
         """The turn that already handled this inbound event, if any."""
         with self.engine.connect() as conn:
             return conn.execute(
-                select(MSG.c.turn).where(
-                    MSG.c.channel == channel, MSG.c.account == account, MSG.c.event_id == event_id
-                )
+                select(MSG.c.turn).where(MSG.c.channel == channel, MSG.c.account == account, MSG.c.event_id == event_id)
             ).scalar()
 
     def replies(self, conversation_id: str, turn: str) -> list[Outbound]:
@@ -207,34 +227,72 @@ class ConversationStore:
         cid, channel, account = state.id, state.channel, state.account
         rows: list[dict[str, Any]] = []
         if inbound is not None:
-            rows.append({
-                "conversation_id": cid, "turn": turn, "channel": channel, "account": account, "direction": "in",
-                "event_id": inbound.event_id, "node_id": None, "payload": _dumps(inbound.to_json()),
-                "status": "received", "created_at": now,
-            })
+            rows.append(
+                {
+                    "conversation_id": cid,
+                    "turn": turn,
+                    "channel": channel,
+                    "account": account,
+                    "direction": "in",
+                    "event_id": inbound.event_id,
+                    "node_id": None,
+                    "payload": _dumps(inbound.to_json()),
+                    "status": "received",
+                    "created_at": now,
+                }
+            )
         for node_id, msg in outbound:
-            rows.append({
-                "conversation_id": cid, "turn": turn, "channel": channel, "account": account, "direction": "out",
-                "event_id": None, "node_id": node_id, "payload": _dumps(msg.to_json()),
-                "status": "stored", "created_at": now,
-            })
+            rows.append(
+                {
+                    "conversation_id": cid,
+                    "turn": turn,
+                    "channel": channel,
+                    "account": account,
+                    "direction": "out",
+                    "event_id": None,
+                    "node_id": node_id,
+                    "payload": _dumps(msg.to_json()),
+                    "status": "stored",
+                    "created_at": now,
+                }
+            )
         data = _dumps(state.data())
         expected = state.seq
         with self.engine.begin() as conn:
             if expected == 0:
                 try:
-                    self._insert_conv.run(conn, {
-                        "id": cid, "flow_id": state.flow_id, "version": state.version,
-                        "channel": channel, "account": account, "user_id": state.user_id,
-                        "status": state.status, "seq": 1, "data": data, "created_at": now, "updated_at": now,
-                    })
+                    self._insert_conv.run(
+                        conn,
+                        {
+                            "id": cid,
+                            "flow_id": state.flow_id,
+                            "version": state.version,
+                            "channel": channel,
+                            "account": account,
+                            "user_id": state.user_id,
+                            "status": state.status,
+                            "seq": 1,
+                            "data": data,
+                            "created_at": now,
+                            "updated_at": now,
+                        },
+                    )
                 except IntegrityError:
                     raise Conflict(cid) from None
             else:
-                done = self._update_conv.run(conn, {
-                    "cid": cid, "expected": expected, "status": state.status, "new_seq": expected + 1,
-                    "data": data, "now": now, "flow_id": state.flow_id, "version": state.version,
-                })
+                done = self._update_conv.run(
+                    conn,
+                    {
+                        "cid": cid,
+                        "expected": expected,
+                        "status": state.status,
+                        "new_seq": expected + 1,
+                        "data": data,
+                        "now": now,
+                        "flow_id": state.flow_id,
+                        "version": state.version,
+                    },
+                )
                 if done.rowcount != 1:
                     raise Conflict(cid)
             if rows:
@@ -250,7 +308,8 @@ class ConversationStore:
             rows = conn.execute(
                 select(MSG.c.id, MSG.c.direction, MSG.c.node_id, MSG.c.payload, MSG.c.created_at)
                 .where(MSG.c.conversation_id == conversation_id, MSG.c.id > after)
-                .order_by(MSG.c.id).limit(limit)
+                .order_by(MSG.c.id)
+                .limit(limit)
             ).all()
         return [StoredMessage(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows]
 

@@ -7,6 +7,7 @@ nothing. Jobs live in the same database as everything else, so a restart loses n
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
@@ -88,10 +89,8 @@ class Timers:
 
     def cancel(self, conversation_id: str, token: str) -> None:
         """Forget a wake-up that is no longer wanted (harmless if it already fired)."""
-        try:
+        with contextlib.suppress(JobLookupError):
             self.scheduler.remove_job(job_id(conversation_id, token))
-        except JobLookupError:
-            pass
 
     def exists(self, conversation_id: str, token: str) -> bool:
         return self.scheduler.get_job(job_id(conversation_id, token)) is not None

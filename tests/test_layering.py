@@ -26,7 +26,7 @@ def imports(path: Path) -> set[str]:
 def test_packages_import_only_the_layers_below_them() -> None:
     wrong = []
     for rank, package in enumerate(ORDER):
-        allowed_up = set(ORDER[rank + 1:])
+        allowed_up = set(ORDER[rank + 1 :])
         for path in (ROOT / package).rglob("*.py"):
             bad = imports(path) & (allowed_up | {"chatloom"})
             if bad:

@@ -17,7 +17,9 @@ class ButtonSetting(BaseModel):
 class SendSettings(BaseModel):
     """Settings of a message the bot sends."""
 
-    text: str = Field("", max_length=4096, title="Message", description="What the bot says. {{ name }} inserts a variable.")
+    text: str = Field(
+        "", max_length=4096, title="Message", description="What the bot says. {{ name }} inserts a variable."
+    )
     buttons: list[ButtonSetting] = Field(default_factory=list, max_length=20, title="Buttons")
     media_kind: MediaKind | None = Field(None, title="Attachment type")
     media_url: str = Field("", max_length=2048, title="Attachment URL", description="Link to the image, audio or file.")

@@ -31,8 +31,13 @@ def test_export_import_export_gives_the_same_bytes() -> None:
 def test_unknown_node_types_survive_the_round_trip_unchanged() -> None:
     text = dump_flow(parse_flow(json.dumps(GOOD)))
     node = next(n for n in json.loads(text)["nodes"] if n["id"] == "x")
-    assert node == {"id": "x", "type": "acme.crm_lookup", "version": 3,
-                    "settings": {"anything": [1, {"deep": True}]}, "ui": {}}
+    assert node == {
+        "id": "x",
+        "type": "acme.crm_lookup",
+        "version": 3,
+        "settings": {"anything": [1, {"deep": True}]},
+        "ui": {},
+    }
 
 
 def test_non_ascii_text_is_kept_readable() -> None:
@@ -49,8 +54,10 @@ def test_non_ascii_text_is_kept_readable() -> None:
         (b'{"hello": "world"}', "not a Chatloom flow"),
         (json.dumps({**GOOD, "schema_version": 2}).encode(), "schema version 2"),
         (json.dumps({**GOOD, "id": "has spaces!"}).encode(), "not a valid flow"),
-        (json.dumps({**GOOD, "nodes": [{"id": "s", "type": "flow.start", "settings": "oops"}]}).encode(),
-         "not a valid flow"),
+        (
+            json.dumps({**GOOD, "nodes": [{"id": "s", "type": "flow.start", "settings": "oops"}]}).encode(),
+            "not a valid flow",
+        ),
         (json.dumps({**GOOD, "surprise": 1}).encode(), "“surprise” is not a setting"),
     ],
 )

@@ -55,7 +55,7 @@ def test_missing_flows_and_versions_are_said_plainly(engine: Engine) -> None:
     store.save_draft(flow_from_data(DOC))
     with pytest.raises(FlowNotFound, match="no version 7"):
         store.version("lead", 7)
-    with pytest.raises(FlowNotFound, match="no a published version|published"):
+    with pytest.raises(FlowNotFound, match="no published version"):
         store.version("lead")
     store.delete("lead")
     assert store.list() == []

@@ -71,7 +71,10 @@ def test_missing_or_wrong_start_is_an_error() -> None:
 
 def test_a_loop_in_which_the_bot_never_waits_is_found() -> None:
     endless = chain(
-        "endless", ("s", "test.start", {}), ("a", "test.say", {}), ("b", "test.say", {}),
+        "endless",
+        ("s", "test.start", {}),
+        ("a", "test.say", {}),
+        ("b", "test.say", {}),
         edges=[("s", "out", "a"), ("a", "out", "b"), ("b", "out", "a")],
     )
     found = problems(endless)
@@ -79,13 +82,19 @@ def test_a_loop_in_which_the_bot_never_waits_is_found() -> None:
     assert "a, b" in next(p.message for p in found if p.code == "endless_loop")
 
     exit_possible = chain(
-        "counter", ("s", "test.start", {}), ("c", "test.count", {}), ("e", "test.end", {}),
+        "counter",
+        ("s", "test.start", {}),
+        ("c", "test.count", {}),
+        ("e", "test.end", {}),
         edges=[("s", "out", "c"), ("c", "loop", "c"), ("c", "done", "e")],
     )
     assert ("busy_loop", "c", "warning") in codes(problems(exit_possible))
 
     waits = chain(
-        "menu", ("s", "test.start", {}), ("q", "test.ask", {}), ("a", "test.say", {}),
+        "menu",
+        ("s", "test.start", {}),
+        ("q", "test.ask", {}),
+        ("a", "test.say", {}),
         edges=[("s", "out", "q"), ("q", "out", "a"), ("a", "out", "q")],
     )
     assert problems(waits) == []

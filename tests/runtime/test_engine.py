@@ -200,7 +200,10 @@ async def test_a_bounded_loop_runs_to_its_end(rt: Runtime) -> None:
 async def test_a_conversation_stays_on_the_version_it_started_on(rt: Runtime) -> None:
     v1 = publish(rt, QUIZ)
     cid, _ = await rt.start("quiz")
-    changed = {**QUIZ, "nodes": [*QUIZ["nodes"][:3], {"id": "bye", "type": "test.say", "settings": {"text": "Ciao {{ name }}"}}]}
+    changed = {
+        **QUIZ,
+        "nodes": [*QUIZ["nodes"][:3], {"id": "bye", "type": "test.say", "settings": {"text": "Ciao {{ name }}"}}],
+    }
     v2 = publish(rt, changed)
     assert (v1, v2) == (1, 2)
     assert texts(await rt.send(cid, Inbound("Zoe"))) == ["Bye Zoe"]
@@ -271,7 +274,9 @@ async def test_a_wait_resumes_the_conversation_by_timer(rt: Runtime) -> None:
 
 
 async def test_a_message_while_sleeping_is_kept_but_does_not_skip_the_wait(rt: Runtime) -> None:
-    doc = chain("napper2", ("s", "test.start", {}), ("z", "test.nap", {"seconds": 3600}), ("a", "test.say", {"text": "x"}))
+    doc = chain(
+        "napper2", ("s", "test.start", {}), ("z", "test.nap", {"seconds": 3600}), ("a", "test.say", {"text": "x"})
+    )
     publish(rt, doc)
     cid, _ = await rt.start("napper2")
     assert await rt.send(cid, Inbound("are you there?")) == []
@@ -306,7 +311,9 @@ async def test_an_input_timeout_fires_unless_the_user_answers_first(rt: Runtime)
 async def test_a_wait_survives_a_restart(engine: Engine) -> None:
     first = Runtime(engine, registry(), wait_scale=0.01, name="before")
     await first.startup()
-    doc = chain("nap3", ("s", "test.start", {}), ("z", "test.nap", {"seconds": 50}), ("a", "test.say", {"text": "back"}))
+    doc = chain(
+        "nap3", ("s", "test.start", {}), ("z", "test.nap", {"seconds": 50}), ("a", "test.say", {"text": "back"})
+    )
     publish(first, doc)
     cid, _ = await first.start("nap3")
     await first.shutdown()  # the process stops before the timer is due
@@ -328,7 +335,9 @@ async def test_a_wait_survives_a_restart(engine: Engine) -> None:
 async def test_a_lost_timer_is_re_armed_at_start_up(engine: Engine) -> None:
     first = Runtime(engine, registry(), wait_scale=0.01)
     await first.startup()
-    doc = chain("nap4", ("s", "test.start", {}), ("z", "test.nap", {"seconds": 100}), ("a", "test.say", {"text": "back"}))
+    doc = chain(
+        "nap4", ("s", "test.start", {}), ("z", "test.nap", {"seconds": 100}), ("a", "test.say", {"text": "back"})
+    )
     publish(first, doc)
     cid, _ = await first.start("nap4")
     await first.shutdown()

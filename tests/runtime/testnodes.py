@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from pydantic import BaseModel
 
 from nodes.api import NodeContext, NodeType, Outbound, Step
@@ -97,7 +99,7 @@ def chain(flow_id: str, *specs: tuple[str, str, dict], edges: list[tuple[str, st
     """A flow document: nodes given as (id, type, settings); edges default to a straight chain by 'out'."""
     nodes = [{"id": i, "type": t, "settings": s} for i, t, s in specs]
     if edges is None:
-        edges = [(a[0], "out", b[0]) for a, b in zip(specs, specs[1:], strict=False)]
+        edges = [(a[0], "out", b[0]) for a, b in itertools.pairwise(specs)]
     return {
         "id": flow_id,
         "name": flow_id.title(),
