@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from nodes.api import NodeType
 
 GROUP = "chatloom.nodes"
+CORE = "chatloom"
 TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 PORT_NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
 log = logging.getLogger(__name__)
@@ -56,7 +57,9 @@ class Registry:
     def from_entry_points(cls, group: str = GROUP) -> Registry:
         """Load every installed plugin, keeping the good ones and recording the rejected ones."""
         reg = cls()
-        for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+        # Chatloom's own node types load first, so a plugin can never take a built-in's name.
+        found = sorted(entry_points(group=group), key=lambda e: (_dist_name(e) != CORE, _dist_name(e), e.name))
+        for ep in found:
             reg._load_entry_point(ep)
         return reg
 
@@ -69,7 +72,7 @@ class Registry:
         return reg
 
     def _load_entry_point(self, ep: EntryPoint) -> None:
-        dist = ep.dist.name if ep.dist is not None else "unknown distribution"
+        dist = _dist_name(ep)
         try:
             obj = ep.load()
         except Exception as exc:  # noqa: BLE001 - a broken plugin must never stop the others
@@ -112,6 +115,10 @@ class Registry:
     def installed(self) -> list[Installed]:
         """Every node type with where it came from, by category then name."""
         return sorted(self._types.values(), key=lambda i: (i.node.category, i.node.type))
+
+
+def _dist_name(ep: EntryPoint) -> str:
+    return ep.dist.name if ep.dist is not None else "unknown distribution"
 
 
 def check_node_type(obj: object) -> str | None:

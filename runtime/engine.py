@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from sqlalchemy.engine import Engine
 
 from flows.store import FlowNotFound, FlowStore
@@ -74,6 +75,9 @@ class Runtime:
         self.flows = FlowStore(engine)
         self.store = ConversationStore(engine)
         self.services = services or Services()
+        self._own_http = self.services.http is None
+        if self._own_http:
+            self.services.http = _http_client()
         self.wait_scale = wait_scale
         self.interpreter = Interpreter(self.plan, self.services, step_limit=step_limit, test_mode=test_mode)
         self.timers = Timers(engine, self.wake, name=name or uuid.uuid4().hex)
@@ -102,6 +106,8 @@ class Runtime:
 
     async def shutdown(self) -> None:
         self.timers.shutdown()
+        if self._own_http and isinstance(self.services.http, httpx.AsyncClient):
+            await self.services.http.aclose()
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener(conversation_id, messages)` after every saved turn that sent something."""
@@ -320,6 +326,12 @@ class Runtime:
                 listener(cid, messages)
             except Exception:
                 log.exception("message listener failed (conversation %s)", cid)
+
+
+def _http_client() -> httpx.AsyncClient:
+    """The HTTP client nodes use. httpx logs whole URLs at INFO, and URLs may carry keys."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return httpx.AsyncClient(follow_redirects=False, headers={"user-agent": "Chatloom"})
 
 
 class _Note:

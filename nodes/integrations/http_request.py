@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, Field
 
@@ -167,7 +167,7 @@ class _Request:
     url: str
     host: str  # for log lines and sentences: never the query, which may hold a key
     headers: list[tuple[str, str]]
-    params: list[tuple[str, str]]
+    params: list[tuple[str, str]] | None  # None: the address's own query goes as typed
     content: bytes | None
 
 
@@ -182,7 +182,8 @@ def _build(ctx: NodeContext, s: HttpRequestSettings) -> _Request:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _Failed("The address does not start with http:// or https:// once filled in.")
     headers = [(h.name.strip(), render(h.value, scope)) for h in s.headers]
-    params = [(q.name, render(q.value, scope)) for q in s.query]
+    # httpx replaces a URL's own query with `params`, so keep both: ?page=2 typed in the address stays.
+    params = parse_qsl(parts.query, keep_blank_values=True) + [(q.name, render(q.value, scope)) for q in s.query]
     content = None
     body = render(s.body, scope) if s.method in ("POST", "PUT", "PATCH") else ""
     if body.strip():
@@ -195,7 +196,7 @@ def _build(ctx: NodeContext, s: HttpRequestSettings) -> _Request:
             kind = "application/json" if s.body_format == "json" else "text/plain; charset=utf-8"
             headers.append(("Content-Type", kind))
         content = body.encode()
-    return _Request(s.method, url, parts.hostname, headers, params, content)
+    return _Request(s.method, url, parts.hostname, headers, params if s.query else None, content)
 
 
 def _retry_after(response: HttpResponse) -> float | None:

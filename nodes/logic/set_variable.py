@@ -66,7 +66,7 @@ def storable(value: Any, source: str) -> Any:
         return {str(k): storable(v, source) for k, v in value.items()}
     if isinstance(value, Iterable):
         # Filters such as map() and select() give lazy sequences: keep their items, within bounds.
-        items = []
+        items: list[Any] = []
         for item in value:
             if len(items) >= MAX_RESULT_LEN:
                 raise ExpressionError(f"The expression {source!r} gives too many items.")

@@ -43,7 +43,8 @@ class EchoApi:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, name="echo-api", daemon=True)
+        # A short poll interval so that stopping (once per test) is quick.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="echo-api", daemon=True)
 
     @property
     def base_url(self) -> str:
