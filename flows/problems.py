@@ -51,19 +51,25 @@ class FlowInvalid(ValueError):
 class Inspection(Protocol):
     """What the node catalog says about one node's settings."""
 
-    outputs: Sequence[str]
-    links: Sequence[str]
-    errors: Sequence[str]
+    @property
+    def outputs(self) -> Sequence[str]: ...
+    @property
+    def links(self) -> Sequence[str]: ...
+    @property
+    def errors(self) -> Sequence[str]: ...
 
 
 class TypeSpec(Protocol):
     """The part of a node type that flow validation needs (nodes.api.NodeType provides it)."""
 
-    type: str
-    version: int
-    inputs: Sequence[str]
-    waits: bool
-    terminal: bool
+    @property
+    def version(self) -> int: ...
+    @property
+    def inputs(self) -> Sequence[str]: ...
+    @property
+    def waits(self) -> bool: ...
+    @property
+    def terminal(self) -> bool: ...
 
     def inspect(self, settings: Mapping[str, Any], version: int) -> Inspection: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -112,7 +113,7 @@ class FlowStore:
             .order_by(FlowRow.updated_at.desc())  # type: ignore[attr-defined]
         )
         with Session(self.engine) as s:
-            return [FlowSummary(*row) for row in s.exec(query).all()]  # type: ignore[call-overload]
+            return [FlowSummary(*row) for row in s.exec(query).all()]
 
     def publish(self, flow_id: str, catalog: Catalog, note: str = "") -> int:
         """Snapshot the draft as the next version; FlowInvalid (nothing saved) when it has errors."""
@@ -154,7 +155,7 @@ class FlowStore:
                 raise FlowNotFound(f"There is no {what}flow {flow_id!r}.")
             return Published(row.flow_id, row.version, parse_flow(row.document), row.note, row.published_at)
 
-    def versions(self, flow_id: str) -> list[Published]:
+    def versions(self, flow_id: str) -> builtins.list[Published]:
         """Every published version, newest first."""
         with Session(self.engine) as s:
             rows = s.exec(

@@ -8,6 +8,7 @@ the node, and again when the user answers (``ctx.inbound`` is set) or a timer it
 
 from __future__ import annotations
 
+import builtins
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -281,7 +282,7 @@ class NodeType:
     version: int
     title: str
     category: str
-    settings: type[BaseModel]
+    settings: builtins.type[BaseModel]
     run: RunFn
     inputs: tuple[str, ...] = ("in",)
     outputs: tuple[str, ...] | PortsFn = ("out",)  # or a function of the settings, for per-branch ports

@@ -17,13 +17,13 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from sqlalchemy.engine import Engine
 
 from flows.store import FlowNotFound, FlowStore
-from nodes.api import Inbound, Outbound, Services
+from nodes.api import HttpClient, Inbound, Outbound, Services
 from nodes.registry import Registry
 from runtime.interpreter import Event, Interpreter, Outcome, Reply, Start, TurnError, Wake
 from runtime.plan import Plan, compile_flow
@@ -77,7 +77,7 @@ class Runtime:
         self.services = services or Services()
         self._own_http = self.services.http is None
         if self._own_http:
-            self.services.http = _http_client()
+            self.services.http = cast(HttpClient, _http_client())
         self.wait_scale = wait_scale
         self.interpreter = Interpreter(self.plan, self.services, step_limit=step_limit, test_mode=test_mode)
         self.timers = Timers(engine, self.wake, name=name or uuid.uuid4().hex)
@@ -177,7 +177,7 @@ class Runtime:
                 if state.seen_turn is not None:
                     self._cache_put(state)
                     return self.store.replies(state.id, state.seen_turn)
-                event: Event
+                event: Event | _Note
                 if state.status == "waiting":
                     event = Reply(inbound)
                 elif state.status == "sleeping":

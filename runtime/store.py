@@ -139,7 +139,7 @@ class ConversationStore:
             )
             .scalar_subquery()
         )
-        self._load = select(
+        load = select(
             CONV.c.flow_id,
             CONV.c.version,
             CONV.c.channel,
@@ -150,7 +150,7 @@ class ConversationStore:
             CONV.c.data,
             seen,
         ).where(CONV.c.id == bindparam("cid"))
-        self._load = Prepared(engine, self._load)
+        self._load = Prepared(engine, load)
         self._insert_conv = Prepared(engine, insert(CONV))
         self._update_conv = Prepared(
             engine,

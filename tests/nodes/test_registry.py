@@ -11,7 +11,7 @@ import pytest
 
 from nodes.registry import GROUP, Registry
 
-PLUGIN = '''
+PLUGIN = """
 from pydantic import BaseModel
 from nodes.api import NodeType, Step
 
@@ -40,7 +40,7 @@ BAD_NAME = NodeType("Acme Thing", 1, "Bad", "Acme", Hello, run)
 BAD_PORT = NodeType("acme.ports", 1, "Ports", "Acme", Hello, run, outputs=("Big Port",))
 BAD_SCHEMA = NodeType("acme.schema", 1, "Schema", "Acme", BadSchema, run)
 NOT_A_NODE = {"type": "acme.dict"}
-'''
+"""
 
 
 @pytest.fixture
@@ -50,7 +50,8 @@ def acme(tmp_path: Path) -> Iterator[None]:
     dist = tmp_path / "acme_nodes-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-nodes\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(textwrap.dedent(f"""
+    (dist / "entry_points.txt").write_text(
+        textwrap.dedent(f"""
         [{GROUP}]
         acme.hello = acme_nodes:GOOD
         acme.clash = acme_nodes:CLASH
@@ -62,7 +63,8 @@ def acme(tmp_path: Path) -> Iterator[None]:
         acme.dict = acme_nodes:NOT_A_NODE
         acme.missing = acme_nodes_gone:NODE
         acme.typo = acme_nodes:NOPE
-    """))
+    """)
+    )
     sys.path.insert(0, str(tmp_path))
     yield
     sys.path.remove(str(tmp_path))
