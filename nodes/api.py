@@ -202,6 +202,9 @@ class Services:
     extra: dict[str, Any] = field(default_factory=dict)  # LLM, memory, speech… added by later features
 
 
+_NODE_LOG = logging.getLogger("nodes")
+
+
 class NodeContext:
     """Everything a node may read or change while it runs, for one conversation."""
 
@@ -241,7 +244,7 @@ class NodeContext:
         self._memory = memory
         self.services = services or Services()
         self.test_mode = test_mode
-        self.log = log or logging.getLogger("nodes")
+        self.log = log or _NODE_LOG
 
     @property
     def memory(self) -> dict[str, Any]:

@@ -61,3 +61,35 @@ def test_broken_markup_is_reported_at_save_time() -> None:
     assert check_expression("score +") is not None
     assert check_expression("") is not None
     assert check_expression("score + 1") is None
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Hi {{ name }}!",
+        "{{ user.first_name }} / {{ user.missing }} / {{ nothing }}",
+        "{{ n }} {{ f }} {{ flag }} {{ none }} {{ items }} {{ deep.a.b }}",
+        "{{name}}{{  name  }}",
+        "{{ user.first_name | upper }} and {{ n + 1 }}",  # not simple: goes through Jinja
+        "{{ obj.attr }}",  # attribute of a non-dict: goes through Jinja
+        "braces { alone } and {{ name }}",
+    ],
+)
+def test_the_fast_path_renders_exactly_what_jinja_renders(template: str) -> None:
+    from flows.expressions import compile_template
+
+    class Obj:
+        attr = "A"
+
+    variables = {
+        "name": "Ann",
+        "user": {"first_name": "Zoe"},
+        "n": 3,
+        "f": 1.5,
+        "flag": True,
+        "none": None,
+        "items": [1, "a"],
+        "deep": {"a": {"b": {"c": 1}}},
+        "obj": Obj(),
+    }
+    assert render(template, variables) == compile_template(template).render(variables)
