@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint, bindparam, insert, select, update
+from sqlalchemy import Index, bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
@@ -47,7 +47,11 @@ class MessageRow(SQLModel, table=True):
 
     __tablename__ = "messages"
     __table_args__ = (
-        UniqueConstraint("channel", "account", "event_id", name="uq_inbound_event"),
+        # partial: only inbound rows carry an event id, so replies cost no entry in it
+        Index(
+            "uq_inbound_event", "channel", "account", "event_id", unique=True,
+            sqlite_where=text("event_id IS NOT NULL"), postgresql_where=text("event_id IS NOT NULL"),
+        ),
         Index("ix_messages_conversation", "conversation_id", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)
