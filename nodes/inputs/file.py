@@ -10,13 +10,14 @@ from nodes.api import NodeContext, NodeType, Step
 from nodes.inputs.asking import AskSettings, Verdict, ask, ok, ports_with_timeout, refuse
 
 Kind = Literal["image", "audio", "video", "file"]
+ALL_KINDS: tuple[Kind, ...] = ("image", "audio", "video", "file")
 
 
 class FileSettings(AskSettings):
     """A question answered by sending a file."""
 
     accept: list[Kind] = Field(
-        default_factory=lambda: ["image", "audio", "video", "file"],
+        default_factory=lambda: list(ALL_KINDS),
         min_length=1,
         title="Accepted kinds",
         description="Which kinds of attachment are accepted.",
