@@ -320,6 +320,11 @@ class NodeType:
     def parse(self, settings: Mapping[str, Any], version: int) -> BaseModel:
         """Validated settings, or SettingsError with one sentence per problem."""
         data = self.migrate(settings, version)
+        fields = self.settings.model_fields
+        known = set(fields) | {f.alias for f in fields.values() if f.alias}
+        unknown = [key for key in data if key not in known]
+        if unknown:  # a typo in a hand-written flow must not be silently ignored
+            raise SettingsError([f"“{key}” is not a setting of “{self.title}”." for key in unknown])
         try:
             return self.settings.model_validate(data)
         except ValidationError as exc:

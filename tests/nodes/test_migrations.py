@@ -62,3 +62,9 @@ def test_a_plugin_with_a_gap_in_its_migrations_is_rejected() -> None:
     registry = Registry.of([broken])
     assert "acme.gappy" not in registry
     assert "migrations are missing" in registry.errors[0].reason
+
+
+def test_a_setting_the_node_type_does_not_have_is_reported_not_ignored() -> None:
+    registry = Registry.of([*TYPES, GREET])
+    problems = validate(flow_from_data(doc(2, {"greeting": "Hi", "shuot": True})), registry)
+    assert any(p.node_id == "g" and "“shuot” is not a setting of “Greet”" in p.message for p in problems)
