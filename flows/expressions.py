@@ -171,7 +171,7 @@ def render(source: str, variables: dict[str, Any]) -> str:
     """Fill a template's `{{ … }}` with variables; plain text comes back as it was."""
     if not has_template(source):
         return source
-    # Most texts are plain placeholders; filling those by lookup is ~20× cheaper than a Jinja
+    # Most texts are plain placeholders; filling those by lookup is ~20 times cheaper than a Jinja
     # render, which copies every variable into a new context each time.
     parts = _simple_parts(source)
     if parts is not None:

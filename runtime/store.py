@@ -49,8 +49,13 @@ class MessageRow(SQLModel, table=True):
     __table_args__ = (
         # partial: only inbound rows carry an event id, so replies cost no entry in it
         Index(
-            "uq_inbound_event", "channel", "account", "event_id", unique=True,
-            sqlite_where=text("event_id IS NOT NULL"), postgresql_where=text("event_id IS NOT NULL"),
+            "uq_inbound_event",
+            "channel",
+            "account",
+            "event_id",
+            unique=True,
+            sqlite_where=text("event_id IS NOT NULL"),
+            postgresql_where=text("event_id IS NOT NULL"),
         ),
         Index("ix_messages_conversation", "conversation_id", "id"),
     )
