@@ -1,0 +1,7 @@
+"""`python -m chatloom`."""
+
+import sys
+
+from chatloom.cli import main
+
+sys.exit(main())

@@ -1,0 +1,92 @@
+"""`chatloom serve` as a user starts it: examples published, the API answering, the order demo working."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
+    port = free_port()
+    data = tmp_path_factory.mktemp("data")
+    env = {**os.environ, "CHATLOOM_DATA": str(data)}
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chatloom", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for _ in range(4):
+            lines.append(proc.stdout.readline().rstrip())
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base, lines
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_the_first_lines_say_where_to_reach_it_and_how_to_chat(server: tuple[str, list[str]]) -> None:
+    base, lines = server
+    assert lines[0].startswith(f"Chatloom runtime on {base}")
+    assert "lead-capture" in lines[1] and "order-status" in lines[1]
+    assert f"curl -s -X POST {base}/api/flows/lead-capture/conversations" in lines[2]
+    assert "chatloom chat flows/templates/" in lines[3]
+
+
+def test_every_example_is_published(server: tuple[str, list[str]]) -> None:
+    base, _ = server
+    ids = {f["id"] for f in httpx.get(f"{base}/api/flows").json()}
+    assert {"lead-capture", "faq-menu", "appointment-booking", "nps-survey", "quiz", "order-status"} <= ids
+
+
+def test_order_status_looks_the_order_up_over_http(server: tuple[str, list[str]]) -> None:
+    base, _ = server
+    started = httpx.post(
+        f"{base}/api/flows/order-status/conversations", json={"variables": {"orders_api": f"{base}/demo/orders"}}
+    ).json()
+    cid = started["conversation_id"]
+    assert started["messages"][0]["text"] == "What's your order number? (it looks like A1234)"
+
+    def say(text: str) -> list[str]:
+        r = httpx.post(f"{base}/api/conversations/{cid}/messages", json={"text": text})
+        assert r.status_code == 200, r.text
+        return [m["text"] for m in r.json()["messages"]]
+
+    assert say("12") == [
+        "Order numbers are a letter and four digits, like A1234.",
+        "What's your order number? (it looks like A1234)",
+    ]
+    assert say("Z9999") == ["I couldn't find order Z9999. Try another number?"]
+    assert say("yes") == ["What's your order number? (it looks like A1234)"]
+    assert say("a1001") == ["Order A1001 is on its way with Parcelway; it should arrive in 2 days."]
+    state = httpx.get(f"{base}/api/conversations/{cid}").json()
+    assert state["status"] == "ended" and state["variables"]["status"] == "shipped"
