@@ -13,8 +13,8 @@ from sqlalchemy import text
 from flows.db import make_engine
 from flows.document import flow_from_data
 from nodes.api import Inbound
+from nodes.registry import Registry
 from runtime.engine import Runtime
-from tests.runtime.testnodes import chain, registry
 
 TURNS = 2000
 
@@ -27,14 +27,23 @@ async def _turns(rt: Runtime, cid: str, n: int, start: int = 0) -> None:
 def main() -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="chatloom-bench-"))
     engine = make_engine(f"sqlite:///{folder / 'bench.db'}")
-    rt = Runtime(engine, registry())
-    doc = chain(
-        "loop",
-        ("s", "test.start", {}),
-        ("q", "test.ask", {"prompt": "Say something", "save_as": "said"}),
-        ("r", "test.say", {"text": "You said {{ said }}"}),
-        edges=[("s", "out", "q"), ("q", "out", "r"), ("r", "out", "q")],
-    )
+    rt = Runtime(engine, Registry.from_entry_points())
+    # a question and an answer, round and round: each turn answers the question and asks it again
+    doc = {
+        "id": "loop",
+        "name": "Loop",
+        "start": "s",
+        "nodes": [
+            {"id": "s", "type": "flow.start"},
+            {"id": "q", "type": "input.text", "settings": {"prompt": "Say something", "save_as": "said"}},
+            {"id": "r", "type": "message.send", "settings": {"text": "You said {{ said }}"}},
+        ],
+        "edges": [
+            {"id": "a", "source": "s", "target": "q"},
+            {"id": "b", "source": "q", "source_port": "valid", "target": "r"},
+            {"id": "c", "source": "r", "target": "q"},
+        ],
+    }
     rt.flows.save_draft(flow_from_data(doc))
     rt.flows.publish("loop", rt.registry)
 
