@@ -20,7 +20,8 @@ from runtime.interpreter import Interpreter, Reply
 from runtime.plan import Plan, compile_flow
 from runtime.state import ConversationState
 
-ROUNDS = 20_000
+ROUNDS = 4_000
+REPEATS = 25  # best of many short runs: this machine's speed wanders
 NODES = 10
 
 
@@ -86,8 +87,23 @@ async def plain(vars: dict, text: str) -> str:
     return "big" if vars.get("v0", 0) > 10**9 else "small"
 
 
+async def direct(plan: Plan, ctx: NodeContext, text: str) -> str | None:
+    """The nodes' own work with no interpreter: each node's `run` called in order, ports ignored."""
+    ctx.inbound = Inbound(text)
+    step = None
+    for pn in ORDER:
+        step = await pn.run(ctx, pn.settings)
+        ctx.inbound = None
+    return step.port if step else None
+
+
+ORDER: list = []
+
+
 async def measure() -> dict[str, float]:
     plan = build_plan()
+    ORDER[:] = [plan.nodes["ask"], *(plan.nodes[f"a{i}"] for i in range(NODES - 2)), plan.nodes["check"]]
+    direct_ctx = NodeContext(vars={})
 
     async def plans(flow_id: str, version: int | None) -> Plan:
         return plan
@@ -97,8 +113,8 @@ async def measure() -> dict[str, float]:
         id="c", flow_id="bench", version=1, status="waiting", node="ask", at_flow="bench", at_version=1
     )
     reply = Reply(Inbound("hello"))
-    best_interp = best_plain = float("inf")
-    for _ in range(5):
+    best_interp = best_plain = best_direct = float("inf")
+    for _ in range(REPEATS):
         began = time.perf_counter()
         for _ in range(ROUNDS):
             state.status, state.node = "waiting", "ask"
@@ -109,11 +125,18 @@ async def measure() -> dict[str, float]:
         for _ in range(ROUNDS):
             await plain(vars, "hello")
         best_plain = min(best_plain, (time.perf_counter() - began) / ROUNDS)
+        began = time.perf_counter()
+        for _ in range(ROUNDS):
+            await direct(plan, direct_ctx, "hello")
+        best_direct = min(best_direct, (time.perf_counter() - began) / ROUNDS)
     return {
         "turn_us": best_interp * 1e6,
         "plain_us": best_plain * 1e6,
         "ratio": best_interp / best_plain,
+        "direct_us": best_direct * 1e6,
+        "direct_ratio": best_interp / best_direct,
         "per_node_us": best_interp * 1e6 / (NODES + 1),  # ten nodes, and the question again
+        "overhead_per_node_us": (best_interp - best_direct) * 1e6 / (NODES + 1),
     }
 
 

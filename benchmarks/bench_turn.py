@@ -16,7 +16,8 @@ from nodes.api import Inbound
 from nodes.registry import Registry
 from runtime.engine import Runtime
 
-TURNS = 2000
+TURNS = 400
+BLOCKS = 8
 
 
 async def _turns(rt: Runtime, cid: str, n: int, start: int = 0) -> None:
@@ -47,32 +48,35 @@ def main() -> dict[str, float]:
     rt.flows.save_draft(flow_from_data(doc))
     rt.flows.publish("loop", rt.registry)
 
-    async def go() -> float:
-        nonlocal cid
-        cid, _ = await rt.start("loop", user_id="bench")
-        await _turns(rt, cid, 200, start=10_000_000)  # warm up
-        began = time.perf_counter()
-        await _turns(rt, cid, TURNS)
-        return TURNS / (time.perf_counter() - began)
-
-    cid = ""
-    turn_rate = asyncio.run(go())
-    state = rt.store.load(cid)
-    assert state is not None
-    data = json.dumps(state.data())
     upsert = text(
         "INSERT INTO conversations (id, flow_id, version, channel, account, user_id, status, seq, data, "
         "created_at, updated_at) VALUES (:id, 'loop', 1, 'api', 'default', '', 'waiting', :seq, :data, :t, :t) "
         "ON CONFLICT (id) DO UPDATE SET data = excluded.data, seq = excluded.seq, updated_at = excluded.updated_at"
     )
-    for i in range(200):
-        with engine.begin() as conn:
-            conn.execute(upsert, {"id": "bare", "seq": i, "data": data, "t": time.time()})
-    began = time.perf_counter()
-    for i in range(TURNS):
-        with engine.begin() as conn:
-            conn.execute(upsert, {"id": "bare", "seq": i, "data": data, "t": time.time()})
-    bare_rate = TURNS / (time.perf_counter() - began)
+
+    def upserts(data: str, n: int) -> float:
+        began = time.perf_counter()
+        for i in range(n):
+            with engine.begin() as conn:
+                conn.execute(upsert, {"id": "bare", "seq": i, "data": data, "t": time.time()})
+        return n / (time.perf_counter() - began)
+
+    async def go() -> tuple[float, float]:
+        cid, _ = await rt.start("loop", user_id="bench")
+        await _turns(rt, cid, 200, start=10_000_000)  # warm up
+        state = rt.store.load(cid)
+        assert state is not None
+        data = json.dumps(state.data())  # the same state row, as the turn saves it
+        upserts(data, 200)
+        best_turns = best_upserts = 0.0
+        for block in range(BLOCKS):  # interleaved, best of each: this machine's speed wanders
+            began = time.perf_counter()
+            await _turns(rt, cid, TURNS, start=block * TURNS)
+            best_turns = max(best_turns, TURNS / (time.perf_counter() - began))
+            best_upserts = max(best_upserts, upserts(data, TURNS))
+        return best_turns, best_upserts
+
+    turn_rate, bare_rate = asyncio.run(go())
     engine.dispose()
     return {"turns_per_s": turn_rate, "upserts_per_s": bare_rate, "ratio": turn_rate / bare_rate}
 

@@ -108,16 +108,17 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str
 
 
 class Prepared:
-    """A Core statement compiled once for the engine's dialect and run as its SQL string.
+    """A Core statement compiled once for the engine's dialect, run on the connection's DBAPI cursor.
 
-    Executing a Core construct makes SQLAlchemy compute its cache key on every call, which
-    costs more than SQLite takes to run the statement; the per-turn statements skip that.
+    The connection, its pool and its transaction stay SQLAlchemy's; only the execution skips
+    SQLAlchemy's per-call work (cache keys, execution contexts, result objects), which costs
+    more than SQLite takes to run these small statements. Used for the per-turn statements only.
     """
 
     def __init__(self, engine: Engine, statement: Any) -> None:
         compiled = statement.compile(dialect=engine.dialect)
         self.sql = compiled.string
-        self.positional = compiled.positiontup  # None for named paramstyles
+        self.positional = compiled.positiontup  # None for named paramstyles (psycopg)
         self.names = list(compiled.positiontup or compiled.params)
 
     def _params(self, values: dict[str, Any]) -> Any:
@@ -126,10 +127,14 @@ class Prepared:
         return {n: values[n] for n in self.names}
 
     def run(self, conn: Connection, values: dict[str, Any]) -> Any:
-        return conn.exec_driver_sql(self.sql, self._params(values))
+        """Execute once; returns the DBAPI cursor (fetchone, rowcount)."""
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(self.sql, self._params(values))
+        return cursor
 
-    def run_many(self, conn: Connection, rows: list[dict[str, Any]]) -> Any:
-        return conn.exec_driver_sql(self.sql, [self._params(r) for r in rows])
+    def run_many(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.executemany(self.sql, [self._params(r) for r in rows])
 
 
 class ConversationStore:
@@ -171,7 +176,6 @@ class ConversationStore:
                     seq=bindparam("new_seq"),
                     data=bindparam("data"),
                     updated_at=bindparam("now"),
-                    flow_id=bindparam("flow_id"),
                     version=bindparam("version"),
                 )
             ),
@@ -189,7 +193,7 @@ class ConversationStore:
         """The conversation's saved state, or None. With `event_id`, `state.seen_turn` tells
         whether that inbound event was handled before (and by which turn)."""
         with self.engine.connect() as conn:
-            row = self._load.run(conn, {"cid": conversation_id, "event_id": event_id}).first()
+            row = self._load.run(conn, {"cid": conversation_id, "event_id": event_id}).fetchone()
         if row is None:
             return None
         state = ConversationState(
@@ -267,6 +271,7 @@ class ConversationStore:
             )
         data = _dumps(state.data())
         expected = state.seq
+        unique_violation = self.engine.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
         with self.engine.begin() as conn:
             if expected == 0:
                 try:
@@ -286,7 +291,7 @@ class ConversationStore:
                             "updated_at": now,
                         },
                     )
-                except IntegrityError:
+                except (IntegrityError, unique_violation):
                     raise Conflict(cid) from None
             else:
                 done = self._update_conv.run(
@@ -298,7 +303,6 @@ class ConversationStore:
                         "new_seq": expected + 1,
                         "data": data,
                         "now": now,
-                        "flow_id": state.flow_id,
                         "version": state.version,
                     },
                 )
@@ -307,7 +311,7 @@ class ConversationStore:
             if rows:
                 try:
                     self._insert_msg.run_many(conn, rows)
-                except IntegrityError:  # the unique inbound key: another worker handled this event
+                except (IntegrityError, unique_violation):  # the unique inbound key: handled by another worker
                     raise Duplicate(inbound.event_id if inbound else "") from None
         state.seq = expected + 1
 
