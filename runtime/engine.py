@@ -235,9 +235,8 @@ class Runtime:
 
     async def _turn(self, state: ConversationState, event: Event | _Note, inbound: Inbound | None) -> list[Outbound]:
         """Run one event and save everything it produced, or nothing but the fallback."""
-        turn = uuid.uuid4().hex
-        old_token = state.wake_token
-        seq = state.seq
+        old_token, seq = state.wake_token, state.seq
+        answered = state.node if inbound is not None else None
         if isinstance(event, _Note):
             outcome = Outcome()
         else:
@@ -245,16 +244,16 @@ class Runtime:
                 outcome = await self.interpreter.advance(state, event)
             except (TurnError, LookupError) as exc:
                 return self._fail(
-                    state.id, seq, turn, inbound, exc, new=isinstance(event, Start) and seq == 0, template=state
+                    state.id, seq, inbound, exc, new=isinstance(event, Start) and seq == 0, template=state
                 )
         if outcome.timer is not None and state.wake_token:
             delay = outcome.timer * self.wait_scale
             state.wake_at = time.time() + delay
             self.timers.schedule(state.id, state.wake_token, datetime.fromtimestamp(state.wake_at, UTC))
         if inbound is not None and inbound.event_id is not None:
-            state.events = [*state.events[-(RECENT_EVENTS - 1) :], [inbound.event_id, turn]]
+            state.events = [*state.events[-(RECENT_EVENTS - 1) :], (inbound.event_id, seq + 1)]
         try:
-            self.store.save_turn(state, turn=turn, inbound=inbound, outbound=outcome.messages)
+            self.store.save_turn(state, inbound=inbound, outbound=outcome.messages, answered=answered)
         except Duplicate:
             self._drop_timer(state)
             assert inbound is not None and inbound.event_id is not None
@@ -274,7 +273,6 @@ class Runtime:
         self,
         cid: str,
         seq: int,
-        turn: str,
         inbound: Inbound | None,
         exc: Exception,
         *,
@@ -306,7 +304,7 @@ class Runtime:
             state = loaded
         reply = Outbound(self.fallback_text)
         try:
-            self.store.save_turn(state, turn=turn, inbound=inbound, outbound=[(node_id, reply)])
+            self.store.save_turn(state, inbound=inbound, outbound=[(node_id, reply)], answered=state.node)
         except Duplicate:
             return []
         except Conflict:

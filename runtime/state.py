@@ -39,8 +39,8 @@ class ConversationState:
     stack: list[Frame] = field(default_factory=list)
     wake_token: str | None = None  # the timer the waiting node asked for
     wake_at: float | None = None  # when it is due (unix seconds)
-    events: list[list[str]] = field(default_factory=list)  # recent [inbound event id, turn] pairs
-    seen_turn: str | None = None  # set on load: the turn that already handled the inbound event, if any
+    events: list[tuple[str, int]] = field(default_factory=list)  # recent (inbound event id, turn) pairs
+    seen_turn: int | None = None  # set on load: the turn that already handled the inbound event, if any
 
     def data(self) -> dict[str, Any]:
         """The JSON-serializable part saved in the `data` column."""
@@ -65,4 +65,4 @@ class ConversationState:
         self.stack = [Frame(**f) for f in data.get("stack") or ()]
         self.wake_token = data.get("wake_token")
         self.wake_at = data.get("wake_at")
-        self.events = data.get("events") or []
+        self.events = [(e, t) for e, t in data.get("events") or ()]

@@ -1,10 +1,12 @@
-"""Conversations and their messages in the database.
+"""Conversations and their turns in the database.
 
-One table holds the transcript, the outgoing messages and the inbound-event keys at once: an
-inbound row carries (channel, account, event_id) under a unique constraint, so a redelivered
-event fails to insert and is recognised as a duplicate in the same transaction that would have
-saved its turn. The hot path runs SQLAlchemy Core statements compiled once for the engine's
-dialect (see Prepared); the ORM is for the rest.
+A turn is one row: what the person said (if anything) and everything the bot said back, in
+order. The row is the transcript, the outbox and the inbound-event key at once: it carries
+(channel, account, event_id) under a unique index, so a redelivered event fails to insert and is
+recognised as a duplicate in the same transaction that would have saved its turn. One row per
+turn, keyed by (conversation, sequence number), is what keeps a saved turn cheap: each extra row
+and index entry costs about as much as the state row itself. The per-turn statements are
+compiled once for the engine's dialect (see Prepared); the ORM is for the rest.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from sqlmodel import Field, SQLModel
 from nodes.api import Inbound, Outbound
 from runtime.state import ConversationState
 
+LINES_PER_TURN = 10_000  # transcript line ids are seq * LINES_PER_TURN + position in the turn
+
 
 class ConversationRow(SQLModel, table=True):
     """A conversation: who, on which flow version, and where it stands (in `data`)."""
@@ -42,12 +46,12 @@ class ConversationRow(SQLModel, table=True):
     updated_at: float
 
 
-class MessageRow(SQLModel, table=True):
-    """One message in or out. Outbound rows are the outbox; inbound rows are the dedupe keys."""
+class TurnRow(SQLModel, table=True):
+    """One turn: the inbound message (if any) and the bot's messages, in order."""
 
-    __tablename__ = "messages"
+    __tablename__ = "turns"
     __table_args__ = (
-        # partial: only inbound rows carry an event id, so replies cost no entry in it
+        # partial: only turns started by an inbound event with an id carry an entry
         Index(
             "uq_inbound_event",
             "channel",
@@ -57,23 +61,22 @@ class MessageRow(SQLModel, table=True):
             sqlite_where=text("event_id IS NOT NULL"),
             postgresql_where=text("event_id IS NOT NULL"),
         ),
-        Index("ix_messages_conversation", "conversation_id", "id"),
+        {"sqlite_with_rowid": False},  # the table is its own (conversation, seq) index
     )
-    id: int | None = Field(default=None, primary_key=True)
-    conversation_id: str = Field(max_length=64)
-    turn: str = Field(max_length=64)  # messages of one turn share it
-    direction: str = Field(max_length=3)  # "in" or "out"
+    conversation_id: str = Field(primary_key=True, max_length=64)
+    seq: int = Field(primary_key=True)  # the conversation's sequence number after this turn
     channel: str = Field(max_length=32)
     account: str = Field(max_length=100)
     event_id: str | None = Field(default=None, max_length=200)
-    node_id: str | None = Field(default=None, max_length=100)
-    payload: str  # JSON of the message
-    status: str = Field(default="stored", max_length=16)  # delivery state of outbound rows
+    node_id: str | None = Field(default=None, max_length=100)  # the node the inbound message answered
+    inbound: str | None = None  # JSON of the inbound message
+    outbound: str  # JSON list of [node id, message]
+    status: str = Field(default="stored", max_length=16)  # delivery state of the outbound messages
     created_at: float
 
 
 CONV = ConversationRow.__table__  # type: ignore[attr-defined]
-MSG = MessageRow.__table__  # type: ignore[attr-defined]
+TURN = TurnRow.__table__  # type: ignore[attr-defined]
 
 
 class Conflict(Exception):
@@ -138,18 +141,17 @@ class Prepared:
 
 
 class ConversationStore:
-    """Reads and writes conversations and messages."""
+    """Reads and writes conversations and their turns."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        SQLModel.metadata.create_all(engine, tables=[CONV, MSG])
-        # statements are built once: building SQLAlchemy expressions per turn costs more than running them
+        SQLModel.metadata.create_all(engine, tables=[CONV, TURN])
         seen = (
-            select(MSG.c.turn)
+            select(TURN.c.seq)
             .where(
-                MSG.c.channel == CONV.c.channel,
-                MSG.c.account == CONV.c.account,
-                MSG.c.event_id == bindparam("event_id"),
+                TURN.c.channel == CONV.c.channel,
+                TURN.c.account == CONV.c.account,
+                TURN.c.event_id == bindparam("event_id"),
             )
             .scalar_subquery()
         )
@@ -180,14 +182,7 @@ class ConversationStore:
                 )
             ),
         )
-        self._insert_msg = Prepared(
-            engine, insert(MSG).values({c.name: bindparam(c.name) for c in MSG.c if c.name != "id"})
-        )
-        self._replies = (
-            select(MSG.c.payload)
-            .where(MSG.c.conversation_id == bindparam("cid"), MSG.c.turn == bindparam("turn"), MSG.c.direction == "out")
-            .order_by(MSG.c.id)
-        )
+        self._insert_turn = Prepared(engine, insert(TURN).values({c.name: bindparam(c.name) for c in TURN.c}))
 
     def load(self, conversation_id: str, event_id: str | None = None) -> ConversationState | None:
         """The conversation's saved state, or None. With `event_id`, `state.seen_turn` tells
@@ -210,67 +205,40 @@ class ConversationStore:
         state.seen_turn = row[8]
         return state
 
-    def turn_of_event(self, channel: str, account: str, event_id: str) -> str | None:
+    def turn_of_event(self, channel: str, account: str, event_id: str) -> int | None:
         """The turn that already handled this inbound event, if any."""
         with self.engine.connect() as conn:
             return conn.execute(
-                select(MSG.c.turn).where(MSG.c.channel == channel, MSG.c.account == account, MSG.c.event_id == event_id)
+                select(TURN.c.seq).where(
+                    TURN.c.channel == channel, TURN.c.account == account, TURN.c.event_id == event_id
+                )
             ).scalar()
 
-    def replies(self, conversation_id: str, turn: str) -> list[Outbound]:
+    def replies(self, conversation_id: str, turn: int) -> list[Outbound]:
         """The messages a turn sent."""
         with self.engine.connect() as conn:
-            rows = conn.execute(self._replies, {"cid": conversation_id, "turn": turn}).all()
-        return [Outbound.from_json(json.loads(r[0])) for r in rows]
+            found = conn.execute(
+                select(TURN.c.outbound).where(TURN.c.conversation_id == conversation_id, TURN.c.seq == turn)
+            ).scalar()
+        return [Outbound.from_json(m) for _, m in json.loads(found)] if found else []
 
     def save_turn(
         self,
         state: ConversationState,
         *,
-        turn: str,
         inbound: Inbound | None,
         outbound: Sequence[tuple[str | None, Outbound]],
-    ) -> None:
-        """Save the state, the inbound message and the replies in one transaction.
+        answered: str | None = None,
+    ) -> int:
+        """Save the state and the turn (inbound and replies) in one transaction; return the turn's number.
 
         Raises Duplicate if the inbound event was saved before, Conflict if the conversation
         changed since it was loaded (state.seq is the seq it was loaded with).
         """
         now = time.time()
-        cid, channel, account = state.id, state.channel, state.account
-        rows: list[dict[str, Any]] = []
-        if inbound is not None:
-            rows.append(
-                {
-                    "conversation_id": cid,
-                    "turn": turn,
-                    "channel": channel,
-                    "account": account,
-                    "direction": "in",
-                    "event_id": inbound.event_id,
-                    "node_id": None,
-                    "payload": _dumps(inbound.to_json()),
-                    "status": "received",
-                    "created_at": now,
-                }
-            )
-        for node_id, msg in outbound:
-            rows.append(
-                {
-                    "conversation_id": cid,
-                    "turn": turn,
-                    "channel": channel,
-                    "account": account,
-                    "direction": "out",
-                    "event_id": None,
-                    "node_id": node_id,
-                    "payload": _dumps(msg.to_json()),
-                    "status": "stored",
-                    "created_at": now,
-                }
-            )
-        data = _dumps(state.data())
         expected = state.seq
+        turn = expected + 1
+        data = _dumps(state.data())
         unique_violation = self.engine.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
         with self.engine.begin() as conn:
             if expected == 0:
@@ -278,53 +246,76 @@ class ConversationStore:
                     self._insert_conv.run(
                         conn,
                         {
-                            "id": cid,
+                            "id": state.id,
                             "flow_id": state.flow_id,
                             "version": state.version,
-                            "channel": channel,
-                            "account": account,
+                            "channel": state.channel,
+                            "account": state.account,
                             "user_id": state.user_id,
                             "status": state.status,
-                            "seq": 1,
+                            "seq": turn,
                             "data": data,
                             "created_at": now,
                             "updated_at": now,
                         },
                     )
                 except (IntegrityError, unique_violation):
-                    raise Conflict(cid) from None
+                    raise Conflict(state.id) from None
             else:
                 done = self._update_conv.run(
                     conn,
                     {
-                        "cid": cid,
+                        "cid": state.id,
                         "expected": expected,
                         "status": state.status,
-                        "new_seq": expected + 1,
+                        "new_seq": turn,
                         "data": data,
                         "now": now,
-                        "version": state.version,
+                        "version": state.version,  # the flow never changes, so its index is not touched
                     },
                 )
                 if done.rowcount != 1:
-                    raise Conflict(cid)
-            if rows:
-                try:
-                    self._insert_msg.run_many(conn, rows)
-                except (IntegrityError, unique_violation):  # the unique inbound key: handled by another worker
-                    raise Duplicate(inbound.event_id if inbound else "") from None
-        state.seq = expected + 1
+                    raise Conflict(state.id)
+            try:
+                self._insert_turn.run(
+                    conn,
+                    {
+                        "conversation_id": state.id,
+                        "seq": turn,
+                        "channel": state.channel,
+                        "account": state.account,
+                        "event_id": inbound.event_id if inbound else None,
+                        "node_id": answered,
+                        "inbound": _dumps(inbound.to_json()) if inbound else None,
+                        "outbound": _dumps([[node, m.to_json()] for node, m in outbound]),
+                        "status": "stored",
+                        "created_at": now,
+                    },
+                )
+            except (IntegrityError, unique_violation):  # the unique inbound key: handled by another worker
+                raise Duplicate(inbound.event_id if inbound else "") from None
+        state.seq = turn
+        return turn
 
     def messages(self, conversation_id: str, after: int = 0, limit: int = 500) -> list[StoredMessage]:
-        """The transcript after message id `after`, oldest first."""
+        """The transcript after line id `after`, oldest first (inbound and outbound lines)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(MSG.c.id, MSG.c.direction, MSG.c.node_id, MSG.c.payload, MSG.c.created_at)
-                .where(MSG.c.conversation_id == conversation_id, MSG.c.id > after)
-                .order_by(MSG.c.id)
-                .limit(limit)
-            ).all()
-        return [StoredMessage(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows]
+                select(TURN.c.seq, TURN.c.node_id, TURN.c.inbound, TURN.c.outbound, TURN.c.created_at)
+                .where(TURN.c.conversation_id == conversation_id, TURN.c.seq >= after // LINES_PER_TURN)
+                .order_by(TURN.c.seq)
+            )
+            lines: list[StoredMessage] = []
+            for seq, node_id, inbound, outbound, at in rows:
+                base = seq * LINES_PER_TURN
+                if inbound is not None and base > after:
+                    lines.append(StoredMessage(base, "in", node_id, json.loads(inbound), at))
+                for n, (node, message) in enumerate(json.loads(outbound), 1):
+                    if base + n > after:
+                        lines.append(StoredMessage(base + n, "out", node, message, at))
+                if len(lines) >= limit:
+                    break
+        return lines[:limit]
 
     def sleeping(self) -> list[ConversationState]:
         """Conversations that wait for a timer (to re-arm timers after a restart)."""
