@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from flows.models import VARIABLE_PATTERN
 from nodes.api import Button, NodeContext, Outbound, Step
 
-TIMEOUT = "timeout"
+VALID, INVALID, TIMEOUT = "valid", "invalid", "timeout"
 
 
 class AskSettings(BaseModel):
@@ -25,18 +25,20 @@ class AskSettings(BaseModel):
         title="Save answer in variable",
         description="The variable that keeps the answer, for later messages and conditions.",
     )
+    # Empty means "the node's own wording": several node types build it from their other settings
+    # ("a whole number between 1 and 5"), which a fixed default in the form could not follow.
     retry_message: str = Field(
         "",
         max_length=1000,
         title="Message after an invalid answer",
-        description="Said before asking again. Leave empty for the usual wording.",
+        description="Said before asking again. Leave empty for a message that says what is expected.",
     )
     retries: int = Field(
         2,
         ge=0,
         le=10,
         title="Re-ask after an invalid answer",
-        description="How many times to ask again before giving up.",
+        description="How many times to ask again before leaving by the “invalid” exit.",
     )
     timeout_minutes: float | None = Field(
         None,
@@ -47,21 +49,31 @@ class AskSettings(BaseModel):
     )
 
 
+class Option(BaseModel):
+    """One option of a choice question, shown as a button."""
+
+    title: str = Field(min_length=1, max_length=80, title="Button text", description="What the person sees.")
+    value: str = Field("", max_length=100, title="Value saved", description="Leave empty to save the button text.")
+
+    @property
+    def saved(self) -> str:
+        return self.value or self.title
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The result of checking one answer: the value to keep, or why it was refused."""
+    """The result of checking one answer: the value to keep and the exit, or a refusal."""
 
     value: Any = None
-    problem: str | None = None
-    port: str = "valid"
+    refused: bool = False
+    port: str = VALID
 
 
-def ok(value: Any, port: str = "valid") -> Verdict:
+REFUSED = Verdict(refused=True)
+
+
+def ok(value: Any, port: str = VALID) -> Verdict:
     return Verdict(value=value, port=port)
-
-
-def refuse(problem: str = "") -> Verdict:
-    return Verdict(problem=problem or "invalid")
 
 
 def ports_with_timeout(*ports: str) -> Callable[[Any], list[str]]:
@@ -74,6 +86,21 @@ def ports_with_timeout(*ports: str) -> Callable[[Any], list[str]]:
     return outputs
 
 
+def wait_seconds(settings: AskSettings) -> float | None:
+    """How long to wait for an answer before the "timeout" exit; None waits for ever."""
+    return settings.timeout_minutes * 60 if settings.timeout_minutes else None
+
+
+def re_ask(ctx: NodeContext, settings: AskSettings, question: Outbound, default_retry: str) -> Step:
+    """Say what was wrong and ask again, or leave by "invalid" once the retries are used up."""
+    tries = ctx.memory.get("tries", 0) + 1
+    ctx.memory["tries"] = tries  # memory lives while the node waits, so this counts across answers
+    if tries > settings.retries:
+        return Step.next(INVALID)
+    retry = ctx.render(settings.retry_message) if settings.retry_message else default_retry
+    return Step.ask(Outbound(retry), question, timeout=wait_seconds(settings))
+
+
 async def ask(
     ctx: NodeContext,
     settings: AskSettings,
@@ -81,34 +108,38 @@ async def ask(
     *,
     default_retry: str,
     buttons: tuple[Button, ...] = (),
-    multiple: bool = False,
     check_inbound: Callable[[NodeContext], Verdict] | None = None,
 ) -> Step:
-    """The whole life of a question, for any input type; `check` judges a typed or pressed answer."""
-    timeout = settings.timeout_minutes * 60 if settings.timeout_minutes else None
-    question = Outbound(ctx.render(settings.prompt), buttons=buttons, multiple=multiple)
+    """The whole life of a question; `check` judges the trimmed answer (`check_inbound` the raw event)."""
     if ctx.woke:
         return Step.next(TIMEOUT)
+    question = Outbound(ctx.render(settings.prompt), buttons=buttons)
     if ctx.inbound is None:
-        return Step.ask(question, timeout=timeout)
+        return Step.ask(question, timeout=wait_seconds(settings))
     verdict = check_inbound(ctx) if check_inbound else check(ctx.inbound.answer.strip())
-    if verdict.problem is None:
-        ctx.vars[settings.save_as] = verdict.value
-        return Step.next(verdict.port)
-    tries = ctx.memory.get("tries", 0) + 1
-    ctx.memory["tries"] = tries
-    if tries > settings.retries:
-        return Step.next("invalid")
-    retry = ctx.render(settings.retry_message) if settings.retry_message else default_retry
-    return Step.ask(Outbound(retry), question, timeout=timeout)
+    if verdict.refused:
+        return re_ask(ctx, settings, question, default_retry)
+    ctx.vars[settings.save_as] = verdict.value
+    return Step.next(verdict.port)
+
+
+def same_values(options: list[Option]) -> list[str]:
+    """A problem when two options save the same value: typed answers could not tell them apart."""
+    seen: set[str] = set()
+    for option in options:
+        key = option.saved.casefold()
+        if key in seen:
+            return [f"Two options save the same value “{option.saved}”: give them different values."]
+        seen.add(key)
+    return []
 
 
 def pick(answer: str, options: list[tuple[str, str]]) -> str | None:
     """The value of the option the answer names: by value, by title (any case), or by its number."""
-    wanted = answer.strip().casefold()
+    wanted = " ".join(answer.split()).casefold()
     for title, value in options:
         if wanted in (value.casefold(), title.casefold()):
             return value
-    if wanted.isdigit() and 1 <= int(wanted) <= len(options):
+    if wanted.isdecimal() and 1 <= int(wanted) <= len(options):
         return options[int(wanted) - 1][1]
     return None

@@ -8,17 +8,19 @@ import re
 from pydantic import Field
 
 from nodes.api import NodeContext, NodeType, Step
-from nodes.inputs.asking import AskSettings, Verdict, ask, ok, ports_with_timeout, refuse
+from nodes.inputs.asking import INVALID, REFUSED, VALID, AskSettings, Verdict, ask, ok, ports_with_timeout
 
-_SPACES = re.compile(r"[\s\u00a0\u202f']")
+_GROUPING = re.compile(r"[\s\u00a0\u202f'_]")  # 1 000, 1'000 (Swiss): spaces and marks between digit groups
 
 
 class NumberSettings(AskSettings):
     """A question answered with a number."""
 
-    minimum: float | None = Field(None, title="Smallest allowed")
-    maximum: float | None = Field(None, title="Largest allowed")
-    whole_numbers: bool = Field(False, title="Whole numbers only")
+    minimum: float | None = Field(None, title="Smallest allowed", description="Leave empty for no lower limit.")
+    maximum: float | None = Field(None, title="Largest allowed", description="Leave empty for no upper limit.")
+    whole_numbers: bool = Field(
+        False, title="Whole numbers only", description="On: 2.5 is asked again; the answer is saved without decimals."
+    )
 
     def problems(self) -> list[str]:
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
@@ -27,39 +29,49 @@ class NumberSettings(AskSettings):
 
 
 def parse_number(text: str) -> float | int | None:
-    """A number as people type it: "42", "-3.5", "1,5" (decimal comma), "1 000", "1,000.50"."""
-    raw = _SPACES.sub("", text)
-    if "," in raw and "." in raw:
-        raw = raw.replace(",", "")  # 1,000.50
+    """A number as people type it: "42", "-3.5", "1,5", "1 000", "1,000.50", "1.000,50"; None if it is not one."""
+    raw = _GROUPING.sub("", text)
+    if "," in raw and "." in raw:  # the separator that comes last is the decimal one
+        raw = raw.replace(".", "").replace(",", ".") if raw.rfind(",") > raw.rfind(".") else raw.replace(",", "")
     elif raw.count(",") == 1 and len(raw.split(",")[1]) != 3:
-        raw = raw.replace(",", ".")  # 1,5
+        raw = raw.replace(",", ".")  # 1,5 is a decimal comma; 1,000 (three digits after) is a thousand
     else:
-        raw = raw.replace(",", "")  # 1,000
+        raw = raw.replace(",", "")
     try:
         value = float(raw)
     except ValueError:
         return None
     if not math.isfinite(value):
         return None
+    # Whole numbers are saved as int so "{{ n }}" shows 3, not 3.0; beyond 2**53 a float is no longer exact.
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def _expected(settings: NumberSettings) -> str:
+    """The retry wording: "a whole number between 1 and 5"."""
+    kind = "a whole number" if settings.whole_numbers else "a number"
+    low, high = settings.minimum, settings.maximum
+    if low is not None and high is not None:
+        return f"Please answer with {kind} between {low:g} and {high:g}."
+    if low is not None:
+        return f"Please answer with {kind} of at least {low:g}."
+    if high is not None:
+        return f"Please answer with {kind} of at most {high:g}."
+    return f"Please answer with {kind}."
 
 
 async def run(ctx: NodeContext, settings: NumberSettings) -> Step:
     def check(answer: str) -> Verdict:
         value = parse_number(answer)
         if value is None or (settings.whole_numbers and not isinstance(value, int)):
-            return refuse()
+            return REFUSED
         if settings.minimum is not None and value < settings.minimum:
-            return refuse()
+            return REFUSED
         if settings.maximum is not None and value > settings.maximum:
-            return refuse()
+            return REFUSED
         return ok(value)
 
-    limits = ""
-    if settings.minimum is not None and settings.maximum is not None:
-        limits = f" between {settings.minimum:g} and {settings.maximum:g}"
-    kind = "a whole number" if settings.whole_numbers else "a number"
-    return await ask(ctx, settings, check, default_retry=f"Please answer with {kind}{limits}.")
+    return await ask(ctx, settings, check, default_retry=_expected(settings))
 
 
 NODE = NodeType(
@@ -70,7 +82,7 @@ NODE = NodeType(
     description="Asks for a number, checks it is within limits, and saves it.",
     settings=NumberSettings,
     run=run,
-    outputs=ports_with_timeout("valid", "invalid"),
+    outputs=ports_with_timeout(VALID, INVALID),
     waits=True,
     summary=lambda s: s.prompt[:80],
 )

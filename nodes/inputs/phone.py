@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from nodes.api import NodeContext, NodeType, Step
-from nodes.inputs.asking import AskSettings, Verdict, ask, ok, ports_with_timeout, refuse
+from nodes.inputs.asking import INVALID, REFUSED, VALID, AskSettings, Verdict, ask, ok, ports_with_timeout
 
 
 class PhoneSettings(AskSettings):
@@ -15,8 +15,20 @@ class PhoneSettings(AskSettings):
         "US",
         pattern=r"^[A-Z]{2}$",
         title="Country for numbers without +",
-        description="Two-letter country code, such as US, GB or DE, used when the number has no +country prefix.",
+        description="Two-letter country code, such as US, GB or DE, for numbers typed without +country.",
     )
+
+    @field_validator("default_region", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value  # "gb" is meant as GB
+
+    def problems(self) -> list[str]:
+        import phonenumbers
+
+        if self.default_region not in phonenumbers.SUPPORTED_REGIONS:
+            return [f"“Country for numbers without +”: {self.default_region} is not a known country code."]
+        return []
 
 
 async def run(ctx: NodeContext, settings: PhoneSettings) -> Step:
@@ -26,14 +38,13 @@ async def run(ctx: NodeContext, settings: PhoneSettings) -> Step:
         try:
             number = phonenumbers.parse(answer, settings.default_region)
         except phonenumbers.NumberParseException:
-            return refuse()
+            return REFUSED
         if not phonenumbers.is_valid_number(number):
-            return refuse()
+            return REFUSED
         return ok(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
-    return await ask(
-        ctx, settings, check, default_retry="That doesn't look like a phone number. Please include the area code."
-    )
+    retry = "That doesn't look like a phone number. Please include the area code."
+    return await ask(ctx, settings, check, default_retry=retry)
 
 
 NODE = NodeType(
@@ -41,10 +52,10 @@ NODE = NodeType(
     version=1,
     title="Ask for a phone number",
     category="Inputs",
-    description="Asks for a phone number, checks it, and saves it in international form.",
+    description="Asks for a phone number, checks it, and saves it in international form (+14155550123).",
     settings=PhoneSettings,
     run=run,
-    outputs=ports_with_timeout("valid", "invalid"),
+    outputs=ports_with_timeout(VALID, INVALID),
     waits=True,
     summary=lambda s: s.prompt[:80],
 )
