@@ -30,6 +30,16 @@ async def rt(engine: Engine) -> AsyncIterator[Runtime]:
     await runtime.shutdown()
 
 
+async def until_ended(rt: Runtime, cid: str, seconds: float = 6) -> None:
+    """Wait for timers to carry the conversation to its end; fail if they do not in time."""
+    for _ in range(int(seconds / 0.02)):
+        state = rt.store.load(cid)
+        if state is not None and state.status == "ended":
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"conversation {cid} did not end within {seconds} s")
+
+
 def texts(msgs) -> list[str]:
     return [m.text for m in msgs]
 
@@ -300,11 +310,7 @@ async def test_an_input_timeout_fires_unless_the_user_answers_first(rt: Runtime)
     assert rt.timers.pending() == 2
     assert texts(await rt.send(fast, Inbound("now"))) == ["answered"]
     assert rt.timers.pending() == 1  # the answered one's timer was cancelled
-    for _ in range(200):
-        state = rt.store.load(slow)
-        if state is not None and state.status == "ended":
-            break
-        await asyncio.sleep(0.02)
+    await until_ended(rt, slow)
     assert [m.payload["text"] for m in rt.store.messages(slow)][-2:] == ["Too slow.", "late"]
 
 
@@ -322,11 +328,7 @@ async def test_a_wait_survives_a_restart(engine: Engine) -> None:
     second = Runtime(engine, registry(), wait_scale=0.01, name="after")
     await second.startup()
     try:
-        for _ in range(300):
-            state = second.store.load(cid)
-            if state is not None and state.status == "ended":
-                break
-            await asyncio.sleep(0.02)
+        await until_ended(second, cid)
         assert [m.payload["text"] for m in second.store.messages(cid)][-2:] == ["Awake.", "back"]
     finally:
         await second.shutdown()
@@ -346,12 +348,7 @@ async def test_a_lost_timer_is_re_armed_at_start_up(engine: Engine) -> None:
     second = Runtime(engine, registry(), wait_scale=0.01)
     await second.startup()
     try:
-        for _ in range(300):
-            state = second.store.load(cid)
-            if state is not None and state.status == "ended":
-                break
-            await asyncio.sleep(0.02)
-        assert state is not None and state.status == "ended"
+        await until_ended(second, cid)
     finally:
         await second.shutdown()
 
