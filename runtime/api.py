@@ -1,120 +1,51 @@
 """The runtime's HTTP API: start a conversation with a published flow, talk, read the transcript.
 
-The first channel; the messenger channels use the same Runtime. Handlers stay thin.
+The first channel; the messenger channels use the same Runtime. Handlers stay thin: the Runtime
+does the work, this module only translates JSON and errors. Every error answer is
+`{"detail": "<one sentence>"}`; an unexpected exception is logged and answered with a 500 that
+says nothing about the inside (see Guard).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from flows.problems import FlowInvalid
 from flows.store import FlowNotFound
-from nodes.api import Inbound, Media
+from nodes.api import Inbound, Media, Outbound
+from runtime.api_models import (
+    ConversationOut,
+    FlowOut,
+    Health,
+    MessageIn,
+    MessageOut,
+    Problem,
+    Replies,
+    Started,
+    StartIn,
+    Transcript,
+    TranscriptLine,
+)
 from runtime.engine import Busy, ConversationNotFound, Runtime
-from runtime.plan import FlowInvalid
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
+MAX_LINES = 500  # transcript lines per request
+OOPS = "Something went wrong on our side."
 
 
-class MediaIn(BaseModel):
-    """An attachment, by URL."""
-
-    kind: Literal["image", "audio", "video", "file"]
-    url: str = Field(max_length=2048)
-    name: str = Field("", max_length=200)
-    mime: str = Field("", max_length=100)
-
-
-class StartIn(BaseModel):
-    """Start a conversation."""
-
-    user_id: str = Field("", max_length=200, description="Your id for the person; kept with the conversation.")
-    variables: dict[str, Any] = Field(default_factory=dict, description="Starting values of flow variables.")
-    version: int | None = Field(None, ge=1, description="A published version; the latest when left out.")
-
-
-class MessageIn(BaseModel):
-    """What the person said: text, a pressed button's value, or an attachment."""
-
-    text: str = Field("", max_length=4096)
-    choice: str | None = Field(None, max_length=200, description="The value of the button that was pressed.")
-    event_id: str | None = Field(
-        None, max_length=200, description="Your id for this message; sending the same id again is answered once."
-    )
-    media: MediaIn | None = None
-
-
-class ButtonOut(BaseModel):
-    title: str
-    value: str
-
-
-class MediaOut(BaseModel):
-    kind: str
-    url: str
-    name: str | None = None
-    mime: str | None = None
-    duration: float | None = None
-
-
-class MessageOut(BaseModel):
-    """A message from the bot."""
-
-    text: str
-    buttons: list[ButtonOut] | None = None
-    media: MediaOut | None = None
-    multiple: bool | None = None
-
-
-class Replies(BaseModel):
-    messages: list[MessageOut]
-
-
-class Started(Replies):
-    conversation_id: str
-    flow_id: str
-    version: int
-
-
-class ConversationOut(BaseModel):
-    conversation_id: str
-    flow_id: str
-    version: int
-    status: str = Field(description="waiting (for the person), sleeping (until a timer), ended or failed")
-    waiting_at: str | None
-    variables: dict[str, Any]
-
-
-class TranscriptLine(MessageOut):
-    id: int
-    direction: Literal["in", "out"]
-    node_id: str | None
-    at: str
-    choice: str | None = None
-
-
-class Transcript(BaseModel):
-    messages: list[TranscriptLine]
-
-
-class FlowOut(BaseModel):
-    id: str
-    name: str
-    latest_version: int
-
-
-class Problem(BaseModel):
-    detail: str
+def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Error answers for the OpenAPI schema (422 replaces FastAPI's own shape, which we never send)."""
+    return {status: {"model": Problem} for status in statuses}
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -130,13 +61,12 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     app = FastAPI(title="Chatloom runtime", version="1", lifespan=lifespan)
     app.state.runtime = runtime
-    app.add_middleware(BodyLimit, limit=MAX_BODY)
-    _errors(app)
-    missing: dict[int | str, dict[str, Any]] = {404: {"model": Problem}}
+    app.add_middleware(Guard, limit=MAX_BODY)
+    _error_handlers(app)
 
     @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    async def health() -> Health:
+        return Health()
 
     @app.get("/api/flows")
     async def flows() -> list[FlowOut]:
@@ -147,31 +77,26 @@ def create_app(runtime: Runtime) -> FastAPI:
             if f.latest_version is not None
         ]
 
-    @app.post("/api/flows/{flow_id}/conversations", status_code=201, responses=missing)
+    @app.post("/api/flows/{flow_id}/conversations", status_code=201, responses=_documented(400, 404, 409, 413, 422))
     async def start(flow_id: str, body: StartIn | None = None) -> Started:
-        """Start a conversation; the reply holds the bot's first messages."""
-        body = body or StartIn.model_validate({})
+        """Start a conversation on a published flow; the answer holds the bot's first messages."""
+        body = body or StartIn()
+        plan = await runtime.plan(flow_id, body.version)  # FlowNotFound: 404
         cid, messages = await runtime.start(
-            flow_id, version=body.version, user_id=body.user_id, variables=body.variables
+            flow_id, version=plan.version, user_id=body.user_id, variables=body.variables
         )
-        state = runtime.store.load(cid)
-        version = state.version if state else 0
-        return Started(
-            conversation_id=cid,
-            flow_id=flow_id,
-            version=version,
-            messages=[MessageOut.model_validate(m.to_json()) for m in messages],
-        )
+        return Started(conversation_id=cid, flow_id=flow_id, version=plan.version, messages=_out(messages))
 
-    @app.post("/api/conversations/{conversation_id}/messages", responses=missing)
+    @app.post("/api/conversations/{conversation_id}/messages", responses=_documented(400, 404, 413, 422, 503))
     async def send(conversation_id: str, body: MessageIn) -> Replies:
-        """Send what the person said; the reply holds the bot's answers to it."""
+        """Send what the person said; the answer holds the bot's replies to it."""
         media = Media(body.media.kind, body.media.url, body.media.name, body.media.mime) if body.media else None
-        inbound = Inbound(text=body.text, choice=body.choice, media=media, event_id=body.event_id)
-        messages = await runtime.send(conversation_id, inbound)
-        return Replies(messages=[MessageOut.model_validate(m.to_json()) for m in messages])
+        # The runtime deduplicates event ids per channel; a client's ids are only unique in its conversation.
+        event_id = f"{conversation_id}:{body.event_id}" if body.event_id is not None else None
+        inbound = Inbound(text=body.text, choice=body.choice, media=media, event_id=event_id)
+        return Replies(messages=_out(await runtime.send(conversation_id, inbound)))
 
-    @app.get("/api/conversations/{conversation_id}", responses=missing)
+    @app.get("/api/conversations/{conversation_id}", responses=_documented(404, 422))
     async def conversation(conversation_id: str) -> ConversationOut:
         """Where the conversation stands."""
         state = runtime.store.load(conversation_id)
@@ -186,19 +111,27 @@ def create_app(runtime: Runtime) -> FastAPI:
             variables=state.vars,
         )
 
-    @app.get("/api/conversations/{conversation_id}/messages", responses=missing)
-    async def transcript(conversation_id: str, after: int = 0, limit: int = 100) -> Transcript:
-        """Everything said, both ways, after message id `after` (poll with the last id you saw)."""
-        if runtime.store.load(conversation_id) is None:
+    @app.get("/api/conversations/{conversation_id}/messages", responses=_documented(404, 422))
+    async def transcript(
+        conversation_id: str,
+        after: int = Query(0, ge=0, description="Only lines with a greater id: the last id you saw."),
+        limit: int = Query(100, ge=1, le=MAX_LINES, description="At most this many lines."),
+    ) -> Transcript:
+        """Everything said, both ways, oldest first, including what a timer sent later."""
+        lines = runtime.store.messages(conversation_id, after=after, limit=limit)
+        if not lines and runtime.store.load(conversation_id) is None:
             raise ConversationNotFound(f"There is no conversation {conversation_id!r}.")
-        rows = runtime.store.messages(conversation_id, after=after, limit=max(1, min(limit, 500)))
-        return Transcript(messages=[TranscriptLine.model_validate(r.to_json()) for r in rows])
+        return Transcript(messages=[TranscriptLine.model_validate(line.to_json()) for line in lines])
 
     return app
 
 
-def _errors(app: FastAPI) -> None:
-    """Every error is a JSON sentence; never a traceback."""
+def _out(messages: Sequence[Outbound]) -> list[MessageOut]:
+    return [MessageOut.model_validate(m.to_json()) for m in messages]
+
+
+def _error_handlers(app: FastAPI) -> None:
+    """Known failures as one JSON sentence each; anything else is Guard's."""
 
     def said(status: int, detail: str) -> JSONResponse:
         return JSONResponse({"detail": detail}, status_code=status)
@@ -216,39 +149,56 @@ def _errors(app: FastAPI) -> None:
         return said(404, str(exc))
 
     @app.exception_handler(FlowInvalid)
-    async def flow_invalid(_: Request, exc: Exception) -> JSONResponse:
+    async def flow_invalid(_: Request, exc: Exception) -> JSONResponse:  # e.g. a node type was uninstalled
         return said(409, str(exc))
 
     @app.exception_handler(Busy)
     async def busy(_: Request, exc: Exception) -> JSONResponse:
         return said(503, str(exc))
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return said(500, "Something went wrong on our side.")
+
+_LOCATIONS = {"body", "query", "path", "header"}
 
 
 def _sentence(error: Any) -> str:
-    loc = [str(p) for p in error.get("loc", ()) if p != "body"]
+    """A pydantic error as a sentence a person can act on, e.g. “text” must be text."""
+    loc = [str(p) for p in error.get("loc", ())]
+    if loc and loc[0] in _LOCATIONS:
+        loc = loc[1:]
     field = "“" + ".".join(loc) + "”" if loc else "The request body"
-    kind = error.get("type", "")
-    if kind == "missing":
-        return f"{field} is missing."
-    if kind == "string_type":
-        return f"{field} must be text."
-    if kind in ("int_type", "int_parsing"):
-        return f"{field} must be a whole number."
-    if kind == "string_too_long":
-        return f"{field} is too long (at most {error.get('ctx', {}).get('max_length')} characters)."
-    msg = str(error.get("msg", "is not valid"))
-    return f"{field}: {msg[0].lower() + msg[1:]}."
+    kind, ctx = error.get("type", ""), error.get("ctx") or {}
+    if not loc and isinstance(error.get("input"), bytes):  # not sent as JSON
+        return "The request body must be JSON, sent with content-type: application/json."
+    said = {
+        "missing": "is missing",
+        "extra_forbidden": "is not a field this request knows",
+        "string_type": "must be text",
+        "int_type": "must be a whole number",
+        "int_parsing": "must be a whole number",
+        "int_from_float": "must be a whole number",
+        "bool_type": "must be true or false",
+        "bool_parsing": "must be true or false",
+        "dict_type": "must be a JSON object",
+        "model_type": "must be a JSON object",
+        "model_attributes_type": "must be a JSON object",
+        "string_too_short": "must not be empty",
+        "string_too_long": f"is too long (at most {ctx.get('max_length')} characters)",
+        "greater_than_equal": f"must be at least {ctx.get('ge')}",
+        "less_than_equal": f"must be at most {ctx.get('le')}",
+        "literal_error": f"must be {ctx.get('expected')}",
+    }.get(kind)
+    if said is None:
+        msg = str(error.get("msg") or "is not valid").rstrip(".")
+        return f"{field}: {msg[:1].lower() + msg[1:]}."
+    return f"{field} {said}."
 
 
-class BodyLimit:
-    """Refuses bodies over `limit` bytes with 413, by Content-Length and by what actually arrives.
+class Guard:
+    """Pure ASGI (BaseHTTPMiddleware would cost every request a task and a copy):
 
-    Pure ASGI: BaseHTTPMiddleware would cost every request a task and a copy.
+    - a body over `limit` bytes is refused with 413, by its Content-Length and by what arrives;
+    - an exception nothing else handled is logged with the conversation id and answered with a
+      bare 500, never a traceback, and not raised on to the server (which would log it twice).
     """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
@@ -258,34 +208,59 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        too_large = f"The request body is larger than {self.limit // 1024} KB."
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
-                body = json.dumps({"detail": _too_large(self.limit)}).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 413,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                await _answer(send, 413, too_large)
                 return
-        seen = 0
-
-        async def limited_receive() -> Message:
-            nonlocal seen
+        chunks, size = [], 0
+        while True:  # read it all before anyone acts on it: a chunked body has no Content-Length
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:  # a chunked body with no (or a false) Content-Length
-                    raise HTTPException(413, _too_large(self.limit))
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await _answer(send, 413, too_large)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        body: bytes | None = b"".join(chunks)
+        started = False
+
+        async def replay() -> Message:
+            nonlocal body
+            if body is None:
+                return await receive()
+            message, body = {"type": "http.request", "body": body, "more_body": False}, None
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, replay, watched)
+        except Exception:
+            params = scope.get("path_params") or {}
+            cid, flow_id = params.get("conversation_id"), params.get("flow_id")
+            log.exception(
+                "unexpected error on %s %s (conversation %s, flow %s)",
+                scope.get("method"),
+                scope.get("path"),
+                cid,
+                flow_id,
+                extra={"conversation_id": cid, "flow_id": flow_id},
+            )
+            if started:
+                raise  # too late for an answer: the server closes the connection
+            await _answer(send, 500, OOPS)
 
 
-def _too_large(limit: int) -> str:
-    return f"The request body is larger than {limit // 1024} KB."
+async def _answer(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}, separators=(",", ":")).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
