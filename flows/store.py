@@ -155,6 +155,14 @@ class FlowStore:
                 raise FlowNotFound(f"There is no {what}flow {flow_id!r}.")
             return Published(row.flow_id, row.version, parse_flow(row.document), row.note, row.published_at)
 
+    def latest_version(self, flow_id: str) -> int:
+        """The number of the latest published version (a cheap query), or FlowNotFound."""
+        with Session(self.engine) as s:
+            found = s.exec(select(func.max(FlowVersionRow.version)).where(FlowVersionRow.flow_id == flow_id)).one()
+        if found is None:
+            raise FlowNotFound(f"There is no published version of flow {flow_id!r}.")
+        return int(found)
+
     def versions(self, flow_id: str) -> builtins.list[Published]:
         """Every published version, newest first."""
         with Session(self.engine) as s:

@@ -121,7 +121,7 @@ class Runtime:
             return compile_flow(self.flows.draft(flow_id), self.registry, DRAFT)
         if version is None:
             try:
-                version = self.flows.version(flow_id).version
+                version = self.flows.latest_version(flow_id)
             except FlowNotFound:
                 if not self.interpreter.test_mode:
                     raise
@@ -257,7 +257,7 @@ class Runtime:
         except Duplicate:
             self._drop_timer(state)
             assert inbound is not None and inbound.event_id is not None
-            found = self.store.turn_of_event(state.channel, state.account, inbound.event_id)
+            found = self.store.turn_of_event(state.id, state.channel, state.account, inbound.event_id)
             return self.store.replies(state.id, found) if found else []
         except Conflict:
             self._drop_timer(state)

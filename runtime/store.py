@@ -149,6 +149,7 @@ class ConversationStore:
         seen = (
             select(TURN.c.seq)
             .where(
+                TURN.c.conversation_id == CONV.c.id,  # a redelivery belongs to the same conversation
                 TURN.c.channel == CONV.c.channel,
                 TURN.c.account == CONV.c.account,
                 TURN.c.event_id == bindparam("event_id"),
@@ -205,12 +206,15 @@ class ConversationStore:
         state.seen_turn = row[8]
         return state
 
-    def turn_of_event(self, channel: str, account: str, event_id: str) -> int | None:
-        """The turn that already handled this inbound event, if any."""
+    def turn_of_event(self, conversation_id: str, channel: str, account: str, event_id: str) -> int | None:
+        """The turn of this conversation that already handled this inbound event, if any."""
         with self.engine.connect() as conn:
             return conn.execute(
                 select(TURN.c.seq).where(
-                    TURN.c.channel == channel, TURN.c.account == account, TURN.c.event_id == event_id
+                    TURN.c.conversation_id == conversation_id,
+                    TURN.c.channel == channel,
+                    TURN.c.account == account,
+                    TURN.c.event_id == event_id,
                 )
             ).scalar()
 
