@@ -2,37 +2,50 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import socket
 from pathlib import Path
 
-from chatloom.demo import demo_routes
-from flows.db import database_url, default_data_dir, make_engine
-from flows.document import DocumentError, parse_flow
+import flows
+from chatloom.cli import CliError, data_folder, open_database, parse_flow_bytes, read_flow_bytes
+from flows.models import Flow
 from flows.problems import has_errors
 from flows.store import FlowStore
 from flows.validate import validate
 from nodes.registry import Registry
-from runtime.api import create_app
-from runtime.engine import Runtime
 
 log = logging.getLogger("chatloom")
-TEMPLATES = Path(__file__).resolve().parents[1] / "flows" / "templates"
+TEMPLATES = Path(flows.__file__).resolve().parent / "templates"
+PREFERRED_EXAMPLE = "lead_capture.json"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
-def install_examples(store: FlowStore, registry: Registry, folder: Path = TEMPLATES) -> list[str]:
-    """Import and publish each template the database does not have yet; skip broken ones with a warning."""
-    added = []
-    for path in sorted(folder.glob("*.json")):
+def load_examples(registry: Registry, folder: Path = TEMPLATES) -> dict[Path, Flow]:
+    """The example flows that are usable; broken ones are skipped with a one-line warning each."""
+    found: dict[Path, Flow] = {}
+    for path in sorted(folder.glob("*.json"), key=lambda p: (p.name != PREFERRED_EXAMPLE, p.name)):
         try:
-            flow = parse_flow(path.read_bytes(), source=path.name)
-        except DocumentError as exc:
+            flow = parse_flow_bytes(read_flow_bytes(path), path.name)
+        except CliError as exc:
             log.warning("example skipped: %s", exc)
             continue
-        if store.exists(flow.id):
-            continue
         if has_errors(validate(flow, registry)):
-            log.warning("example %s skipped: it has errors (run `chatloom validate %s`)", path.name, path)
+            log.warning("example %s skipped: it has errors (see `chatloom validate %s`)", path.name, _shown(path))
+            continue
+        if any(other.id == flow.id for other in found.values()):
+            log.warning("example %s skipped: another example has the id %r", path.name, flow.id)
+            continue
+        found[path] = flow
+    return found
+
+
+def install_examples(store: FlowStore, registry: Registry, examples: dict[Path, Flow]) -> list[str]:
+    """Import and publish each example the database does not have yet; the ids added."""
+    added = []
+    for flow in examples.values():
+        if store.exists(flow.id):
             continue
         store.save_draft(flow)
         store.publish(flow.id, registry, note="example")
@@ -40,29 +53,81 @@ def install_examples(store: FlowStore, registry: Registry, folder: Path = TEMPLA
     return added
 
 
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when it is inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail in one line, before any output, when the address cannot be listened on."""
+    if not 0 < port < 65536:
+        raise CliError(f"--port {port}: a port is a number from 1 to 65535.")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise CliError(f"--host {host}: {exc.strerror or exc}.") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CliError(
+                    f"Port {port} on {host} is in use by another program; choose another with --port.", 1
+                ) from None
+            raise CliError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.", 1) from None
+
+
+def _base_url(host: str, port: int) -> str:
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
 def serve(*, host: str, port: int, data: Path | None, examples: bool) -> int:
+    """Publish the examples the database lacks, say how to reach the server, and run it until Ctrl+C."""
+    _check_port(host, port)
     import uvicorn
 
-    folder = data.resolve() if data else default_data_dir()
-    url = database_url(folder)
+    from chatloom.demo import demo_routes
+    from runtime.api import create_app
+    from runtime.engine import Runtime
+
     registry = Registry.from_entry_points()
-    runtime = Runtime(make_engine(url), registry)
+    engine = open_database(data)
+    assert engine is not None
+    runtime = Runtime(engine, registry)
+    usable = load_examples(registry)
     if examples:
-        install_examples(runtime.flows, registry)
+        install_examples(runtime.flows, registry, usable)
     app = create_app(runtime)
     app.include_router(demo_routes())
-    base = f"http://{host}:{port}"
-    flows = [f for f in runtime.flows.list() if f.latest_version]
-    where = "PostgreSQL" if url.startswith("postgres") else f"SQLite in {folder}"
-    print(f"Chatloom runtime on {base}  (data: {where}; API reference: {base}/docs)")
-    if flows:
-        first = next((f.id for f in flows if f.id == "lead-capture"), flows[0].id)
-        print(f"Published flows: {', '.join(f.id for f in flows)}")
-        print(
+
+    base = _base_url(host, port)
+    order = {flow.id: n for n, flow in enumerate(usable.values())}  # the examples first, the preferred one leading
+    published = sorted(
+        (f.id for f in runtime.flows.list() if f.latest_version), key=lambda fid: (order.get(fid, len(order)), fid)
+    )
+    where = "SQLite in " + str(data_folder(data)) if engine.dialect.name == "sqlite" else engine.dialect.name
+    lines = [f"Chatloom runtime on {base}  (data: {where}; API reference: {base}/docs)"]
+    if published:
+        first = published[0]
+        lines.append(f"Published flows: {', '.join(published)}")
+        lines.append(
             f"Chat over HTTP:  curl -s -X POST {base}/api/flows/{first}/conversations "
             "-H 'content-type: application/json' -d '{}'"
         )
-    print("Chat in a terminal: chatloom chat flows/templates/lead_capture.json")
-    print("Stop with Ctrl+C.", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=os.environ.get("CHATLOOM_LOG_LEVEL", "warning"))
+    else:
+        lines.append("No published flows yet: add one with `chatloom import FLOW.json --publish`.")
+    if usable:
+        lines.append(f"Chat in a terminal: chatloom chat {_shown(next(iter(usable)))}")
+    lines.append("Stop with Ctrl+C.")
+    print("\n".join(lines), flush=True)
+    level = os.environ.get("CHATLOOM_LOG_LEVEL", "warning").lower()
+    uvicorn.run(app, host=host, port=port, log_level=level if level in LOG_LEVELS else "warning")
     return 0
