@@ -32,6 +32,8 @@ def parse_flow(raw: bytes | str, *, source: str = "The file") -> Flow:
         data = json.loads(raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw)
     except UnicodeDecodeError:
         raise DocumentError(f"{source} is not text: a flow file is UTF-8 JSON.") from None
+    except RecursionError:
+        raise DocumentError(f"{source} is nested too deeply to be a flow.") from None
     except json.JSONDecodeError as exc:
         raise DocumentError(f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
     return flow_from_data(data, source=source)

@@ -59,6 +59,7 @@ def test_non_ascii_text_is_kept_readable() -> None:
             "not a valid flow",
         ),
         (json.dumps({**GOOD, "surprise": 1}).encode(), "“surprise” is not a setting"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ],
 )
 def test_bad_files_get_one_clear_sentence(raw: bytes, words: str) -> None:
