@@ -39,7 +39,7 @@ Listener = Callable[[str, Sequence[Outbound]], Any]
 
 
 MAX_ATTEMPTS = 20  # saves lost to another worker before giving up
-RECENT_EVENTS = 20  # inbound event ids remembered in the state, to spot redeliveries without a query
+RECENT_EVENTS = 10  # inbound event ids remembered in the state, to spot redeliveries without a query
 
 
 class ConversationNotFound(LookupError):
