@@ -181,7 +181,7 @@ def _parser() -> argparse.ArgumentParser:
 
     for name, text in (
         ("serve", "Start the runtime's HTTP server, with the example flows."),
-        ("run", "Start Chatloom on this machine (for now: the same as `serve`)."),
+        ("run", "Start Chatloom on this machine: the builder in the browser, and the runtime."),
     ):
         p = command(name, _serve, text)
         p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -490,4 +490,6 @@ def _chat(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from chatloom.serve import serve
 
-    return serve(host=args.host, port=args.port, data=args.data, examples=not args.no_examples)
+    return serve(
+        host=args.host, port=args.port, data=args.data, examples=not args.no_examples, builder=args.command == "run"
+    )

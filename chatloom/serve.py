@@ -89,7 +89,7 @@ def _base_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-def serve(*, host: str, port: int, data: Path | None, examples: bool) -> int:
+def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: bool = False) -> int:
     """Publish the examples the database lacks, say how to reach the server, and run it until Ctrl+C."""
     _check_port(host, port)
     import uvicorn
@@ -107,6 +107,10 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool) -> int:
         install_examples(runtime.flows, registry, usable)
     app = create_app(runtime)
     app.include_router(demo_routes())
+    if builder:  # imported only here: the runtime alone never loads NiceGUI
+        from builder.app import mount
+
+        mount(app, runtime, data_folder(data))
 
     base = _base_url(host, port)
     order = {flow.id: n for n, flow in enumerate(usable.values())}  # the examples first, the preferred one leading
@@ -115,6 +119,8 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool) -> int:
     )
     where = "SQLite in " + str(data_folder(data)) if engine.dialect.name == "sqlite" else engine.dialect.name
     lines = [f"Chatloom runtime on {base}  (data: {where}; API reference: {base}/docs)"]
+    if builder:
+        lines.insert(0, f"Chatloom builder: open {base}/ in your browser")
     if published:
         first = published[0]
         lines.append(f"Published flows: {', '.join(published)}")

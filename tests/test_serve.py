@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,14 +23,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
+@contextmanager
+def started(command: str, data: Path) -> Iterator[tuple[str, list[str]]]:
+    """`chatloom COMMAND` on a free port: its base URL and its first five lines of output."""
     port = free_port()
-    data = tmp_path_factory.mktemp("data")
     env = {**os.environ, "CHATLOOM_DATA": str(data)}
     env.pop("DATABASE_URL", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chatloom", "serve", "--port", str(port)],
+        [sys.executable, "-m", "chatloom", command, "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -40,7 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list
     lines: list[str] = []
     try:
         assert proc.stdout is not None
-        for _ in range(4):
+        for _ in range(5):
             lines.append(proc.stdout.readline().rstrip())
         for _ in range(100):
             try:
@@ -52,6 +53,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
+    with started("serve", tmp_path_factory.mktemp("data")) as found:
+        yield found
+
+
+def test_run_serves_the_builder_beside_the_runtime(tmp_path: Path) -> None:
+    with started("run", tmp_path) as (base, lines):
+        assert lines[0] == f"Chatloom builder: open {base}/ in your browser"
+        page = httpx.get(f"{base}/")
+        assert page.status_code == 200 and "<title>Chatloom</title>" in page.text
+        assert {f["id"] for f in httpx.get(f"{base}/api/flows").json()} >= {"lead-capture", "quiz"}
+        assert (tmp_path / "builder-secret").stat().st_mode & 0o777 == 0o600
 
 
 def test_the_first_lines_say_where_to_reach_it_and_how_to_chat(server: tuple[str, list[str]]) -> None:

@@ -1,0 +1,48 @@
+"""The builder: NiceGUI pages mounted on the runtime's FastAPI app.
+
+`ui.run_with` mounts NiceGUI under the runtime app, so the runtime's own routes (/api, /health,
+the channel webhooks later) are matched first and never pass through NiceGUI's middleware.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI
+from nicegui import ui
+
+from builder.context import Builder
+from builder.pages import flow_list
+from runtime.engine import Runtime
+
+
+def add_pages(builder: Builder) -> None:
+    """Register every builder page (also used by the tests' simulated user)."""
+    flow_list.register(builder)
+
+
+def mount(app: FastAPI, runtime: Runtime, data_dir: Path) -> Builder:
+    """Add the builder to the runtime's app."""
+    builder = Builder(runtime)
+    add_pages(builder)
+    ui.run_with(
+        app,
+        title="Chatloom",
+        favicon="🧵",
+        storage_secret=_storage_secret(data_dir),
+        show_welcome_message=False,
+    )
+    return builder
+
+
+def _storage_secret(data_dir: Path) -> str:
+    """A per-installation secret for NiceGUI's signed browser storage, made once, readable by the owner only."""
+    path = data_dir / "builder-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()

@@ -1,0 +1,49 @@
+"""What the builder's pages share: the runtime, its flow store and the node registry."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from flows.document import DocumentError, parse_flow
+from flows.models import Flow
+from flows.store import FlowStore
+from nodes.registry import Registry
+from runtime.engine import Runtime
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "flows" / "templates"
+
+
+@dataclass
+class Builder:
+    """The builder's services. One per app; pages read from it, never from module globals."""
+
+    runtime: Runtime
+
+    @property
+    def flows(self) -> FlowStore:
+        return self.runtime.flows
+
+    @property
+    def registry(self) -> Registry:
+        return self.runtime.registry
+
+    def templates(self) -> list[Flow]:
+        """The example flows a new flow can start from."""
+        found = []
+        for path in sorted(TEMPLATES.glob("*.json")):
+            try:
+                found.append(parse_flow(path.read_bytes(), source=path.name))
+            except DocumentError:
+                continue
+        return found
+
+    def free_id(self, name: str) -> str:
+        """A flow id made from a name, not yet taken: "Lead capture" → "lead-capture", "lead-capture-2"."""
+        base = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:80] or "flow"
+        candidate, n = base, 1
+        while self.flows.exists(candidate):
+            n += 1
+            candidate = f"{base}-{n}"
+        return candidate

@@ -1,0 +1,145 @@
+"""The flow list: find, create (blank or from a template), import, duplicate, rename and delete flows."""
+
+from __future__ import annotations
+
+from nicegui import events, ui
+
+from builder.context import Builder
+from flows.document import DocumentError, parse_flow
+from flows.models import Flow, Node
+from flows.problems import has_errors
+from flows.validate import validate
+
+BLANK_START = Node.model_validate({"id": "start", "type": "flow.start", "ui": {"x": 0, "y": 0}})
+
+
+def register(builder: Builder) -> None:
+    @ui.page("/")
+    def flow_list() -> None:
+        FlowList(builder)
+
+
+class FlowList:
+    """One browser tab's flow list."""
+
+    def __init__(self, builder: Builder) -> None:
+        self.builder = builder
+        self.query = ""
+        ui.label("Flows").classes("text-2xl font-medium")
+        with ui.row().classes("w-full items-center gap-2"):
+            ui.input(placeholder="Search flows", on_change=self._search).props("clearable dense outlined").classes(
+                "w-64"
+            ).mark("search")
+            ui.button("New flow", icon="add", on_click=self._new).mark("new")
+            ui.button("From template", icon="auto_awesome", on_click=self._from_template).props("outline").mark(
+                "from-template"
+            )
+            ui.upload(label="Import a flow file", auto_upload=True, on_upload=self._import).props(
+                "accept=.json flat bordered"
+            ).classes("w-64").mark("import")
+        self.rows = ui.column().classes("w-full gap-1")
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.rows.clear()
+        wanted = self.query.casefold()
+        flows = [f for f in self.builder.flows.list() if wanted in f.name.casefold() or wanted in f.id]
+        with self.rows:
+            if not flows:
+                ui.label("No flows yet: create one, or start from a template." if not wanted else "No flow matches.")
+            for f in flows:
+                with ui.row().classes("w-full items-center gap-3 border-b py-1").mark(f"flow-{f.id}"):
+                    ui.link(f.name, f"/flows/{f.id}").classes("text-lg w-72")
+                    ui.label(f.id).classes("text-gray-500 w-48")
+                    ui.label(f"version {f.latest_version}" if f.latest_version else "not published").classes("w-32")
+                    ui.button(icon="content_copy", on_click=lambda _, i=f.id: self._duplicate(i)).props(
+                        "flat dense"
+                    ).tooltip("Duplicate").mark(f"duplicate-{f.id}")
+                    ui.button(icon="edit", on_click=lambda _, i=f.id: self._rename(i)).props("flat dense").tooltip(
+                        "Rename"
+                    ).mark(f"rename-{f.id}")
+                    ui.button(icon="delete", on_click=lambda _, i=f.id: self._delete(i)).props(
+                        "flat dense color=negative"
+                    ).tooltip("Delete").mark(f"delete-{f.id}")
+
+    def _search(self, e: events.ValueChangeEventArguments) -> None:
+        self.query = (e.value or "").strip()
+        self.refresh()
+
+    def _save(self, flow: Flow, message: str) -> None:
+        self.builder.flows.save_draft(flow)
+        ui.notify(message, type="positive")
+        self.refresh()
+
+    async def _ask_name(self, title: str, value: str = "") -> str | None:
+        with ui.dialog() as dialog, ui.card():
+            ui.label(title)
+            name = ui.input("Name", value=value).mark("name")
+            with ui.row():
+                ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat")
+                ui.button("OK", on_click=lambda: dialog.submit(name.value)).mark("ok")
+        answer = await dialog
+        dialog.delete()
+        return (answer or "").strip() or None
+
+    async def _new(self) -> None:
+        name = await self._ask_name("A name for the new flow")
+        if name:
+            flow = Flow(id=self.builder.free_id(name), name=name, start="start", nodes=[BLANK_START])
+            self._save(flow, f"Created “{name}”.")
+
+    async def _from_template(self) -> None:
+        templates = {t.id: t for t in self.builder.templates()}
+        with ui.dialog() as dialog, ui.card():
+            ui.label("Start from a template")
+            for t in templates.values():
+                with ui.row().classes("items-center"):
+                    ui.button(t.name, on_click=lambda _, i=t.id: dialog.submit(i)).props("flat").mark(
+                        f"template-{t.id}"
+                    )
+                    ui.label(t.description).classes("text-sm text-gray-500 w-96")
+        chosen = await dialog
+        dialog.delete()
+        if chosen:
+            template = templates[chosen]
+            copy = template.model_copy(update={"id": self.builder.free_id(template.name)})
+            self._save(copy, f"Created “{copy.name}” from the template.")
+
+    async def _import(self, e: events.UploadEventArguments) -> None:
+        raw = await e.file.read()
+        try:
+            flow = parse_flow(raw, source=e.file.name)
+        except DocumentError as exc:
+            ui.notify(str(exc), type="negative", multi_line=True)
+            return
+        problems = validate(flow, self.builder.registry)
+        if self.builder.flows.exists(flow.id):
+            flow = flow.model_copy(update={"id": self.builder.free_id(flow.name)})
+        self._save(flow, f"Imported “{flow.name}”.")
+        if has_errors(problems):
+            ui.notify(f"“{flow.name}” has problems to fix before it can be published.", type="warning")
+
+    def _duplicate(self, flow_id: str) -> None:
+        flow = self.builder.flows.draft(flow_id)
+        name = f"{flow.name} (copy)"
+        self._save(flow.model_copy(update={"id": self.builder.free_id(name), "name": name}), f"Duplicated as “{name}”.")
+
+    async def _rename(self, flow_id: str) -> None:
+        flow = self.builder.flows.draft(flow_id)
+        name = await self._ask_name("Rename the flow", flow.name)
+        if name and name != flow.name:
+            self._save(flow.model_copy(update={"name": name}), f"Renamed to “{name}”.")
+
+    async def _delete(self, flow_id: str) -> None:
+        flow = self.builder.flows.draft(flow_id)
+        with ui.dialog() as dialog, ui.card():
+            ui.label(f"Delete “{flow.name}” and all its published versions? This cannot be undone.")
+            with ui.row():
+                ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat")
+                ui.button("Delete", on_click=lambda: dialog.submit(True)).props("color=negative").mark("confirm")
+        confirmed = await dialog
+        dialog.delete()
+        if confirmed:
+            self.builder.flows.delete(flow_id)
+            ui.notify(f"Deleted “{flow.name}”.")
+            self.refresh()

@@ -1,0 +1,42 @@
+"""The builder's pages under NiceGUI's simulated user: real pages, real runtime, no browser."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from nicegui import core, ui
+from nicegui.testing.general import nicegui_reset_globals, prepare_simulation
+from nicegui.testing.user import User
+from sqlalchemy.engine import Engine
+
+from builder.app import add_pages
+from builder.context import Builder
+from nodes.registry import Registry
+from runtime.engine import Runtime
+
+
+@pytest.fixture
+async def builder(engine: Engine, builtins: Registry) -> Builder:
+    return Builder(Runtime(engine, builtins))
+
+
+@pytest.fixture
+async def user(builder: Builder) -> AsyncIterator[User]:
+    """NiceGUI's simulated user on the builder's own pages (as nicegui.testing.user_simulation does)."""
+    with nicegui_reset_globals():
+        os.environ["NICEGUI_USER_SIMULATION"] = "true"
+        try:
+            prepare_simulation()
+            add_pages(builder)
+            ui.run(storage_secret="test secret")
+            transport = httpx.ASGITransport(core.app)
+            async with (
+                core.app.router.lifespan_context(core.app),
+                httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+            ):
+                yield User(client)
+        finally:
+            os.environ.pop("NICEGUI_USER_SIMULATION", None)

@@ -1,0 +1,89 @@
+"""The flow list as a user works it: create, from template, import, search, duplicate, rename, delete."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nicegui import ui
+from nicegui.testing.user import User
+
+from builder.context import TEMPLATES, Builder
+
+QUIZ = (TEMPLATES / "quiz.json").read_bytes()
+
+
+async def test_an_empty_list_invites_to_create(user: User) -> None:
+    await user.open("/")
+    await user.should_see("No flows yet")
+
+
+async def test_create_a_blank_flow(user: User, builder: Builder) -> None:
+    await user.open("/")
+    user.find(marker="new").click()
+    await user.should_see(marker="name")
+    user.find(marker="name").type("Lead capture")
+    user.find(marker="ok").click()
+    await user.should_see("Created “Lead capture”.")
+    flow = builder.flows.draft("lead-capture")
+    assert flow.name == "Lead capture" and flow.start == "start" and flow.nodes[0].type == "flow.start"
+    await user.should_see(marker="flow-lead-capture")
+
+
+async def test_create_from_a_template_twice_gives_two_flows(user: User, builder: Builder) -> None:
+    await user.open("/")
+    for made in ("nps-survey", "nps-survey-2"):
+        user.find(marker="from-template").click()
+        await user.should_see(marker="template-nps-survey")
+        user.find(marker="template-nps-survey").click()
+        await user.should_see(marker=f"flow-{made}")
+    assert {f.id for f in builder.flows.list()} == {"nps-survey", "nps-survey-2"}
+    assert len(builder.flows.draft("nps-survey-2").nodes) > 5
+
+
+async def test_search_duplicate_rename_and_delete(user: User, builder: Builder) -> None:
+    from flows.document import parse_flow
+
+    builder.flows.save_draft(parse_flow(QUIZ))
+    builder.flows.save_draft(parse_flow((TEMPLATES / "faq_menu.json").read_bytes()))
+    await user.open("/")
+    user.find(marker="search").type("qui")
+    await user.should_see(marker="flow-quiz")
+    await user.should_not_see(marker="flow-faq-menu")
+    user.find(marker="duplicate-quiz").click()
+    await user.should_see("Duplicated as “Quiz (copy)”.")
+    assert builder.flows.draft("quiz-copy").nodes == builder.flows.draft("quiz").nodes
+    user.find(marker="rename-quiz").click()
+    await user.should_see(marker="name")
+    user.find(marker="name").clear().type("Space quiz")
+    user.find(marker="ok").click()
+    await user.should_see("Renamed to “Space quiz”.")
+    assert builder.flows.draft("quiz").name == "Space quiz"
+    user.find(marker="delete-quiz").click()
+    await user.should_see("cannot be undone")
+    user.find(marker="confirm").click()
+    await user.should_see("Deleted “Space quiz”.")
+    assert not builder.flows.exists("quiz") and builder.flows.exists("quiz-copy")
+
+
+async def test_import_saves_a_good_file_and_refuses_a_bad_one(user: User, builder: Builder, tmp_path: Path) -> None:
+    await user.open("/")
+    upload = user.find(ui.upload).elements.pop()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"id": "x", "nodes": [')
+    await _upload(upload, bad)
+    await user.should_see("is not valid JSON")
+    assert builder.flows.list() == []
+    good = tmp_path / "quiz.json"
+    good.write_bytes(QUIZ)
+    await _upload(upload, good)
+    await user.should_see("Imported “Quiz”.")
+    assert [n.id for n in builder.flows.draft("quiz").nodes] == [n["id"] for n in json.loads(QUIZ)["nodes"]]
+
+
+async def _upload(upload: ui.upload, path: Path) -> None:
+    from nicegui.elements.upload_files import SmallFileUpload
+
+    await upload.handle_uploads(
+        [SmallFileUpload(name=path.name, content_type="application/json", _data=path.read_bytes())]
+    )
