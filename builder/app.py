@@ -14,13 +14,14 @@ from fastapi import FastAPI
 from nicegui import ui
 
 from builder.context import Builder
-from builder.pages import flow_list
+from builder.pages import flow_list, versions
 from runtime.engine import Runtime
 
 
 def add_pages(builder: Builder) -> None:
     """Register every builder page (also used by the tests' simulated user)."""
     flow_list.register(builder)
+    versions.register(builder)
 
 
 def mount(app: FastAPI, runtime: Runtime, data_dir: Path) -> Builder:

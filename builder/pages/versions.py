@@ -1,0 +1,89 @@
+"""Publishing and version history: publish the draft with a note, see what changed, restore a version."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from builder.context import Builder
+from flows.diff import diff
+from flows.problems import FlowInvalid
+from flows.store import FlowNotFound
+
+
+def register(builder: Builder) -> None:
+    @ui.page("/flows/{flow_id}/versions")
+    def versions(flow_id: str) -> None:
+        try:
+            builder.flows.draft(flow_id)
+        except FlowNotFound as exc:
+            ui.label(str(exc))
+            ui.link("Back to the flows", "/")
+            return
+        History(builder, flow_id)
+
+
+class History:
+    """One browser tab's view of a flow's versions."""
+
+    def __init__(self, builder: Builder, flow_id: str) -> None:
+        self.builder, self.flow_id = builder, flow_id
+        self.title = ui.label().classes("text-2xl font-medium")
+        with ui.row().classes("items-end gap-2"):
+            self.note = ui.input("Note for this version (optional)").classes("w-96").mark("note")
+            ui.button("Publish", icon="publish", on_click=self._publish).mark("publish")
+        self.problems = ui.column().classes("gap-0").mark("problems")
+        self.list = ui.column().classes("w-full gap-1")
+        self.refresh()
+
+    def refresh(self) -> None:
+        draft = self.builder.flows.draft(self.flow_id)
+        self.title.text = f"{draft.name}: versions"
+        published = self.builder.flows.versions(self.flow_id)
+        self.list.clear()
+        with self.list:
+            if published:
+                latest = published[0]
+                ui.label(f"Draft against version {latest.version}: {diff(latest.flow, draft).sentence()}").mark(
+                    "draft-changes"
+                )
+            else:
+                ui.label("Not published yet.")
+            for index, v in enumerate(published):
+                older = published[index + 1].flow if index + 1 < len(published) else None
+                change = diff(older, v.flow).sentence() if older else "First version."
+                with ui.row().classes("w-full items-center gap-3 border-b py-1").mark(f"version-{v.version}"):
+                    ui.label(f"Version {v.version}").classes("font-medium w-24")
+                    ui.label(v.published_at.strftime("%Y-%m-%d %H:%M")).classes("w-36 text-gray-500")
+                    ui.label(v.note or "—").classes("w-48")
+                    ui.label(change).classes("grow text-sm")
+                    ui.button("Restore as draft", on_click=lambda _, n=v.version: self._restore(n)).props(
+                        "flat dense"
+                    ).mark(f"restore-{v.version}")
+
+    def _publish(self) -> None:
+        self.problems.clear()
+        try:
+            version = self.builder.flows.publish(self.flow_id, self.builder.registry, note=self.note.value or "")
+        except FlowInvalid as exc:
+            with self.problems:
+                ui.label("Not published: fix these first.").classes("text-negative")
+                for problem in exc.problems:
+                    if problem.severity == "error":
+                        ui.label(f"• {problem.message}").classes("text-negative text-sm")
+            return
+        self.note.value = ""
+        ui.notify(f"Published version {version}.", type="positive")
+        self.refresh()
+
+    async def _restore(self, version: int) -> None:
+        with ui.dialog() as dialog, ui.card():
+            ui.label(f"Replace the current draft with version {version}? Unpublished changes in the draft are lost.")
+            with ui.row():
+                ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat")
+                ui.button("Restore", on_click=lambda: dialog.submit(True)).mark("confirm-restore")
+        confirmed = await dialog
+        dialog.delete()
+        if confirmed:
+            self.builder.flows.save_draft(self.builder.flows.version(self.flow_id, version).flow)
+            ui.notify(f"The draft is now version {version}.", type="positive")
+            self.refresh()

@@ -1,0 +1,67 @@
+"""Publishing and version history in the builder."""
+
+from __future__ import annotations
+
+from nicegui.testing.user import User
+
+from builder.context import TEMPLATES, Builder
+from flows.document import parse_flow
+
+
+def add_quiz(builder: Builder) -> None:
+    builder.flows.save_draft(parse_flow((TEMPLATES / "quiz.json").read_bytes()))
+
+
+async def test_publish_with_a_note_then_see_what_changed(user: User, builder: Builder) -> None:
+    add_quiz(builder)
+    await user.open("/flows/quiz/versions")
+    await user.should_see("Not published yet.")
+    user.find(marker="note").type("launch")
+    user.find(marker="publish").click()
+    await user.should_see(marker="version-1")
+    await user.should_see("First version.")
+    assert builder.flows.version("quiz").note == "launch"
+
+    draft = builder.flows.draft("quiz")
+    builder.flows.save_draft(
+        draft.model_copy(
+            update={
+                "nodes": [n for n in draft.nodes if n.id != "perfect"],
+                "edges": [e for e in draft.edges if e.target != "perfect"],
+            }
+        )
+    )
+    await user.open("/flows/quiz/versions")
+    await user.should_see("Draft against version 1: 1 node removed (perfect); 1 connection removed.")
+    user.find(marker="publish").click()
+    await user.should_see(marker="version-2")
+    await user.should_see("1 node removed (perfect); 1 connection removed.")
+
+
+async def test_a_flow_with_errors_is_not_published_and_the_problems_are_listed(user: User, builder: Builder) -> None:
+    add_quiz(builder)
+    draft = builder.flows.draft("quiz")
+    broken = draft.model_copy(update={"nodes": [*draft.nodes, draft.nodes[1].model_copy(update={"type": "acme.x"})]})
+    builder.flows.save_draft(broken)
+    await user.open("/flows/quiz/versions")
+    user.find(marker="publish").click()
+    await user.should_see("Not published: fix these first.")
+    await user.should_see("'acme.x' is not installed")
+    assert builder.flows.versions("quiz") == []
+
+
+async def test_restore_a_version_as_the_draft(user: User, builder: Builder) -> None:
+    add_quiz(builder)
+    builder.flows.publish("quiz", builder.registry)
+    builder.flows.save_draft(builder.flows.draft("quiz").model_copy(update={"name": "Changed"}))
+    await user.open("/flows/quiz/versions")
+    user.find(marker="restore-1").click()
+    await user.should_see(marker="confirm-restore")
+    user.find(marker="confirm-restore").click()
+    await user.should_see("The draft is now version 1.")
+    assert builder.flows.draft("quiz").name == "Quiz"
+
+
+async def test_an_unknown_flow_says_so(user: User) -> None:
+    await user.open("/flows/ghost/versions")
+    await user.should_see("There is no flow 'ghost'.")
