@@ -1,0 +1,121 @@
+"""The test chat: talk to a flow's current draft through the real runtime, beside the canvas.
+
+Each panel has its own runtime on an in-memory database, holding copies of the drafts (so
+sub-flows resolve), in test mode: drafts run without publishing, and waits are a hundred times
+shorter. Nothing a test conversation does reaches the real conversations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import ui
+
+from builder.context import Builder
+from flows.db import make_engine
+from nodes.api import Button, Inbound, Outbound
+from runtime.engine import DRAFT, Runtime
+
+TEST_WAIT_SCALE = 0.01
+
+
+class ChatPanel:
+    """A chat with the draft of `flow_id`; `on_node` is told which node is running (for highlighting)."""
+
+    def __init__(self, builder: Builder, flow_id: str, on_node: Callable[[str | None], Any] | None = None) -> None:
+        self.builder, self.flow_id, self.on_node = builder, flow_id, on_node
+        self.runtime: Runtime | None = None
+        self.cid = ""
+        self.buttons: tuple[Button, ...] = ()
+        with ui.column().classes("w-full gap-2").mark("chat") as self.root:
+            with ui.row().classes("items-center"):
+                ui.label("Test chat").classes("text-lg font-medium")
+                ui.button(icon="restart_alt", on_click=self.restart).props("flat dense").tooltip("Restart").mark(
+                    "restart"
+                )
+            self.log = ui.column().classes("w-full gap-1").mark("chat-log")
+            self.choices = ui.row().classes("gap-1")
+            self.entry = (
+                ui.input(placeholder="Type a message").props("dense outlined").classes("w-full").mark("chat-input")
+            )
+            self.entry.on("keydown.enter", self._send_typed)
+            self.variables = ui.label().classes("text-xs text-gray-500 whitespace-pre-wrap").mark("variables")
+        ui.timer(0.2, self._poll)
+        ui.timer(0.01, self.restart, once=True)
+        ui.context.client.on_disconnect(self.close)
+
+    async def close(self) -> None:
+        """Stop this panel's runtime (its timers) when the page goes away."""
+        if self.runtime is not None:
+            await self.runtime.shutdown()
+            self.runtime = None
+
+    async def restart(self) -> None:
+        """A fresh conversation on the current draft (and fresh copies of every other draft)."""
+        await self.close()
+        runtime = Runtime(make_engine("sqlite://"), self.builder.registry, test_mode=True, wait_scale=TEST_WAIT_SCALE)
+        for summary in self.builder.flows.list():
+            runtime.flows.save_draft(self.builder.flows.draft(summary.id))
+        await runtime.startup()
+        runtime.subscribe(lambda _cid, messages: self._show(messages))
+        self.runtime = runtime
+        self.log.clear()
+        self.buttons = ()
+        self.choices.clear()
+        try:
+            self.cid, _ = await runtime.start(self.flow_id, version=DRAFT, user_id="tester")
+        except Exception as exc:  # noqa: BLE001 - an unfinished draft is normal here; say why it cannot run
+            with self.log:
+                ui.label(f"This draft cannot run yet: {exc}").classes("text-negative").mark("chat-error")
+        self._status()
+
+    async def say(self, text: str, choice: str | None = None) -> None:
+        """Send a message as the tester."""
+        if self.runtime is None or not self.cid:
+            return
+        with self.log:
+            ui.label(text).classes("self-end bg-blue-100 rounded px-2").mark("chat-user")
+        await self.runtime.send(self.cid, Inbound(text, choice=choice))
+        self._status()
+
+    async def _send_typed(self) -> None:
+        text = (self.entry.value or "").strip()
+        self.entry.value = ""
+        if text:
+            pressed = next((b for b in self.buttons if b.title.casefold() == text.casefold()), None)
+            await self.say(text, pressed.value if pressed else None)
+
+    def _show(self, messages: list[Outbound] | Any) -> None:
+        self.buttons = ()
+        self.choices.clear()
+        for message in messages:
+            with self.log:
+                if message.text:
+                    ui.label(message.text).classes("bg-gray-100 rounded px-2").mark("chat-bot")
+                if message.media is not None:
+                    ui.link(f"[{message.media.kind}] {message.media.name or message.media.url}", message.media.url)
+            if message.buttons:
+                self.buttons = message.buttons
+                self.choices.clear()
+                with self.choices:
+                    for b in message.buttons:
+                        ui.button(b.title, on_click=lambda _, b=b: self.say(b.title, b.value)).props(
+                            "outline dense"
+                        ).mark(f"choice-{b.title}")
+
+    def _status(self) -> None:
+        state = self.runtime.store.load(self.cid) if self.runtime and self.cid else None
+        if state is None:
+            return
+        shown = {k: v for k, v in state.vars.items() if k != "user"}
+        self.variables.text = f"{state.status} at {state.node or '—'}\n" + "\n".join(
+            f"{k} = {v!r}" for k, v in shown.items()
+        )
+        if self.on_node is not None:
+            self.on_node(state.node)
+
+    def _poll(self) -> None:
+        """Messages sent later (waits, timeouts) arrive through the subscription; refresh the state line."""
+        if self.runtime is not None and self.cid:
+            self._status()

@@ -1,0 +1,54 @@
+"""The test chat runs the current draft through the real runtime."""
+
+from __future__ import annotations
+
+from nicegui import ui
+from nicegui.testing.user import User
+
+from builder.chat_panel import ChatPanel
+from builder.context import TEMPLATES, Builder
+from flows.document import parse_flow
+
+
+def chat_page(builder: Builder, flow_id: str, running: list[str | None]) -> None:
+    @ui.page("/chat")
+    def page() -> None:
+        ChatPanel(builder, flow_id, on_node=running.append)
+
+
+async def test_chat_with_a_draft_by_buttons_and_typing(user: User, builder: Builder) -> None:
+    builder.flows.save_draft(parse_flow((TEMPLATES / "faq_menu.json").read_bytes()))
+    running: list[str | None] = []
+    chat_page(builder, "faq-menu", running)
+    await user.open("/chat")
+    await user.should_see("What would you like to know?")
+    assert running[-1] == "menu"  # the node waiting for the answer, for highlighting on the canvas
+    user.find(marker="choice-Prices").click()
+    await user.should_see("Plans start at $9 a month")
+    user.find(marker="chat-input").type("That's all").trigger("keydown.enter")
+    await user.should_see("Glad I could help. Have a nice day!")
+    await user.should_see("ended at —")
+    assert builder.flows.versions("faq-menu") == []  # a draft, never published
+
+
+async def test_waits_are_shortened_and_variables_are_shown(user: User, builder: Builder) -> None:
+    flow = parse_flow((TEMPLATES / "lead_capture.json").read_bytes())
+    nodes = list(flow.nodes)
+    edges = [e for e in flow.edges if e.source != "hello"]
+    nodes.append(nodes[0].model_copy(update={"id": "pause", "type": "flow.wait", "settings": {"amount": 30}}))
+    edges.append(edges[0].model_copy(update={"id": "p1", "source": "hello", "target": "pause"}))
+    edges.append(edges[0].model_copy(update={"id": "p2", "source": "pause", "target": "name"}))
+    builder.flows.save_draft(flow.model_copy(update={"nodes": nodes, "edges": edges}))
+    chat_page(builder, "lead-capture", [])
+    await user.open("/chat")
+    await user.should_see("What's your name?", retries=60)  # 30 s, a hundred times shorter
+    user.find(marker="chat-input").type("Ann").trigger("keydown.enter")
+    await user.should_see("name = 'Ann'")
+
+
+async def test_a_draft_that_cannot_run_says_why(user: User, builder: Builder) -> None:
+    flow = parse_flow((TEMPLATES / "quiz.json").read_bytes())
+    builder.flows.save_draft(flow.model_copy(update={"start": "missing"}))
+    chat_page(builder, "quiz", [])
+    await user.open("/chat")
+    await user.should_see("This draft cannot run yet")
