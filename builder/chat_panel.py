@@ -14,6 +14,7 @@ from nicegui import ui
 
 from builder.context import Builder
 from flows.db import make_engine
+from flows.models import Flow
 from nodes.api import Button, Inbound, Outbound
 from runtime.engine import DRAFT, Runtime
 
@@ -23,8 +24,15 @@ TEST_WAIT_SCALE = 0.01
 class ChatPanel:
     """A chat with the draft of `flow_id`; `on_node` is told which node is running (for highlighting)."""
 
-    def __init__(self, builder: Builder, flow_id: str, on_node: Callable[[str | None], Any] | None = None) -> None:
-        self.builder, self.flow_id, self.on_node = builder, flow_id, on_node
+    def __init__(
+        self,
+        builder: Builder,
+        flow_id: str,
+        on_node: Callable[[str | None], Any] | None = None,
+        flow: Flow | None = None,
+    ) -> None:
+        """Chat with the draft of `flow_id`, or with `flow` itself (a template not saved anywhere)."""
+        self.builder, self.flow_id, self.on_node, self.flow = builder, flow_id, on_node, flow
         self.runtime: Runtime | None = None
         self.cid = ""
         self.buttons: tuple[Button, ...] = ()
@@ -57,6 +65,8 @@ class ChatPanel:
         runtime = Runtime(make_engine("sqlite://"), self.builder.registry, test_mode=True, wait_scale=TEST_WAIT_SCALE)
         for summary in self.builder.flows.list():
             runtime.flows.save_draft(self.builder.flows.draft(summary.id))
+        if self.flow is not None:
+            runtime.flows.save_draft(self.flow)
         await runtime.startup()
         runtime.subscribe(lambda _cid, messages: self._show(messages))
         self.runtime = runtime
