@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # never let pip pick a CUDA build of torch or anything newer than the CPU wheel we support
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench clean canvas
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(PIP) -e '.[test]'
 	touch $(VENV)/.installed $@
 
-run: $(VENV)/.installed
+# the canvas: Vue Flow bundled with npm into builder/canvas/dist (not committed), served by NiceGUI
+CANVAS := builder/canvas
+$(CANVAS)/dist/index.js: $(CANVAS)/package.json $(CANVAS)/package-lock.json $(CANVAS)/vite.config.js $(wildcard $(CANVAS)/src/*)
+	cd $(CANVAS) && npm ci --no-audit --no-fund --loglevel=error && npx vite build --logLevel warn
+	touch $@
+
+canvas: $(CANVAS)/dist/index.js
+
+run: $(VENV)/.installed canvas
 	$(BIN)/chatloom run
 
 lint: $(VENV)/.installed-test
@@ -28,11 +36,11 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck canvas
 	$(BIN)/pytest -q
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(CANVAS)/dist $(CANVAS)/node_modules

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from nicegui import ui
 
 from builder.context import Builder
-from builder.pages import flow_list, versions
+from builder.pages import editor, flow_list, templates, versions
 from runtime.engine import Runtime
 
 
@@ -22,6 +22,8 @@ def add_pages(builder: Builder) -> None:
     """Register every builder page (also used by the tests' simulated user)."""
     flow_list.register(builder)
     versions.register(builder)
+    templates.register(builder)
+    editor.register(builder)
 
 
 def mount(app: FastAPI, runtime: Runtime, data_dir: Path) -> Builder:

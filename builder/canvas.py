@@ -1,0 +1,62 @@
+"""The flow canvas element: Vue Flow in the browser, the authoritative graph in Python.
+
+The browser reports edits as events whose `e.args` are small plain dicts:
+`connect` {source, source_port, target, target_port}, `move` {nodes: [{id, x, y}]} (on drag stop),
+`remove` {nodes: [ids], edges: [ids]}, `select` {node: id or None} and `drop` {type, x, y} (from the
+palette). Nothing is drawn or removed until Python answers with `add_nodes`, `add_edges` or
+`remove_elements`; to refuse a change Python does nothing, or calls `set_graph` to undo it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nicegui import ui
+
+BUNDLE = Path(__file__).parent / "canvas" / "dist" / "index.js"
+CanvasNode = dict[str, Any]  # Vue Flow's {id, type, position: {x, y}, data}
+CanvasEdge = dict[str, Any]  # Vue Flow's {id, source, sourceHandle, target, targetHandle}
+
+
+class FlowCanvas(ui.element, component="canvas/src/flow_canvas.js", esm={"chatloom-canvas": "canvas/dist"}):
+    """A Vue Flow canvas showing `nodes` and `edges`; edits come back as events."""
+
+    def __init__(self, nodes: list[CanvasNode], edges: list[CanvasEdge]) -> None:
+        """:param nodes: the initial nodes, :param edges: the initial edges (both sent with the page)."""
+        super().__init__()
+        self._props["nodes"], self._props["edges"] = nodes, edges
+
+    # The props are kept current without self.update(): a resend would re-create the canvas and lose
+    # the user's viewport. Each method sends the browser only the change.
+
+    def add_nodes(self, nodes: list[CanvasNode]) -> None:
+        """Show new nodes."""
+        self._props["nodes"].extend(nodes)
+        self.run_method("addNodes", nodes)
+
+    def add_edges(self, edges: list[CanvasEdge]) -> None:
+        """Show new edges."""
+        self._props["edges"].extend(edges)
+        self.run_method("addEdges", edges)
+
+    def remove_elements(self, nodes: list[str], edges: list[str]) -> None:
+        """Stop showing these nodes and edges."""
+        self._props["nodes"] = [n for n in self._props["nodes"] if n["id"] not in nodes]
+        self._props["edges"] = [e for e in self._props["edges"] if e["id"] not in edges]
+        self.run_method("removeElements", nodes, edges)
+
+    def update_node(self, node: CanvasNode) -> None:
+        """Show a node's new title, summary or ports."""
+        self._props["nodes"] = [node if n["id"] == node["id"] else n for n in self._props["nodes"]]
+        self.run_method("updateNodeData", node["id"], node["data"])
+
+    def set_graph(self, nodes: list[CanvasNode], edges: list[CanvasEdge]) -> None:
+        """Show exactly this graph (undoes whatever the browser changed on its own)."""
+        self._props["nodes"], self._props["edges"] = nodes, edges
+        self.run_method("setGraph", nodes, edges)
+
+
+def bundle_missing() -> bool:
+    """True when the canvas bundle was not built (`make` builds it with npm)."""
+    return not BUNDLE.exists()

@@ -1,0 +1,10 @@
+// Everything the canvas component imports, in one bundle so the add-ons share one Vue Flow core.
+import "@vue-flow/core/dist/style.css";
+import "@vue-flow/core/dist/theme-default.css";
+import "@vue-flow/controls/dist/style.css";
+import "@vue-flow/minimap/dist/style.css";
+
+export { VueFlow, Handle, Position, MarkerType, useVueFlow } from "@vue-flow/core";
+export { MiniMap } from "@vue-flow/minimap";
+export { Controls } from "@vue-flow/controls";
+export { Background } from "@vue-flow/background";

@@ -1,0 +1,99 @@
+"""The flow editor without a browser: the page, its palette, and the edits the canvas proposes."""
+
+from __future__ import annotations
+
+import pytest
+from nicegui.testing.user import User
+
+from builder import graph_edit
+from builder.canvas import FlowCanvas
+from builder.context import TEMPLATES, Builder
+from builder.graph_edit import Refused
+from flows.document import parse_flow
+from nodes.registry import Registry
+
+LEAD = parse_flow((TEMPLATES / "lead_capture.json").read_bytes())
+
+
+async def test_the_editor_shows_the_flow_and_a_palette_by_category(user: User, builder: Builder) -> None:
+    builder.flows.save_draft(LEAD)
+    await user.open("/flows/lead-capture")
+    await user.should_see("Lead capture")
+    for category in {spec.category for spec in builder.registry}:
+        await user.should_see(marker=f"category-{category}")
+    await user.should_see(marker="palette-message.send")
+    canvas = user.find(FlowCanvas).elements.pop()
+    assert {n["id"] for n in canvas.props["nodes"]} == {n.id for n in LEAD.nodes}
+
+
+async def test_an_unknown_flow_says_so(user: User) -> None:
+    await user.open("/flows/nothing-here")
+    await user.should_see("There is no flow “nothing-here”.")
+
+
+async def test_drop_connect_move_and_delete_are_saved(user: User, builder: Builder) -> None:
+    builder.flows.save_draft(LEAD)
+    await user.open("/flows/lead-capture")
+    canvas = user.find(FlowCanvas)
+    canvas.trigger("drop", {"type": "message.send", "x": 100, "y": 300})
+    assert builder.flows.draft("lead-capture").node("send-1") is not None
+    canvas.trigger("connect", {"source": "send-1", "source_port": "out", "target": "name", "target_port": "in"})
+    assert any(e.source == "send-1" for e in builder.flows.draft("lead-capture").edges)
+    canvas.trigger("move", {"nodes": [{"id": "send-1", "x": 7.4, "y": 8}]})
+    assert builder.flows.draft("lead-capture").node("send-1").ui == {"x": 7, "y": 8}  # type: ignore[union-attr]
+    canvas.trigger("remove", {"nodes": ["send-1"], "edges": []})
+    draft = builder.flows.draft("lead-capture")
+    assert draft.node("send-1") is None and not any(e.source == "send-1" for e in draft.edges)
+
+
+async def test_a_refused_connection_is_explained_and_not_saved(user: User, builder: Builder) -> None:
+    builder.flows.save_draft(LEAD)
+    await user.open("/flows/lead-capture")
+    user.find(FlowCanvas).trigger(
+        "connect", {"source": "start", "source_port": "out", "target": "name", "target_port": "in"}
+    )
+    await user.should_see("already connected")
+    assert builder.flows.draft("lead-capture").edges == LEAD.edges
+
+
+async def test_selecting_a_node_shows_its_settings_and_saves_them(user: User, builder: Builder) -> None:
+    builder.flows.save_draft(LEAD)
+    await user.open("/flows/lead-capture")
+    user.find(FlowCanvas).trigger("select", {"node": "hello"})
+    await user.should_see(marker="field-text")
+    user.find(marker="field-text").clear().type("Hello there")
+    assert builder.flows.draft("lead-capture").node("hello").settings["text"] == "Hello there"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("edge", "reason"),
+    [
+        (("hello", "out", "hello", "in"), "cannot lead to itself"),
+        (("hello", "nope", "name", "in"), "no output 'nope'"),
+        (("send-1", "out", "name", "nope"), "no input 'nope'"),
+        (("start", "out", "send-1", "in"), "already connected"),
+        (("ghost", "out", "name", "in"), "no node 'ghost'"),
+    ],
+)
+def test_connect_refuses(builtins: Registry, edge: tuple[str, str, str, str], reason: str) -> None:
+    spec = builtins.get("message.send")
+    assert spec is not None
+    flow, _ = graph_edit.add_node(LEAD, spec, 0, 0)
+    source, source_port, target, target_port = edge
+    with pytest.raises(Refused, match=reason):
+        graph_edit.connect(
+            flow, builtins, source=source, source_port=source_port, target=target, target_port=target_port
+        )
+
+
+def test_connect_adds_an_edge_with_a_fresh_id(builtins: Registry) -> None:
+    spec = builtins.get("message.send")
+    assert spec is not None
+    flow, node = graph_edit.add_node(LEAD, spec, 0, 0)
+    flow, _ = graph_edit.connect(flow, builtins, source=node.id, source_port="out", target="name", target_port="in")
+    assert len({e.id for e in flow.edges}) == len(LEAD.edges) + 1
+
+
+def test_the_start_node_cannot_be_removed() -> None:
+    with pytest.raises(Refused, match="start node"):
+        graph_edit.remove(LEAD, {"start"}, set())
