@@ -28,7 +28,8 @@ export default {
                delete-key-code="Delete" :fit-view-on-init="true"
                :auto-pan-on-connect="false" :auto-pan-on-node-drag="false"
                @nodes-change="onNodesChange" @edges-change="onEdgesChange" @connect="onConnect"
-               @node-drag-stop="onNodeDragStop" @node-click="onNodeClick" @pane-click="onPaneClick">
+               @node-drag-stop="onNodeDragStop" @node-click="onNodeClick" @pane-click="onPaneClick"
+               @nodes-initialized="onNodesInitialized">
         <template #node-card="{ id, data }">
           <div class="chatloom-node" :data-node-id="id"
                style="min-width:160px;max-width:220px;background:white;border:1px solid #999;border-radius:6px;padding:6px 10px;font-size:12px">
@@ -45,7 +46,21 @@ export default {
         <Background /><MiniMap pannable zoomable /><Controls />
       </VueFlow>
     </div>`,
+  unmounted() {
+    if (this.observer) this.observer.disconnect();
+  },
   methods: {
+    onNodesInitialized() {
+      // Fit once the nodes have their sizes and the page its layout: on init the container is still
+      // being laid out, and the fit placed the flow off to one side. A later resize refits until the
+      // person moves the view themselves.
+      if (this.observer) return;
+      const fit = () => { if (!this.touched) this.flow.fitView({ padding: 0.15 }); };
+      this.observer = new ResizeObserver(() => requestAnimationFrame(fit));
+      this.observer.observe(this.$el);
+      setTimeout(fit, 250); // and once more after the page's own layout has settled
+      this.flow.onMoveStart((e) => { if (e.event) this.touched = true; });
+    },
     onNodesChange(changes) {
       const local = changes.filter((c) => c.type !== "remove");
       if (local.length) this.flow.applyNodeChanges(local);
