@@ -15,6 +15,7 @@ from nicegui import events, ui
 
 from builder import graph_edit
 from builder.canvas import CanvasEdge, CanvasNode, FlowCanvas, bundle_missing
+from builder.chat_panel import ChatPanel
 from builder.context import Builder
 from builder.forms import SettingsForm
 from builder.graph_edit import Refused
@@ -50,6 +51,11 @@ class Editor:
         with ui.row().classes("w-full items-center gap-3"):
             ui.link("← Flows", "/")
             ui.label(flow.name).classes("text-xl font-medium").mark("flow-name")
+            ui.space()
+            ui.link("Versions and publishing", f"/flows/{flow.id}/versions").mark("versions")
+            ui.button("Test chat", icon="chat", on_click=self._toggle_chat).props("outline").mark("test-chat")
+        self.chat_drawer = ui.right_drawer(value=False).props("width=380 bordered")
+        self.chat: ChatPanel | None = None
         with ui.row().classes("w-full no-wrap gap-2").style("height: calc(100vh - 90px)"):
             self._palette()
             self.canvas = FlowCanvas([self.card(n) for n in flow.nodes], [self.line(e) for e in flow.edges]).classes(
@@ -61,6 +67,13 @@ class Editor:
             self.canvas.on("select", self._on_select)
             self.canvas.on("drop", self._on_drop)
             self.side = ui.column().classes("w-80 h-full overflow-auto").mark("settings")
+
+    def _toggle_chat(self) -> None:
+        """Open the test chat on the current draft (made on first use: it runs its own runtime)."""
+        if self.chat is None:
+            with self.chat_drawer:
+                self.chat = ChatPanel(self.builder, self.flow.id)
+        self.chat_drawer.toggle()
 
     # what the canvas shows
 

@@ -97,3 +97,13 @@ def test_connect_adds_an_edge_with_a_fresh_id(builtins: Registry) -> None:
 def test_the_start_node_cannot_be_removed() -> None:
     with pytest.raises(Refused, match="start node"):
         graph_edit.remove(LEAD, {"start"}, set())
+
+
+async def test_the_test_chat_runs_the_draft_beside_the_canvas(user: User, builder: Builder) -> None:
+    builder.flows.save_draft(parse_flow((TEMPLATES / "faq_menu.json").read_bytes()))
+    await user.open("/flows/faq-menu")
+    user.find(marker="test-chat").click()
+    await user.should_see(marker="choice-Prices")
+    user.find(marker="choice-Prices").click()
+    await user.should_see("Plans start at $9 a month")
+    await user.should_see(marker="versions")
