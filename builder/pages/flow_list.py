@@ -25,7 +25,10 @@ class FlowList:
     def __init__(self, builder: Builder) -> None:
         self.builder = builder
         self.query = ""
-        ui.label("Flows").classes("text-2xl font-medium")
+        with ui.row().classes("w-full items-center"):
+            ui.label("Flows").classes("text-2xl font-medium")
+            ui.space()
+            ui.link("Templates", "/templates").mark("templates")
         with ui.row().classes("w-full items-center gap-2"):
             ui.input(placeholder="Search flows", on_change=self._search).props("clearable dense outlined").classes(
                 "w-64"
