@@ -80,7 +80,7 @@ class Runtime:
             self.services.http = cast(HttpClient, _http_client())
         self.wait_scale = wait_scale
         self.interpreter = Interpreter(self.plan, self.services, step_limit=step_limit, test_mode=test_mode)
-        self.timers = Timers(engine, self.wake, name=name or uuid.uuid4().hex)
+        self.timers = Timers(engine, self.wake, name=name or Timers.name_for(engine))
         self._plans: OrderedDict[tuple[str, int], Plan] = OrderedDict()
         self._plan_cache_size = plan_cache_size
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()

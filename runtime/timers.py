@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,9 @@ Fire = Callable[[str, str], Awaitable[None]]  # (conversation id, token)
 DEFAULT_MISFIRE_GRACE = 24 * 3600  # a wake-up more than a day late is dropped (the user's next message resumes it)
 
 # APScheduler stores a textual reference to a module-level function; it finds the live
-# Timers object through this table, by the name the Timers was given.
+# Timers object through this table, by the name the Timers was given. The name is the
+# database's (see `name_for`), so the process that starts after a restart, on the same
+# database, is the one that picks the stored jobs up.
 _LIVE: weakref.WeakValueDictionary[str, Timers] = weakref.WeakValueDictionary()
 
 
@@ -64,16 +67,27 @@ class Timers:
             job_defaults={"misfire_grace_time": misfire_grace, "coalesce": True, "max_instances": 1},
             timezone=UTC,
         )
-        _LIVE[name] = self
+        _LIVE[name] = self  # the newest runtime on a database handles its jobs
+
+    @staticmethod
+    def name_for(engine: Engine) -> str:
+        """The timers' name for a database: its URL without the password, or a fresh one in memory."""
+        url = engine.url
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            return f"memory:{uuid.uuid4().hex}"  # nothing outlives this process: never shared
+        return url.render_as_string(hide_password=True)
 
     def start(self) -> None:
         """Start firing jobs (needs a running event loop)."""
+        _LIVE[self.name] = self
         if not self.scheduler.running:
             self.scheduler.start()
 
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if _LIVE.get(self.name) is self:
+            del _LIVE[self.name]
 
     def schedule(self, conversation_id: str, token: str, at: datetime) -> None:
         """Wake the conversation at `at` (UTC) unless it has moved on by then."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -106,3 +107,32 @@ def test_order_status_looks_the_order_up_over_http(server: tuple[str, list[str]]
     assert say("a1001") == ["Order A1001 is on its way with Parcelway; it should arrive in 2 days."]
     state = httpx.get(f"{base}/api/conversations/{cid}").json()
     assert state["status"] == "ended" and state["variables"]["status"] == "shipped"
+
+
+def test_a_wait_started_before_a_restart_finishes_after_it(tmp_path: Path) -> None:
+    flow = {
+        "id": "nap",
+        "name": "Nap",
+        "start": "s",
+        "nodes": [
+            {"id": "s", "type": "flow.start"},
+            {"id": "w", "type": "flow.wait", "settings": {"amount": 3, "unit": "seconds", "message": "Back soon."}},
+            {"id": "e", "type": "flow.end", "settings": {"message": "I'm back."}},
+        ],
+        "edges": [{"id": "a", "source": "s", "target": "w"}, {"id": "b", "source": "w", "target": "e"}],
+    }
+    path = tmp_path / "nap.json"
+    path.write_text(json.dumps(flow))
+    env = {**os.environ, "CHATLOOM_DATA": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "chatloom", "import", str(path), "--publish"], env=env, check=True)
+    with started("serve", tmp_path) as (base, _):
+        cid = httpx.post(f"{base}/api/flows/nap/conversations", json={}).json()["conversation_id"]
+    # the server process has stopped before the wait was over; a new one takes the stored timer
+    with started("serve", tmp_path) as (base, _):
+        for _ in range(100):
+            texts = [m["text"] for m in httpx.get(f"{base}/api/conversations/{cid}/messages").json()["messages"]]
+            if texts[-1] == "I'm back.":
+                break
+            time.sleep(0.1)
+        assert texts == ["Back soon.", "I'm back."]

@@ -315,7 +315,7 @@ async def test_an_input_timeout_fires_unless_the_user_answers_first(rt: Runtime)
 
 
 async def test_a_wait_survives_a_restart(engine: Engine) -> None:
-    first = Runtime(engine, registry(), wait_scale=0.01, name="before")
+    first = Runtime(engine, registry(), wait_scale=0.01)
     await first.startup()
     doc = chain(
         "nap3", ("s", "test.start", {}), ("z", "test.nap", {"seconds": 50}), ("a", "test.say", {"text": "back"})
@@ -325,7 +325,8 @@ async def test_a_wait_survives_a_restart(engine: Engine) -> None:
     await first.shutdown()  # the process stops before the timer is due
     with engine.connect() as conn:
         assert conn.execute(text("select count(*) from apscheduler_jobs")).scalar() == 1
-    second = Runtime(engine, registry(), wait_scale=0.01, name="after")
+    del first  # the old process is gone: only the new one can handle the stored job
+    second = Runtime(engine, registry(), wait_scale=0.01)
     await second.startup()
     try:
         await until_ended(second, cid)
