@@ -103,7 +103,8 @@ class _Check:
             if not ok:
                 continue
             src = self.info.get(edge.source)
-            if src is not None and edge.source_port not in src.outputs:
+            # a node whose settings are invalid cannot tell its ports: its settings error says enough
+            if src is not None and not src.errors and edge.source_port not in src.outputs:
                 self.add(
                     "edge_port",
                     f"Node {edge.source!r} has no output {edge.source_port!r} "
