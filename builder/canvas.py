@@ -2,8 +2,10 @@
 
 The browser reports edits as events whose `e.args` are small plain dicts:
 `connect` {source, source_port, target, target_port}, `move` {nodes: [{id, x, y}]} (on drag stop),
-`remove` {nodes: [ids], edges: [ids]}, `select` {node: id or None} and `drop` {type, x, y} (from the
-palette). Nothing is drawn or removed until Python answers with `add_nodes`, `add_edges` or
+`remove` {nodes: [ids], edges: [ids]}, `select` {nodes: [ids], edges: [ids]} (the whole selection,
+when it changes), `drop` {type, x, y} (from the palette) and `command` {name, at: {x, y} or None,
+nodes, edges} for the keyboard shortcuts (undo, redo, copy, paste, duplicate) with the selection.
+Nothing is drawn or removed until Python answers with `add_nodes`, `add_edges` or
 `remove_elements`; to refuse a change Python does nothing, or calls `set_graph` to undo it.
 """
 
@@ -22,10 +24,12 @@ CanvasEdge = dict[str, Any]  # Vue Flow's {id, source, sourceHandle, target, tar
 class FlowCanvas(ui.element, component="canvas/src/flow_canvas.js", esm={"chatloom-canvas": "canvas/dist"}):
     """A Vue Flow canvas showing `nodes` and `edges`; edits come back as events."""
 
-    def __init__(self, nodes: list[CanvasNode], edges: list[CanvasEdge]) -> None:
-        """:param nodes: the initial nodes, :param edges: the initial edges (both sent with the page)."""
+    def __init__(self, nodes: list[CanvasNode], edges: list[CanvasEdge], *, visible_only: bool = False) -> None:
+        """:param nodes: the initial nodes, :param edges: the initial edges (both sent with the page),
+        :param visible_only: draw only the nodes in view (for large flows)."""
         super().__init__()
         self._props["nodes"], self._props["edges"] = nodes, edges
+        self._props["visibleOnly"] = visible_only
 
     # The props are kept current without self.update(): a resend would re-create the canvas and lose
     # the user's viewport. Each method sends the browser only the change.
@@ -55,6 +59,30 @@ class FlowCanvas(ui.element, component="canvas/src/flow_canvas.js", esm={"chatlo
         """Show exactly this graph (undoes whatever the browser changed on its own)."""
         self._props["nodes"], self._props["edges"] = nodes, edges
         self.run_method("setGraph", nodes, edges)
+
+    def set_marks(self, marks: dict[str, str]) -> None:
+        """Mark nodes with a problem: node id → "error" or "warning"; nodes not named are unmarked."""
+        self.run_method("setMarks", marks)
+
+    def highlight(self, node_id: str | None) -> None:
+        """Show which node is running in the test chat (None: none)."""
+        self.run_method("highlight", node_id)
+
+    def select(self, ids: list[str]) -> None:
+        """Select exactly these nodes."""
+        self.run_method("selectNodes", ids)
+
+    def focus(self, node_id: str) -> None:
+        """Select this node and bring it into the middle of the view."""
+        self.run_method("focusNode", node_id)
+
+    def fit(self) -> None:
+        """Zoom and pan so the whole flow is in view."""
+        self.run_method("fit")
+
+    def command(self, name: str) -> None:
+        """Run a toolbar command as its keyboard shortcut would: the browser adds the selection."""
+        self.run_method("command", name)
 
 
 def bundle_missing() -> bool:

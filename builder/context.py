@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flows.document import DocumentError, parse_flow
 from flows.models import Flow
@@ -20,6 +21,7 @@ class Builder:
     """The builder's services. One per app; pages read from it, never from module globals."""
 
     runtime: Runtime
+    clipboards: dict[str, dict[str, Any]] = field(default_factory=dict)  # browser → what it copied last
 
     @property
     def flows(self) -> FlowStore:

@@ -2,17 +2,18 @@
 
 Field titles and descriptions are the labels and the help. Every change is validated by the same
 model the runtime uses; an invalid value is shown beside its field, in words, and never saved.
+Text fields that take templates get a menu of the flow's variables that inserts `{{ name }}`.
 """
 
 from __future__ import annotations
 
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, Literal, Union, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le, Lt, MaxLen
-from nicegui import ui
+from nicegui import events, ui
 from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 
@@ -20,6 +21,13 @@ from flows.problems import describe_validation_error
 from nodes.api import NodeType
 
 LONG_TEXT = 200  # longer limits get a multi-line box
+# the caret of a text field when it loses focus, counted in characters (code points, as Python counts), not UTF-16
+CARET_JS = """(e) => {
+  const box = e && e.target;
+  if (!box || typeof box.selectionStart !== "number") return;
+  const count = (end) => Array.from(box.value.slice(0, end)).length;
+  emit({start: count(box.selectionStart), end: count(box.selectionEnd)});
+}"""
 Saved = Callable[[dict[str, Any]], None]
 ItemsChanged = Callable[[list[dict[str, Any]]], None]
 
@@ -44,6 +52,11 @@ def _limit(info: FieldInfo, kind: type) -> float | None:
     return None
 
 
+def _takes_templates(info: FieldInfo) -> bool:
+    """Whether a text field may hold `{{ name }}`: not when a pattern restricts it (a variable name, an id…)."""
+    return not any(getattr(meta, "pattern", None) for meta in info.metadata)
+
+
 def _model_list(kind: Any) -> type[BaseModel] | None:
     """The record type of a `list[SomeModel]` field, or None."""
     if get_origin(kind) is list:
@@ -53,12 +66,57 @@ def _model_list(kind: Any) -> type[BaseModel] | None:
     return None
 
 
-class SettingsForm:
-    """The form for one node; `on_saved` receives settings that passed validation."""
+class VariableMenu(ui.button):
+    """A small button beside a text field whose menu inserts `{{ name }}` at the caret, or at the end.
 
-    def __init__(self, node_type: NodeType, values: dict[str, Any], on_saved: Saved) -> None:
+    The field's value is set as if typed, so the insertion goes through the field's own change
+    handler: the same validation, and nothing invalid is saved.
+    """
+
+    def __init__(self, field: ui.input, variables: Sequence[str]) -> None:
+        super().__init__(icon="data_object")
+        self.field = field
+        self.caret: tuple[int, int] | None = None  # the selection when the field last lost focus
+        self.props("flat dense round size=sm").tooltip("Insert a variable")
+        field.on("blur", self._remember, js_handler=CARET_JS)
+        with self, ui.menu():
+            for name in variables:
+                ui.menu_item(name, on_click=lambda _, n=name: self.insert(n)).mark(f"variable-{name}")
+
+    def _remember(self, e: events.GenericEventArguments) -> None:
+        args = e.args if isinstance(e.args, dict) else {}
+        start, end = args.get("start"), args.get("end")
+        if isinstance(start, int) and isinstance(end, int):
+            self.caret = (start, end)
+
+    def insert(self, name: str) -> None:
+        """Put `{{ name }}` where the caret was (replacing a selection), or after the text."""
+        text = str(self.field.value or "")
+        token = "{{ " + name + " }}"
+        start, end = self.caret if self.caret is not None else (len(text), len(text))
+        start = max(0, min(start, len(text)))
+        end = max(start, min(end, len(text)))
+        self.caret = (start + len(token), start + len(token))  # a second insertion follows the first
+        self.field.value = text[:start] + token + text[end:]
+
+
+class SettingsForm:
+    """The form for one node; `on_saved` receives settings that passed validation.
+
+    `variables` are the names the text fields' "insert variable" menus offer (no menu when empty).
+    """
+
+    def __init__(
+        self,
+        node_type: NodeType,
+        values: dict[str, Any],
+        on_saved: Saved,
+        *,
+        variables: Sequence[str] = (),
+    ) -> None:
         self.node_type, self.on_saved = node_type, on_saved
         self.values = dict(values)
+        self.variables = list(dict.fromkeys(variables))
         self.widgets: dict[str, ui.element] = {}
         with ui.column().classes("w-full gap-2") as self.root:
             ui.label(node_type.title).classes("text-lg font-medium")
@@ -111,9 +169,14 @@ class SettingsForm:
         elif kind is str:
             limit = _limit(info, MaxLen)
             make = ui.textarea if limit is None or limit > LONG_TEXT else ui.input
-            widget = make(label, value=value or "", on_change=lambda e: changed(e.value))
+            if self.variables and _takes_templates(info):
+                with ui.row().classes("w-full items-start gap-1 no-wrap"):
+                    widget = make(label, value=value or "", on_change=lambda e: changed(e.value)).classes("grow")
+                    VariableMenu(widget, self.variables).mark(f"variables-{name}")
+            else:
+                widget = make(label, value=value or "", on_change=lambda e: changed(e.value))
         elif (record := _model_list(kind)) is not None:
-            widget = ListEditor(label, record, value or [], changed)
+            widget = ListEditor(label, record, value or [], changed, variables=self.variables)
         elif origin is list:
             inner = get_args(kind)[0]
             options = list(get_args(inner)) if get_origin(inner) is Literal else (value or [])
@@ -159,9 +222,18 @@ class SettingsForm:
 class ListEditor(ui.column):
     """A list of small settings records (buttons, branches, headers): add, remove, reorder."""
 
-    def __init__(self, label: str, model: type[BaseModel], items: list[Any], on_change: ItemsChanged) -> None:
+    def __init__(
+        self,
+        label: str,
+        model: type[BaseModel],
+        items: list[Any],
+        on_change: ItemsChanged,
+        *,
+        variables: Sequence[str] = (),
+    ) -> None:
         super().__init__()
         self.model, self.on_change = model, on_change
+        self.variables = list(variables)
         self.items = [dict(i) if isinstance(i, dict) else i.model_dump() for i in items]
         self.classes("w-full gap-1 border rounded p-2")
         with self:
@@ -184,6 +256,7 @@ class ListEditor(ui.column):
                                 record,
                                 item.get(name) or [],
                                 self._setter(index, name),
+                                variables=self.variables,
                             ).mark(name)
                         elif kind is bool:
                             ui.switch(
@@ -199,11 +272,13 @@ class ListEditor(ui.column):
                                 on_change=lambda e, i=index, n=name: self._set(i, n, e.value),
                             ).mark(name)
                         else:
-                            ui.input(
+                            box = ui.input(
                                 label,
                                 value=str(item.get(name, "") or ""),
                                 on_change=lambda e, i=index, n=name: self._set(i, n, e.value),
                             ).mark(name)
+                            if kind is str and self.variables and _takes_templates(info):
+                                VariableMenu(box, self.variables).mark(f"variables-{name}")
                     ui.button(icon="arrow_upward", on_click=lambda _, i=index: self._move(i, -1)).props(
                         "flat dense"
                     ).mark("up")

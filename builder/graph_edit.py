@@ -5,9 +5,10 @@ The draft is the authoritative graph; the browser only proposes changes, and und
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
-from flows.models import Edge, Flow, Node
+from flows.models import Edge, Flow, Node, Note
 from nodes.api import NodeType
 from nodes.registry import Registry
 
@@ -72,26 +73,192 @@ def connect(
     return flow.model_copy(update={"edges": [*flow.edges, edge]}), edge
 
 
-def move(flow: Flow, positions: dict[str, tuple[float, float]]) -> Flow:
-    """The nodes placed at new canvas positions (the runtime never reads them)."""
+def _placed(item: Any, at: tuple[float, float]) -> Any:
+    return item.model_copy(update={"ui": {**item.ui, "x": round(at[0]), "y": round(at[1])}})
+
+
+def _shifted(item: Any, dx: float, dy: float, new_id: str) -> Any:
+    moved = _placed(item, (float(item.ui.get("x", 0)) + dx, float(item.ui.get("y", 0)) + dy))
+    return moved.model_copy(update={"id": new_id})
+
+
+def move(
+    flow: Flow, positions: dict[str, tuple[float, float]], notes: dict[str, tuple[float, float]] | None = None
+) -> Flow:
+    """The nodes (and notes) placed at new canvas positions (the runtime never reads them)."""
+    notes = notes or {}
     for node_id in positions:
         _need(flow, node_id)
-    nodes = [
-        n.model_copy(update={"ui": {**n.ui, "x": round(positions[n.id][0]), "y": round(positions[n.id][1])}})
-        if n.id in positions
-        else n
-        for n in flow.nodes
-    ]
-    return flow.model_copy(update={"nodes": nodes})
+    for note_id in notes:
+        _need_note(flow, note_id)
+    return flow.model_copy(
+        update={
+            "nodes": [_placed(n, positions[n.id]) if n.id in positions else n for n in flow.nodes],
+            "notes": [_placed(n, notes[n.id]) if n.id in notes else n for n in flow.notes],
+        }
+    )
 
 
-def remove(flow: Flow, node_ids: set[str], edge_ids: set[str]) -> Flow:
-    """The flow without these nodes, their edges and these edges; the start node stays."""
+def remove(flow: Flow, node_ids: set[str], edge_ids: set[str], note_ids: frozenset[str] = frozenset()) -> Flow:
+    """The flow without these nodes, their edges, these edges and these notes; the start node stays."""
     if flow.start in node_ids:
         raise Refused("The start node cannot be deleted: the conversation begins there.")
     nodes = [n for n in flow.nodes if n.id not in node_ids]
     edges = [e for e in flow.edges if e.id not in edge_ids and e.source not in node_ids and e.target not in node_ids]
-    return flow.model_copy(update={"nodes": nodes, "edges": edges})
+    notes = [n for n in flow.notes if n.id not in note_ids]
+    return flow.model_copy(update={"nodes": nodes, "edges": edges, "notes": notes})
+
+
+# notes
+
+
+def _need_note(flow: Flow, note_id: str) -> Note:
+    note = next((n for n in flow.notes if n.id == note_id), None)
+    if note is None:
+        raise Refused(f"There is no note {note_id!r} in this flow.")
+    return note
+
+
+def add_note(flow: Flow, x: float, y: float, text: str = "") -> tuple[Flow, Note]:
+    """A new sticky note at (x, y)."""
+    note = Note(id=_free({n.id for n in flow.notes}, "note"), text=text, ui={"x": round(x), "y": round(y)})
+    return flow.model_copy(update={"notes": [*flow.notes, note]}), note
+
+
+def set_note_text(flow: Flow, note_id: str, text: str) -> Flow:
+    """The note with new words (at most 5,000 characters)."""
+    _need_note(flow, note_id)
+    if len(text) > NOTE_LIMIT:
+        raise Refused(f"A note holds at most {NOTE_LIMIT:,} characters; this one has {len(text):,}.")
+    notes = [n.model_copy(update={"text": text}) if n.id == note_id else n for n in flow.notes]
+    return flow.model_copy(update={"notes": notes})
+
+
+NOTE_LIMIT = 5000
+
+
+# copy and paste
+
+Clip = dict[str, Any]  # {"nodes": [node dicts], "edges": [edge dicts between them], "notes": [note dicts]}
+
+
+def copy(flow: Flow, node_ids: set[str], note_ids: frozenset[str] = frozenset()) -> Clip:
+    """The chosen nodes with the edges between them (and the chosen notes), as plain data.
+
+    The start node is left out: a flow has one place to begin.
+    """
+    picked = node_ids - {flow.start}
+    return {
+        "nodes": [n.model_dump() for n in flow.nodes if n.id in picked],
+        "edges": [e.model_dump() for e in flow.edges if e.source in picked and e.target in picked],
+        "notes": [n.model_dump() for n in flow.notes if n.id in note_ids],
+    }
+
+
+def paste(
+    flow: Flow, clip: Clip, offset: tuple[float, float] | None = None, at: tuple[float, float] | None = None
+) -> tuple[Flow, list[str], list[str]]:
+    """The flow with copies of the clip's nodes, edges and notes under new ids.
+
+    They land moved by `offset`, or with their top-left corner at `at`. Returns the flow and the
+    new node and note ids. Anything in the clip that is not a valid node is refused whole.
+    """
+    try:
+        nodes = [Node.model_validate(n) for n in clip.get("nodes", [])]
+        edges = [Edge.model_validate(e) for e in clip.get("edges", [])]
+        notes = [Note.model_validate(n) for n in clip.get("notes", [])]
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise Refused("What was copied cannot be pasted here; copy it again.") from exc
+    items: list[Node | Note] = [*nodes, *notes]
+    if not items:
+        raise Refused("Nothing to paste: select nodes and copy them first (Ctrl+C).")
+    if at is not None:
+        left = min(float(i.ui.get("x", 0)) for i in items)
+        top = min(float(i.ui.get("y", 0)) for i in items)
+        offset = (at[0] - left, at[1] - top)
+    dx, dy = offset or (40.0, 40.0)
+    taken = {n.id for n in flow.nodes}
+    renamed: dict[str, str] = {}
+    new_nodes = []
+    for n in nodes:
+        renamed[n.id] = new_id = _free(taken, n.id.rsplit("-", 1)[0] if n.id.rsplit("-", 1)[-1].isdigit() else n.id)
+        taken.add(new_id)
+        new_nodes.append(_shifted(n, dx, dy, new_id))
+    taken_edges = {e.id for e in flow.edges}
+    new_edges = []
+    for e in edges:
+        if e.source not in renamed or e.target not in renamed:
+            continue
+        edge_id = _free(taken_edges, "e")
+        taken_edges.add(edge_id)
+        new_edges.append(e.model_copy(update={"id": edge_id, "source": renamed[e.source], "target": renamed[e.target]}))
+    taken_notes = {n.id for n in flow.notes}
+    new_notes = []
+    for note in notes:
+        note_id = _free(taken_notes, "note")
+        taken_notes.add(note_id)
+        new_notes.append(_shifted(note, dx, dy, note_id))
+    pasted = flow.model_copy(
+        update={
+            "nodes": [*flow.nodes, *new_nodes],
+            "edges": [*flow.edges, *new_edges],
+            "notes": [*flow.notes, *new_notes],
+        }
+    )
+    return pasted, [n.id for n in new_nodes], [n.id for n in new_notes]
+
+
+# automatic layout
+
+COLUMN_GAP, ROW_GAP = 300, 40  # between columns of steps, and between cards in a column
+CARD_HEIGHT, PORT_HEIGHT = 56, 18  # a card's height without outputs, and what each output adds
+
+
+def _height(flow: Flow, node: Node, registry: Registry) -> int:
+    return CARD_HEIGHT + PORT_HEIGHT * len(ports(flow, node, registry)[1])
+
+
+def auto_layout(flow: Flow, registry: Registry) -> Flow:
+    """The nodes arranged left to right in the order a conversation meets them.
+
+    Each node goes in the column of its distance from the start (breadth first, so loops back do not
+    push nodes right); within a column, nodes keep the order of the outputs that lead to them.
+    Nodes the start cannot reach follow in columns of their own below. Notes do not move.
+    """
+    out: dict[str, list[str]] = {n.id: [] for n in flow.nodes}
+    order = {n.id: i for i, n in enumerate(flow.nodes)}
+    for e in flow.edges:
+        if e.source in out and e.target in out:
+            out[e.source].append(e.target)
+    column: dict[str, int] = {}
+    seen_order: list[str] = []
+
+    def walk(root: str, base: int) -> None:
+        queue = deque([root])
+        column[root] = base
+        while queue:
+            node_id = queue.popleft()
+            seen_order.append(node_id)
+            for nxt in out[node_id]:
+                if nxt not in column:
+                    column[nxt] = column[node_id] + 1
+                    queue.append(nxt)
+
+    if flow.start in out:
+        walk(flow.start, 0)
+    targets = {e.target for e in flow.edges}
+    for n in sorted(flow.nodes, key=lambda n: (n.id in targets, order[n.id])):
+        if n.id not in column:
+            walk(n.id, 0)  # not reachable from the start: its own group, laid out the same way
+    positions: dict[str, tuple[float, float]] = {}
+    heights: dict[int, float] = {}
+    by_id = {n.id: n for n in flow.nodes}
+    for node_id in seen_order:
+        col = column[node_id]
+        y = heights.get(col, 0.0)
+        positions[node_id] = (col * COLUMN_GAP, y)
+        heights[col] = y + _height(flow, by_id[node_id], registry) + ROW_GAP
+    return move(flow, positions)
 
 
 def set_settings(flow: Flow, node_id: str, settings: dict[str, Any]) -> Flow:

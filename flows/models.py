@@ -44,6 +44,14 @@ class Edge(_Strict):
     target_port: str = "in"
 
 
+class Note(_Strict):
+    """A sticky note on the canvas: words for the people editing the flow; the runtime never reads it."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    text: str = Field("", max_length=5000)
+    ui: dict[str, Any] = Field(default_factory=dict, description="Canvas position: {x, y}.")
+
+
 class Flow(_Strict):
     """A whole flow, as stored, exported and imported."""
 
@@ -55,7 +63,7 @@ class Flow(_Strict):
     variables: list[Variable] = Field(default_factory=list)
     nodes: list[Node] = Field(default_factory=list)
     edges: list[Edge] = Field(default_factory=list)
-    notes: list[dict[str, Any]] = Field(default_factory=list, description="Canvas sticky notes; never run.")
+    notes: list[Note] = Field(default_factory=list, description="Canvas sticky notes; never run.")
 
     def node(self, node_id: str) -> Node | None:
         """The node with this id, or None."""

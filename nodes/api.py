@@ -300,6 +300,14 @@ class NodeType:
         """The output ports for these (validated) settings."""
         return list(self.outputs(settings)) if callable(self.outputs) else list(self.outputs)
 
+    def _unsettled_ports(self) -> list[str]:
+        """The output ports while the settings are not valid yet (a question just dropped on the canvas
+        still shows "valid" and "invalid", so it can be joined up before it is filled in)."""
+        try:
+            return self.output_ports(None)
+        except (AttributeError, TypeError):  # a port function that needs real settings
+            return []
+
     def migrate(self, settings: Mapping[str, Any], version: int) -> dict[str, Any]:
         """Bring settings saved by an older version of this node type up to date."""
         if version > self.version:
@@ -335,9 +343,7 @@ class NodeType:
         try:
             parsed = self.parse(settings, version)
         except SettingsError as exc:
-            return Inspection(
-                outputs=self.output_ports(None) if not callable(self.outputs) else [], links=[], errors=exc.reasons
-            )
+            return Inspection(outputs=self._unsettled_ports(), links=[], errors=exc.reasons)
         errors = [e for text in _strings(parsed) if (e := check_template(text)) is not None]
         check = getattr(parsed, "problems", None)
         if callable(check):

@@ -1,16 +1,25 @@
-"""The flow list: find, create (blank or from a template), import, duplicate, rename and delete flows."""
+"""The flow list: find, create (blank or from a template), import, export, duplicate, rename and delete flows."""
 
 from __future__ import annotations
 
 from nicegui import events, ui
 
 from builder.context import Builder
-from flows.document import DocumentError, parse_flow
+from flows.document import DocumentError, dump_flow, parse_flow
 from flows.models import Flow, Node
 from flows.problems import has_errors
 from flows.validate import validate
 
 BLANK_START = Node.model_validate({"id": "start", "type": "flow.start", "ui": {"x": 0, "y": 0}})
+
+
+def download_flow(flow: Flow, filename: str) -> None:
+    """Send the browser a flow file: the core's canonical JSON, the same bytes `chatloom` exports and imports.
+
+    Flows hold no secret values (a node refers to `{{ secrets.NAME }}`, filled in by the deployment when
+    it runs), so the file is the flow as stored, nothing added and nothing left out.
+    """
+    ui.download.content(dump_flow(flow).encode("utf-8"), filename, "application/json")
 
 
 def register(builder: Builder) -> None:
@@ -55,6 +64,9 @@ class FlowList:
                     ui.link(f.name, f"/flows/{f.id}").classes("text-lg w-72")
                     ui.label(f.id).classes("text-gray-500 w-48")
                     ui.label(f"version {f.latest_version}" if f.latest_version else "not published").classes("w-32")
+                    ui.button(icon="download", on_click=lambda _, i=f.id: self._export(i)).props("flat dense").tooltip(
+                        "Export"
+                    ).mark(f"export-{f.id}")
                     ui.button(icon="content_copy", on_click=lambda _, i=f.id: self._duplicate(i)).props(
                         "flat dense"
                     ).tooltip("Duplicate").mark(f"duplicate-{f.id}")
@@ -90,6 +102,7 @@ class FlowList:
         if name:
             flow = Flow(id=self.builder.free_id(name), name=name, start="start", nodes=[BLANK_START])
             self._save(flow, f"Created “{name}”.")
+            ui.navigate.to(f"/flows/{flow.id}")  # a new flow is made to be edited
 
     async def _from_template(self) -> None:
         templates = {t.id: t for t in self.builder.templates()}
@@ -121,6 +134,10 @@ class FlowList:
         self._save(flow, f"Imported “{flow.name}”.")
         if has_errors(problems):
             ui.notify(f"“{flow.name}” has problems to fix before it can be published.", type="warning")
+
+    def _export(self, flow_id: str) -> None:
+        """Download the draft as `<flow id>.json`."""
+        download_flow(self.builder.flows.draft(flow_id), f"{flow_id}.json")
 
     def _duplicate(self, flow_id: str) -> None:
         flow = self.builder.flows.draft(flow_id)

@@ -1,10 +1,11 @@
-"""Publishing and version history: publish the draft with a note, see what changed, restore a version."""
+"""Publishing and version history: publish the draft with a note, see what changed, restore or export a version."""
 
 from __future__ import annotations
 
 from nicegui import ui
 
 from builder.context import Builder
+from builder.pages.flow_list import download_flow
 from flows.diff import diff
 from flows.problems import FlowInvalid
 from flows.store import FlowNotFound
@@ -59,6 +60,9 @@ class History:
                     ui.button("Restore as draft", on_click=lambda _, n=v.version: self._restore(n)).props(
                         "flat dense"
                     ).mark(f"restore-{v.version}")
+                    ui.button("Export", icon="download", on_click=lambda _, n=v.version: self._export(n)).props(
+                        "flat dense"
+                    ).mark(f"export-{v.version}")
 
     def _publish(self) -> None:
         self.problems.clear()
@@ -74,6 +78,11 @@ class History:
         self.note.value = ""
         ui.notify(f"Published version {version}.", type="positive")
         self.refresh()
+
+    def _export(self, version: int) -> None:
+        """Download a published version as `<flow id>-version-<n>.json`."""
+        published = self.builder.flows.version(self.flow_id, version)
+        download_flow(published.flow, f"{self.flow_id}-version-{version}.json")
 
     async def _restore(self, version: int) -> None:
         with ui.dialog() as dialog, ui.card():

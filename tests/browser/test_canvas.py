@@ -5,36 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flows.db import make_engine
-from flows.models import Flow
-from flows.store import FlowStore
-
-
-def _draft(tmp_path: Path, flow_id: str) -> Flow:
-    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'chatloom.db'}")
-    try:
-        return FlowStore(engine).draft(flow_id)
-    finally:
-        engine.dispose()
-
-
-def _drag(page: Any, source: str, target: str) -> None:
-    """Press on one element and release on another, in small steps, as a hand would."""
-    a, b = page.locator(source).bounding_box(), page.locator(target).bounding_box()
-    page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=15)
-    page.mouse.up()
-
-
-def _open(page: Any, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector(_node("start"))
-    page.click(".vue-flow__controls-fitview")  # the whole flow in view, whatever the window size
-
-
-def _node(node_id: str) -> str:
-    return f'.vue-flow__node[data-id="{node_id}"]'
+from tests.browser.helpers import draft as _draft
+from tests.browser.helpers import drag as _drag
+from tests.browser.helpers import node as _node
+from tests.browser.helpers import open_editor as _open
 
 
 def test_drop_a_node_connect_it_and_find_both_after_reload(server: str, page: Any, tmp_path: Path) -> None:

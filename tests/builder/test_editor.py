@@ -59,7 +59,7 @@ async def test_a_refused_connection_is_explained_and_not_saved(user: User, build
 async def test_selecting_a_node_shows_its_settings_and_saves_them(user: User, builder: Builder) -> None:
     builder.flows.save_draft(LEAD)
     await user.open("/flows/lead-capture")
-    user.find(FlowCanvas).trigger("select", {"node": "hello"})
+    user.find(FlowCanvas).trigger("select", {"nodes": ["hello"], "edges": []})
     await user.should_see(marker="field-text")
     user.find(marker="field-text").clear().type("Hello there")
     assert builder.flows.draft("lead-capture").node("hello").settings["text"] == "Hello there"  # type: ignore[union-attr]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from nicegui import ui
 from nicegui.testing.user import User
 
 from builder.context import TEMPLATES, Builder
+from flows.document import dump_flow, parse_flow
+from flows.models import Node
 
 QUIZ = (TEMPLATES / "quiz.json").read_bytes()
 
@@ -27,7 +31,8 @@ async def test_create_a_blank_flow(user: User, builder: Builder) -> None:
     await user.should_see("Created “Lead capture”.")
     flow = builder.flows.draft("lead-capture")
     assert flow.name == "Lead capture" and flow.start == "start" and flow.nodes[0].type == "flow.start"
-    await user.should_see(marker="flow-lead-capture")
+    await user.should_see(marker="palette")  # straight into the editor
+    await user.should_see(marker="flow-name")
 
 
 async def test_create_from_a_template_twice_gives_two_flows(user: User, builder: Builder) -> None:
@@ -79,6 +84,46 @@ async def test_import_saves_a_good_file_and_refuses_a_bad_one(user: User, builde
     await _upload(upload, good)
     await user.should_see("Imported “Quiz”.")
     assert [n.id for n in builder.flows.draft("quiz").nodes] == [n["id"] for n in json.loads(QUIZ)["nodes"]]
+
+
+def record_file_names(user: User, monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """The names downloads are offered under (the simulated user keeps only the bytes)."""
+    names: list[str | None] = []
+    keep = user.download.content
+
+    def content(content: bytes | str, filename: str | None = None, media_type: str = "") -> Any:
+        names.append(filename)
+        return keep(content, filename, media_type)
+
+    monkeypatch.setattr(user.download, "content", content)
+    return names
+
+
+async def test_export_downloads_the_draft_as_the_core_flow_file(
+    user: User, builder: Builder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quiz = parse_flow(QUIZ)
+    call_api = Node.model_validate(
+        {
+            "id": "call_api",
+            "type": "http.request",
+            "settings": {
+                "url": "https://api.example.com/scores",
+                "headers": [{"name": "Authorization", "value": "Bearer {{ secrets.API_KEY }}"}],
+            },
+        }
+    )
+    builder.flows.save_draft(quiz.model_copy(update={"name": "Quiz ✓", "nodes": [*quiz.nodes, call_api]}))
+    builder.flows.save_draft(parse_flow((TEMPLATES / "faq_menu.json").read_bytes()))
+    names = record_file_names(user, monkeypatch)
+    await user.open("/")
+    user.find(marker="export-quiz").click()
+    response = await user.download.next()
+    draft = builder.flows.draft("quiz")
+    assert names == ["quiz.json"]
+    assert response.content == dump_flow(draft).encode("utf-8")  # exactly what `chatloom export` writes
+    assert parse_flow(response.content) == draft
+    assert "Bearer {{ secrets.API_KEY }}" in response.text  # a secret is named, its value is never in a flow
 
 
 async def _upload(upload: ui.upload, path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -14,10 +15,17 @@ from nodes.registry import Registry
 from tests.runtime.testnodes import TYPES
 
 
-def form_page(node_type: NodeType, values: dict[str, Any], saved: list[dict[str, Any]]) -> None:
+def form_page(
+    node_type: NodeType | None, values: dict[str, Any], saved: list[dict[str, Any]], variables: Sequence[str] = ()
+) -> None:
+    assert node_type is not None
+
     @ui.page("/form")
     def page() -> None:
-        SettingsForm(node_type, values, saved.append)
+        if variables:
+            SettingsForm(node_type, values, saved.append, variables=variables)
+        else:
+            SettingsForm(node_type, values, saved.append)  # the editor's call, before it passes variables
 
 
 async def test_every_built_in_node_type_gets_a_form(user: User, builtins: Registry) -> None:
@@ -40,7 +48,7 @@ async def test_typing_saves_valid_settings_only(user: User, builtins: Registry) 
     user.find(marker="field-save_as").clear().type("my count")  # a space is not allowed in a variable name
     await user.should_see("Save answer in variable")
     assert len(saved) == before  # nothing invalid was saved
-    problems = user.find(marker="problems").elements.pop()
+    problems = user.find(kind=ui.label, marker="problems").elements.pop()
     assert "“Save answer in variable”" in problems.text
 
 
@@ -49,7 +57,7 @@ async def test_cross_field_problems_are_shown_and_not_saved(user: User, builtins
     form_page(builtins.get("input.number"), {"prompt": "?", "save_as": "n", "maximum": 3}, saved)
     await user.open("/form")
     user.find(marker="field-minimum").type("5")
-    problems = user.find(marker="problems").elements.pop()
+    problems = user.find(kind=ui.label, marker="problems").elements.pop()
     assert "Smallest allowed" in problems.text and not any(s.get("minimum") == 5 for s in saved)
 
 
@@ -71,3 +79,80 @@ async def test_a_plugin_node_type_gets_a_working_form_with_no_builder_code(user:
     await user.open("/form")
     for name in node_type.settings.model_fields:
         await user.should_see(marker=f"field-{name}")
+
+
+async def test_choosing_a_variable_inserts_it_and_saves(user: User, builtins: Registry) -> None:
+    saved: list[dict] = []
+    form_page(builtins.get("message.send"), {"text": "Hello"}, saved, variables=["name", "city", "name"])
+    await user.open("/form")
+    await user.should_see(marker="variables-text")
+    await user.should_see(marker="variables-media_url")
+    with user.scope(marker="variables-text"):
+        assert len(user.find(kind=ui.menu_item).elements) == 2  # each name once
+        await user.should_see("city")
+        user.find(marker="variable-name").click()
+    assert saved[-1]["text"] == "Hello{{ name }}"
+    assert user.find(kind=ui.input, marker="field-text").elements.pop().value == "Hello{{ name }}"
+
+
+async def test_a_variable_goes_where_the_caret_was(user: User, builtins: Registry) -> None:
+    saved: list[dict] = []
+    form_page(builtins.get("message.send"), {"text": "Hi, how are you?"}, saved, variables=["name"])
+    await user.open("/form")
+    field = user.find(marker="field-text")
+    field.trigger("blur", {"start": 4, "end": 4})  # what the browser reports when the field loses focus
+    with user.scope(marker="variables-text"):
+        user.find(marker="variable-name").click()
+        assert saved[-1]["text"] == "Hi, {{ name }}how are you?"
+        user.find(marker="variable-name").click()  # a second insertion follows the first
+        assert saved[-1]["text"] == "Hi, {{ name }}{{ name }}how are you?"
+    field.trigger("blur", {"start": 28, "end": 31})  # a selection ("are") is replaced
+    with user.scope(marker="variables-text"):
+        user.find(marker="variable-name").click()
+    assert saved[-1]["text"] == "Hi, {{ name }}{{ name }}how {{ name }} you?"
+
+
+async def test_an_insertion_that_breaks_a_limit_is_shown_and_not_saved(user: User, builtins: Registry) -> None:
+    saved: list[dict] = []
+    values = {"prompt": "Coming?", "save_as": "coming", "yes_title": "y" * 35}
+    form_page(builtins.get("input.yesno"), values, saved, variables=["name"])
+    await user.open("/form")
+    with user.scope(marker="variables-yes_title"):
+        user.find(marker="variable-name").click()
+    assert not saved  # 45 characters: more than the 40 allowed
+    assert "at most 40 characters" in user.find(kind=ui.label, marker="problems").elements.pop().text
+    field = user.find(kind=ui.input, marker="field-yes_title").elements.pop()
+    assert field.value.endswith("{{ name }}") and "error" in field.props  # shown beside the field
+
+
+async def test_only_template_text_fields_get_the_menu_and_only_with_variables(user: User, builtins: Registry) -> None:
+    saved: list[dict] = []
+    form_page(builtins.get("input.text"), {"prompt": "Name?", "save_as": "name"}, saved, variables=["city"])
+    await user.open("/form")
+    await user.should_see(marker="variables-prompt")
+    await user.should_not_see(marker="variables-save_as")  # a variable name cannot hold {{ }}
+    await user.should_not_see(marker="variables-retries")
+
+    form_page(builtins.get("input.text"), {"prompt": "Name?", "save_as": "name"}, saved)
+    await user.open("/form")
+    await user.should_see(marker="field-prompt")
+    await user.should_not_see(kind=ui.menu_item)
+
+
+async def test_list_records_get_the_menu_too(user: User, builtins: Registry) -> None:
+    saved: list[dict] = []
+    form_page(builtins.get("message.send"), {"text": "Pick one"}, saved, variables=["colour"])
+    await user.open("/form")
+    user.find(marker="add").click()
+    with user.scope(marker="item-0"):
+        user.find(marker="title").type("Yes, ")
+        with user.scope(marker="variables-title"):
+            user.find(marker="variable-colour").click()
+    assert saved[-1]["buttons"] == [{"title": "Yes, {{ colour }}", "value": ""}]
+
+    form_page(builtins.get("logic.condition"), {"branches": [{"port": "hot", "rules": [{"left": ""}]}]}, saved, ["t"])
+    await user.open("/form")
+    await user.should_not_see(marker="variables-port")  # a port name cannot hold {{ }}
+    with user.scope(marker="variables-left"):  # a branch's rules are a list inside the list
+        user.find(marker="variable-t").click()
+    assert saved[-1]["branches"][0]["rules"][0]["left"] == "{{ t }}"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from nicegui.testing.user import User
 
 from builder.context import TEMPLATES, Builder
-from flows.document import parse_flow
+from flows.document import dump_flow, parse_flow
+from tests.builder.test_flow_list import record_file_names
 
 
 def add_quiz(builder: Builder) -> None:
@@ -60,6 +62,26 @@ async def test_restore_a_version_as_the_draft(user: User, builder: Builder) -> N
     user.find(marker="confirm-restore").click()
     await user.should_see("The draft is now version 1.")
     assert builder.flows.draft("quiz").name == "Quiz"
+
+
+async def test_export_a_published_version(user: User, builder: Builder, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_quiz(builder)
+    builder.flows.publish("quiz", builder.registry, note="first")
+    builder.flows.save_draft(builder.flows.draft("quiz").model_copy(update={"name": "Quiz, second try"}))
+    builder.flows.publish("quiz", builder.registry)
+    builder.flows.save_draft(builder.flows.draft("quiz").model_copy(update={"name": "Unpublished"}))
+    names = record_file_names(user, monkeypatch)
+    await user.open("/flows/quiz/versions")
+    user.find(marker="export-1").click()
+    first = await user.download.next()
+    user.find(marker="export-2").click()
+    second = await user.download.next()
+    assert names == ["quiz-version-1.json", "quiz-version-2.json"]
+    for response, number in ((first, 1), (second, 2)):
+        published = builder.flows.version("quiz", number).flow
+        assert response.content == dump_flow(published).encode("utf-8")
+        assert parse_flow(response.content) == published
+    assert [parse_flow(r.content).name for r in (first, second)] == ["Quiz", "Quiz, second try"]
 
 
 async def test_an_unknown_flow_says_so(user: User) -> None:
