@@ -191,7 +191,11 @@ class SettingsForm:
         else:
             widget = ui.label(f"{label}: edited in the flow file")
         widget.mark(f"field-{name}")
-        if help_text and not isinstance(widget, ListEditor):
+        if isinstance(widget, (ui.input, ui.number, ui.select)):  # ui.textarea is a ui.input
+            widget.classes("w-full")
+            if help_text:  # shown under the field, not only on hover (a Quasar hint overflows when long)
+                ui.label(help_text).classes("text-xs text-gray-500 -mt-2")
+        elif help_text and not isinstance(widget, ListEditor):
             widget.tooltip(help_text)
         self.widgets[name] = widget
 

@@ -108,14 +108,16 @@ class Editor:
             self.canvas.on("command", self._on_command)
             with ui.column().classes("w-80 h-full no-wrap gap-2"):
                 self.side = ui.column().classes("w-full grow overflow-auto").mark("settings")
-                self.problems_box = ui.column().classes("w-full max-h-72 overflow-auto gap-1 border-t pt-2")
+                self.problems_box = ui.column().classes("w-full max-h-72 shrink-0 overflow-auto gap-1 border-t pt-2")
                 self.problems_box.mark("problems")
         self._show_problems()
         self._update_buttons()
 
     def _toolbar(self) -> None:
         def button(icon: str, tip: str, marker: str, action: Callable[[], Any]) -> ui.button:
-            return ui.button(icon=icon, on_click=action).props("flat dense").tooltip(tip).mark(marker)
+            named = ui.button(icon=icon, on_click=action).props("flat dense").tooltip(tip).mark(marker)
+            named.props["aria-label"] = tip  # what a screen reader (and a browser test) calls it
+            return named
 
         with ui.row().classes("gap-0 items-center"):
             self.undo_button = button("undo", "Undo (Ctrl+Z)", "undo", self.undo)
@@ -250,7 +252,7 @@ class Editor:
         for button, entries, verb in ((self.undo_button, self.history.undos, "Undo"),
                                       (self.redo_button, self.history.redos, "Redo")):  # fmt: skip
             button.set_enabled(bool(entries))
-            button.props(f'aria-label="{verb} {entries[-1].label}"' if entries else f'aria-label="{verb}"')
+            button.props["aria-label"] = f"{verb} {entries[-1].label}" if entries else verb
 
     def undo(self) -> None:
         """Go back to the draft before the last edit."""

@@ -60,6 +60,7 @@ def test_build_chat_publish_and_reload_a_three_node_flow(server: str, page: Any,
 
     page.get_by_role("button", name="Test chat").click()
     page.get_by_text("What is your name?").last.wait_for()
+    page.wait_for_selector('.chatloom-node.running[data-node-id="text-1"]')  # the chat waits there
     page.get_by_placeholder("Type a message").fill("Ada")
     page.get_by_placeholder("Type a message").press("Enter")
     page.get_by_text("Nice to meet you, Ada!").wait_for()
@@ -139,3 +140,22 @@ def test_a_node_moved_by_hand_stays_where_it_was_put(server: str, page: Any, tmp
             break
         page.wait_for_timeout(100)
     assert after["y"] > before["y"] and after["x"] == before["x"]
+
+
+def test_a_note_and_the_automatic_layout(server: str, page: Any, tmp_path: Path) -> None:
+    _open(page, f"{server}/flows/lead-capture")
+    page.get_by_role("button", name="Add a note").click()
+    page.wait_for_selector('.vue-flow__node[data-id="note:note-1"]')
+    page.get_by_label("Note", exact=True).fill("Ask sales which fields they need")
+    page.locator(".chatloom-note").get_by_text("Ask sales which fields they need").wait_for()
+    before = {n.id: n.ui for n in _draft(tmp_path, "lead-capture").nodes}
+    page.get_by_role("button", name="Arrange the flow from left to right").click()
+    for _ in range(50):
+        after = {n.id: n.ui for n in _draft(tmp_path, "lead-capture").nodes}
+        if after != before:
+            break
+        page.wait_for_timeout(100)
+    assert after != before
+    x = page.locator(_node("hello")).bounding_box()["x"]
+    assert page.locator(_node("start")).bounding_box()["x"] < x  # drawn where the layout put it
+    assert _draft(tmp_path, "lead-capture").notes[0].text == "Ask sales which fields they need"
