@@ -17,10 +17,19 @@ class FlowDiff:
     connected: int
     disconnected: int
     renamed: bool
+    notes_changed: bool = False  # a sticky note added, removed or rewritten (moving one is not a change)
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.connected or self.disconnected or self.renamed)
+        return not (
+            self.added
+            or self.removed
+            or self.changed
+            or self.connected
+            or self.disconnected
+            or self.renamed
+            or self.notes_changed
+        )
 
     def sentence(self) -> str:
         """One line, such as "2 nodes added (n4, n5), 1 changed (ask); 1 connection added"."""
@@ -35,6 +44,8 @@ class FlowDiff:
                 parts.append(f"{n} connection{'s' if n != 1 else ''} {what}")
         if self.renamed:
             parts.append("renamed")
+        if self.notes_changed:
+            parts.append("notes edited")
         return "; ".join(parts) + "."
 
 
@@ -62,4 +73,5 @@ def diff(old: Flow, new: Flow) -> FlowDiff:
         connected=len(new_edges - old_edges),
         disconnected=len(old_edges - new_edges),
         renamed=old.name != new.name,
+        notes_changed={(n.id, n.text) for n in old.notes} != {(n.id, n.text) for n in new.notes},
     )

@@ -52,7 +52,7 @@ def flow_from_data(data: Any, *, source: str = "The file") -> Flow:
     try:
         return Flow.model_validate(data)
     except ValidationError as exc:
-        reasons = describe_validation_error(exc, Flow)
+        reasons = describe_validation_error(exc, Flow, unknown="is not part of a flow file")
         more = f" (and {len(reasons) - 3} more)" if len(reasons) > 3 else ""
         raise DocumentError(f"{source} is not a valid flow: " + " ".join(reasons[:3]) + more) from None
 

@@ -80,8 +80,11 @@ class Catalog(Protocol):
     def get(self, type_name: str) -> TypeSpec | None: ...
 
 
-def describe_validation_error(exc: ValidationError, model: type[BaseModel] | None = None) -> list[str]:
-    """Turn pydantic's errors into sentences naming the field by its title."""
+def describe_validation_error(
+    exc: ValidationError, model: type[BaseModel] | None = None, unknown: str = "is not a setting of this node type"
+) -> list[str]:
+    """Turn pydantic's errors into sentences naming the field by its title; `unknown` says what an
+    unexpected key is not."""
     out = []
     fields = model.model_fields if model is not None else {}
     for err in exc.errors():
@@ -95,7 +98,7 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel] | Non
         if kind == "missing":
             out.append(f"{where} must be filled in.")
         elif kind == "extra_forbidden":
-            out.append(f"{where} is not a setting of this node type.")
+            out.append(f"{where} {unknown}.")
         else:
             msg = str(err.get("msg", "is not valid"))
             out.append(f"{where}: {msg[0].lower() + msg[1:] if msg else msg}.")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flows.diff import diff
 from flows.document import flow_from_data
+from flows.models import Note
 
 TEMPLATE = json.loads((Path(__file__).resolve().parents[2] / "flows" / "templates" / "quiz.json").read_text())
 
@@ -34,3 +35,12 @@ def test_added_removed_changed_and_rewired_nodes_are_named() -> None:
         "1 node added (bonus); 1 node removed (perfect); 1 node changed (intro); "
         "1 connection added; 1 connection removed; renamed."
     )
+
+
+def test_notes_written_are_a_change_but_moved_notes_are_not() -> None:
+    base = flow_from_data(TEMPLATE)
+    noted = base.model_copy(update={"notes": [Note(id="note-1", text="Ask sales", ui={"x": 0, "y": 0})]})
+    moved = noted.model_copy(update={"notes": [Note(id="note-1", text="Ask sales", ui={"x": 90, "y": 9})]})
+    assert diff(noted, moved).empty
+    d = diff(base, noted)
+    assert d.notes_changed and d.sentence() == "notes edited."

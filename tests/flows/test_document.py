@@ -58,7 +58,9 @@ def test_non_ascii_text_is_kept_readable() -> None:
             json.dumps({**GOOD, "nodes": [{"id": "s", "type": "flow.start", "settings": "oops"}]}).encode(),
             "not a valid flow",
         ),
-        (json.dumps({**GOOD, "surprise": 1}).encode(), "“surprise” is not a setting"),
+        (json.dumps({**GOOD, "surprise": 1}).encode(), "“surprise” is not part of a flow file"),
+        (json.dumps({**GOOD, "notes": [{"id": "n1", "text": 5}]}).encode(), "“notes” (0 → text): input should be"),
+        (json.dumps({**GOOD, "notes": [{"id": "n1", "colour": "red"}]}).encode(), "(0 → colour) is not part of"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ],
 )
