@@ -46,18 +46,16 @@ class History:
 
     def undo(self, current: Flow) -> Entry | None:
         """The draft before the last edit (None when there is nothing to undo); `current` can be redone."""
-        if not self.undos:
-            return None
-        entry = self.undos.pop()
-        self.redos.append(Entry(current, entry.label))
-        self._last_key = None
-        return entry
+        return self._step(self.undos, self.redos, current)
 
     def redo(self, current: Flow) -> Entry | None:
         """The draft the last undo went back from (None when there is nothing to redo)."""
-        if not self.redos:
+        return self._step(self.redos, self.undos, current)
+
+    def _step(self, take: list[Entry], give: list[Entry], current: Flow) -> Entry | None:
+        if not take:
             return None
-        entry = self.redos.pop()
-        self.undos.append(Entry(current, entry.label))
-        self._last_key = None
+        entry = take.pop()
+        give.append(Entry(current, entry.label))
+        self._last_key = None  # typing after an undo is a new step
         return entry

@@ -21,7 +21,7 @@ from builder.chat_panel import ChatPanel
 from builder.context import Builder
 from builder.forms import SettingsForm
 from builder.graph_edit import Refused
-from builder.history import History
+from builder.history import Entry, History
 from flows.models import Edge, Flow, Node, Note
 from flows.problems import Problem
 from flows.store import FlowNotFound
@@ -262,7 +262,7 @@ class Editor:
         """Make the last undone edit again."""
         self._travel(self.history.redo(self.flow), "Nothing to redo.")
 
-    def _travel(self, entry: Any, nothing: str) -> None:
+    def _travel(self, entry: Entry | None, nothing: str) -> None:
         if entry is None:
             ui.notify(nothing)
             return
