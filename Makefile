@@ -24,7 +24,11 @@ $(CANVAS)/dist/index.js: $(CANVAS)/package.json $(CANVAS)/package-lock.json $(CA
 	cd $(CANVAS) && npm ci --no-audit --no-fund --loglevel=error && npx vite build --logLevel warn
 	touch $@
 
-canvas: $(CANVAS)/dist/index.js
+# the builder's Tailwind classes, compiled from the Python that uses them (vite empties dist/ first)
+$(CANVAS)/dist/tailwind.css: $(CANVAS)/dist/index.js $(CANVAS)/src/tailwind.css $(shell find builder -name '*.py')
+	cd $(CANVAS) && npx tailwindcss -i src/tailwind.css -o dist/tailwind.css --minify
+
+canvas: $(CANVAS)/dist/index.js $(CANVAS)/dist/tailwind.css
 
 run: $(VENV)/.installed canvas
 	$(BIN)/chatloom run

@@ -11,11 +11,15 @@ import secrets
 from pathlib import Path
 
 from fastapi import FastAPI
+from nicegui import app as nicegui_app
 from nicegui import ui
 
+from builder.canvas import TAILWIND
 from builder.context import Builder
 from builder.pages import editor, flow_list, templates, versions
 from runtime.engine import Runtime
+
+TAILWIND_URL = "/_chatloom/tailwind.css"
 
 
 def add_pages(builder: Builder) -> None:
@@ -30,12 +34,18 @@ def mount(app: FastAPI, runtime: Runtime, data_dir: Path) -> Builder:
     """Add the builder to the runtime's app."""
     builder = Builder(runtime)
     add_pages(builder)
+    # Tailwind compiled by `make` from the classes our Python uses, not NiceGUI's in-browser
+    # compiler: that one restyled the whole page on every change, seconds on a large canvas
+    nicegui_app.add_static_file(local_file=TAILWIND, url_path=TAILWIND_URL)
+    ui.add_head_html(f'<link rel="stylesheet" href="{TAILWIND_URL}">', shared=True)
     ui.run_with(
         app,
+        tailwind=False,
         title="Chatloom",
         favicon="🧵",
         storage_secret=_storage_secret(data_dir),
         show_welcome_message=False,
+        reconnect_timeout=10,  # a big flow can keep a slow machine's browser busy for seconds: do not drop it
     )
     return builder
 

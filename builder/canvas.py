@@ -12,21 +12,26 @@ Nothing is drawn or removed until Python answers with `add_nodes`, `add_edges` o
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from nicegui import ui
 
 BUNDLE = Path(__file__).parent / "canvas" / "dist" / "index.js"
+TAILWIND = BUNDLE.with_name("tailwind.css")  # the builder's styles, compiled with the bundle
 CanvasNode = dict[str, Any]  # Vue Flow's {id, type, position: {x, y}, data}
+VisibleOnly = Literal["never", "first", "always"]
 CanvasEdge = dict[str, Any]  # Vue Flow's {id, source, sourceHandle, target, targetHandle}
 
 
 class FlowCanvas(ui.element, component="canvas/src/flow_canvas.js", esm={"chatloom-canvas": "canvas/dist"}):
     """A Vue Flow canvas showing `nodes` and `edges`; edits come back as events."""
 
-    def __init__(self, nodes: list[CanvasNode], edges: list[CanvasEdge], *, visible_only: bool = False) -> None:
+    def __init__(
+        self, nodes: list[CanvasNode], edges: list[CanvasEdge], *, visible_only: VisibleOnly = "never"
+    ) -> None:
         """:param nodes: the initial nodes, :param edges: the initial edges (both sent with the page),
-        :param visible_only: draw only the nodes in view (for large flows)."""
+        :param visible_only: draw only the nodes in view: "first" until the page is connected (opens
+            a large flow sooner), "always" (a huge flow), or "never"."""
         super().__init__()
         self._props["nodes"], self._props["edges"] = nodes, edges
         self._props["visibleOnly"] = visible_only
@@ -86,5 +91,5 @@ class FlowCanvas(ui.element, component="canvas/src/flow_canvas.js", esm={"chatlo
 
 
 def bundle_missing() -> bool:
-    """True when the canvas bundle was not built (`make` builds it with npm)."""
-    return not BUNDLE.exists()
+    """True when the canvas bundle or the styles were not built (`make` builds them with npm)."""
+    return not (BUNDLE.exists() and TAILWIND.exists())

@@ -16,7 +16,7 @@ from typing import Any
 from nicegui import app, events, ui
 
 from builder import graph_edit
-from builder.canvas import CanvasEdge, CanvasNode, FlowCanvas, bundle_missing
+from builder.canvas import CanvasEdge, CanvasNode, FlowCanvas, VisibleOnly, bundle_missing
 from builder.chat_panel import ChatPanel
 from builder.context import Builder
 from builder.forms import SettingsForm
@@ -30,7 +30,11 @@ from nodes.api import SettingsError
 
 log = logging.getLogger(__name__)
 NEW_NODE_GAP = 240  # where a double-clicked palette entry lands: right of the right-most node
-VISIBLE_ONLY_FROM = 200  # flows with more nodes draw only what is in view
+# flows with more nodes open drawing only what is in view, and draw the rest once connected ...
+VISIBLE_FIRST_FROM = 150
+# ... and flows with more than this keep drawing only what is in view (panning is slower, but the
+# page stays responsive); figures from `python -m benchmarks` in the README
+VISIBLE_ALWAYS_FROM = 500
 NOTE = "note:"  # canvas ids of notes; a flow id cannot contain ":", so they never meet a node's
 CLIPBOARDS = 100  # browsers whose last copy is kept
 SHOWN_PROBLEMS = 50  # the problems list names this many, then counts the rest
@@ -46,6 +50,12 @@ def register(builder: Builder) -> None:
             ui.link("Back to the flows", "/")
             return
         Editor(builder, flow)
+
+
+def _drawing(count: int) -> VisibleOnly:
+    if count > VISIBLE_ALWAYS_FROM:
+        return "always"
+    return "first" if count > VISIBLE_FIRST_FROM else "never"
 
 
 def _split(ids: list[str]) -> tuple[set[str], frozenset[str]]:
@@ -98,7 +108,7 @@ class Editor:
         with ui.row().classes("w-full no-wrap gap-2").style("height: calc(100vh - 90px)"):
             self._palette()
             self.canvas = FlowCanvas(
-                self._cards(), [self.line(e) for e in flow.edges], visible_only=len(flow.nodes) > VISIBLE_ONLY_FROM
+                self._cards(), [self.line(e) for e in flow.edges], visible_only=_drawing(len(flow.nodes))
             ).classes("grow h-full border rounded")
             self.canvas.on("connect", self._on_connect)
             self.canvas.on("move", self._on_move)
@@ -106,7 +116,7 @@ class Editor:
             self.canvas.on("select", self._on_select)
             self.canvas.on("drop", self._on_drop)
             self.canvas.on("command", self._on_command)
-            with ui.column().classes("w-80 h-full no-wrap gap-2"):
+            with ui.column().classes("h-full no-wrap gap-2").style("width: 20rem; flex: none; overflow-x: hidden"):
                 self.side = ui.column().classes("w-full grow overflow-auto").mark("settings")
                 self.problems_box = ui.column().classes("w-full max-h-72 shrink-0 overflow-auto gap-1 border-t pt-2")
                 self.problems_box.mark("problems")
@@ -194,7 +204,7 @@ class Editor:
         self.canvas.set_graph(self._cards(), [self.line(e) for e in self.flow.edges])
 
     def _palette(self) -> None:
-        with ui.column().classes("w-56 h-full overflow-auto no-wrap gap-1").mark("palette"):
+        with ui.column().classes("w-56 shrink-0 h-full overflow-auto no-wrap gap-1").mark("palette"):
             search = ui.input(placeholder="Search steps").props("dense outlined clearable").classes("w-full")
             search.mark("palette-search")
             entries: list[tuple[str, ui.label]] = []

@@ -31,6 +31,23 @@ function addStyle() {
   }
 }
 
+// Where the view will be once fitted, guessed before anything is drawn (cards about 200×80, the
+// canvas the window less the palette and the side panel): a large flow drawing only what is in
+// view then draws the right nodes the first time, not those around (0, 0) and then others.
+function guessViewport(nodes) {
+  if (!nodes || !nodes.length) return { x: 0, y: 0, zoom: 1 };
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (const n of nodes) {
+    x0 = Math.min(x0, n.position.x);
+    y0 = Math.min(y0, n.position.y);
+    x1 = Math.max(x1, n.position.x + 200);
+    y1 = Math.max(y1, n.position.y + 80);
+  }
+  const w = Math.max(300, window.innerWidth - 620), h = Math.max(300, window.innerHeight - 100);
+  const zoom = Math.min(1, Math.max(0.5, Math.min(w / (x1 - x0), h / (y1 - y0)) / 1.15));
+  return { x: (w - (x1 - x0) * zoom) / 2 - x0 * zoom, y: (h - (y1 - y0) * zoom) / 2 - y0 * zoom, zoom };
+}
+
 // Ctrl/Cmd + key → the command Python runs
 const COMMANDS = { z: "undo", y: "redo", c: "copy", v: "paste", d: "duplicate" };
 
@@ -40,21 +57,26 @@ function typingInto(target) {
 
 export default {
   components: { VueFlow, MiniMap, Controls, Background, Handle },
-  props: { nodes: Array, edges: Array, visibleOnly: Boolean },
+  // visibleOnly: "first" draws only the nodes in view until the page is connected, then all of
+  // them (fast to open, smooth to pan); "always" keeps drawing only what is in view (huge flows)
+  props: { nodes: Array, edges: Array, visibleOnly: { type: String, default: "never" } },
   // declared, or events named like DOM events (drop, select) would also reach Python from the root <div>
   emits: ["connect", "move", "remove", "select", "drop", "command"],
-  setup() {
+  setup(props) {
+    performance.mark("chatloom:canvas-setup"); // the timeline the canvas benchmark reads
     addStyle();
-    return { flow: useVueFlow(), Position };
+    return { flow: useVueFlow(), Position, startView: guessViewport(props.nodes) };
   },
   data() {
-    return { marks: {}, running: null };
+    return { marks: {}, running: null, mapShown: false, onlyVisible: this.visibleOnly !== "never" };
   },
   template: `
     <div class="chatloom-canvas" style="width:100%;height:100%" @dragover.prevent @drop.prevent="onDrop"
-         @pointermove="onPointer" @pointerleave="pointer = null">
+         @pointermove="onPointer" @pointerleave="pointer = null" @pointerdown.capture="touch"
+         @wheel.capture.passive="touch" @keydown.capture="touch">
       <VueFlow :nodes="nodes" :edges="edges" :apply-default="false" connection-mode="strict"
-               :delete-key-code="['Delete', 'Backspace']" :only-render-visible-elements="visibleOnly"
+               :delete-key-code="['Delete', 'Backspace']" :only-render-visible-elements="onlyVisible"
+               :default-viewport="startView"
                :auto-pan-on-connect="false" :auto-pan-on-node-drag="false"
                @nodes-change="onNodesChange" @edges-change="onEdgesChange" @connect="onConnect"
                @node-drag-stop="onNodeDragStop" @nodes-initialized="onNodesInitialized">
@@ -74,10 +96,11 @@ export default {
         <template #node-note="{ id, data }">
           <div class="chatloom-note" :data-note-id="id">{{ data.text || "Empty note: select it to write" }}</div>
         </template>
-        <Background /><MiniMap pannable zoomable /><Controls />
+        <Background /><MiniMap v-if="mapShown" pannable zoomable /><Controls />
       </VueFlow>
     </div>`,
   mounted() {
+    performance.mark("chatloom:canvas-mounted");
     this.onKey = (e) => {
       if (!(e.ctrlKey || e.metaKey) || e.altKey || typingInto(e.target)) return;
       const key = e.key.toLowerCase();
@@ -102,10 +125,37 @@ export default {
   methods: {
     onNodesInitialized() {
       // Fit once the nodes have their sizes and the page its layout: on init the container is still
-      // being laid out, and the fit placed the flow off to one side. A later resize refits until the
-      // person moves the view themselves.
+      // being laid out, and the fit placed the flow off to one side. Resizes in the next two seconds
+      // refit (unless the person moved the view); later ones (a wider settings panel) leave the view be.
       if (this.observer) return;
-      const fit = () => { if (!this.touched) this.flow.fitView({ padding: 0.15, maxZoom: 1 }); };
+      performance.mark("chatloom:nodes-initialized");
+      const settled = performance.now() + 2000; // after that the page's layout is done: no more refits
+      const fit = () => {
+        if (this.touched || (this.fitted && performance.now() > settled)) return;
+        this.flow.fitView({ padding: 0.15, maxZoom: 1 });
+        if (!this.fitted) performance.mark("chatloom:fitted");
+        this.fitted = true;
+      };
+      fit(); // at once, so the flow is in view on the first frame it is drawn
+      // The minimap draws every node again, and on a large flow so does drawing the nodes out of
+      // view: seconds the page first needs for connecting to Python. Both come once it is connected.
+      const started = performance.now();
+      const later = () => {
+        if (!window.did_handshake && performance.now() - started < 5000) {
+          setTimeout(later, 50);
+          return;
+        }
+        this.mapShown = true;
+        if (this.visibleOnly === "first") drawAllWhenIdle();
+      };
+      // Drawing the rest keeps the page busy for a moment: do it when the person has not touched
+      // the page for a second and a half, so it never lands in the middle of a click or a drag.
+      const drawAllWhenIdle = () => {
+        if (performance.now() - (this.lastInput || 0) < 1500) setTimeout(drawAllWhenIdle, 250);
+        else this.onlyVisible = false;
+      };
+      this.lastInput = performance.now();
+      later();
       this.observer = new ResizeObserver(() => requestAnimationFrame(fit));
       this.observer.observe(this.$el);
       setTimeout(fit, 250); // and once more after the page's own layout has settled
@@ -153,6 +203,9 @@ export default {
     },
     onNodeDragStop(e) {
       this.$emit("move", { nodes: e.nodes.map((n) => ({ id: n.id, x: n.position.x, y: n.position.y })) });
+    },
+    touch() {
+      this.lastInput = performance.now();
     },
     onPointer(e) {
       this.pointer = { x: e.clientX, y: e.clientY };
