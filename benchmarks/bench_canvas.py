@@ -239,24 +239,25 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 @contextmanager
-def _server(data: Path, env: dict[str, str]) -> Iterator[str]:
-    """`chatloom run` on a free port, without the example flows; its URL."""
-    port = _free_port()
+def running_server(data: Path, env: dict[str, str], *, examples: bool = False) -> Iterator[str]:
+    """`chatloom run` on a free port with its data in `data` (and its log beside it); its URL.
+
+    Also the browser tests' server. Stopped (terminated, then killed) on leaving.
+    """
+    port = free_port()
     log_path = data.parent / "server.log"
+    args = [sys.executable, "-m", "chatloom", "run", "--port", str(port)] + ([] if examples else ["--no-examples"])
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "chatloom", "run", "--port", str(port), "--no-examples"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
+            args, env={**env, "CHATLOOM_DATA": str(data)}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
         )
         url = f"http://127.0.0.1:{port}"
         try:
@@ -451,7 +452,7 @@ def main(
         env = {**os.environ, "CHATLOOM_DATA": str(data)}
         env.pop("DATABASE_URL", None)
         _import_flows(sizes, Path(tmp), env)
-        with _server(data, env) as url, sync_playwright() as p:
+        with running_server(data, env) as url, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--disable-gpu"])
             try:
                 page = browser.new_page(viewport={"width": VIEWPORT[0], "height": VIEWPORT[1]})

@@ -7,58 +7,29 @@ tests/builder and a real app in one pytest process.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from benchmarks.bench_canvas import running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 BUNDLE = Path(__file__).resolve().parents[2] / "builder" / "canvas" / "dist" / "index.js"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """The URL of `chatloom run` on a free port, with the example flows in a fresh data folder."""
     assert BUNDLE.exists(), "the canvas bundle is missing: run `make test`, which builds it"
-    port = _free_port()
-    env = {**os.environ, "CHATLOOM_DATA": str(tmp_path / "data")}
+    env = dict(os.environ)
     env.pop("DATABASE_URL", None)
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "chatloom", "run", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        with running_server(tmp_path / "data", env, examples=True) as url:
+            yield url
+    except RuntimeError as exc:  # it did not start: say why
+        pytest.fail(str(exc))
 
 
 @pytest.fixture
