@@ -19,6 +19,7 @@ from pydantic.fields import FieldInfo
 
 from flows.problems import describe_validation_error
 from nodes.api import NodeType
+from nodes.secrets import settings_data
 
 LONG_TEXT = 200  # longer limits get a multi-line box
 # the caret of a text field when it loses focus, counted in characters (code points, as Python counts), not UTF-16
@@ -219,7 +220,7 @@ class SettingsForm:
         self.problems.text = " ".join(problems)
         if problems:
             return False
-        self.on_saved(parsed.model_dump(mode="json", exclude_unset=False))
+        self.on_saved(settings_data(parsed))  # a secret as itself: pydantic's dump would save the mask
         return True
 
 

@@ -433,6 +433,7 @@ def _import(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from flows.document import dump_flow
     from flows.store import FlowNotFound, FlowStore
+    from nodes.secrets import without_secrets
 
     engine = open_database(args.data, create=False)
     if engine is None:
@@ -443,7 +444,7 @@ def _export(args: argparse.Namespace) -> int:
         flow = store.version(args.flow_id, args.version).flow if published else store.draft(args.flow_id)
     except FlowNotFound as exc:
         raise CliError(str(exc)) from None
-    text = dump_flow(flow)
+    text = dump_flow(without_secrets(flow, registry()))  # a file travels: secret settings emptied
     if args.output is None or str(args.output) == "-":
         _write_stdout(text)
         return 0

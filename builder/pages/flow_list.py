@@ -9,17 +9,19 @@ from flows.document import DocumentError, dump_flow, parse_flow
 from flows.models import Flow, Node
 from flows.problems import has_errors
 from flows.validate import validate
+from nodes.registry import Registry
+from nodes.secrets import without_secrets
 
 BLANK_START = Node.model_validate({"id": "start", "type": "flow.start", "ui": {"x": 0, "y": 0}})
 
 
-def download_flow(flow: Flow, filename: str) -> None:
-    """Send the browser a flow file: the core's canonical JSON, the same bytes `chatloom` exports and imports.
+def download_flow(flow: Flow, filename: str, registry: Registry) -> None:
+    """Send the browser a flow file: the core's canonical JSON, the same bytes `chatloom export` writes.
 
-    Flows hold no secret values (a node refers to `{{ secrets.NAME }}`, filled in by the deployment when
-    it runs), so the file is the flow as stored, nothing added and nothing left out.
+    Secret settings (a plugin's API key field) are emptied: a file travels. `{{ secrets.NAME }}`
+    references are only names, filled in by the deployment when the flow runs, and are kept.
     """
-    ui.download.content(dump_flow(flow).encode("utf-8"), filename, "application/json")
+    ui.download.content(dump_flow(without_secrets(flow, registry)).encode("utf-8"), filename, "application/json")
 
 
 def register(builder: Builder) -> None:
@@ -137,7 +139,7 @@ class FlowList:
 
     def _export(self, flow_id: str) -> None:
         """Download the draft as `<flow id>.json`."""
-        download_flow(self.builder.flows.draft(flow_id), f"{flow_id}.json")
+        download_flow(self.builder.flows.draft(flow_id), f"{flow_id}.json", self.builder.registry)
 
     def _duplicate(self, flow_id: str) -> None:
         flow = self.builder.flows.draft(flow_id)

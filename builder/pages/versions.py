@@ -82,7 +82,7 @@ class History:
     def _export(self, version: int) -> None:
         """Download a published version as `<flow id>-version-<n>.json`."""
         published = self.builder.flows.version(self.flow_id, version)
-        download_flow(published.flow, f"{self.flow_id}-version-{version}.json")
+        download_flow(published.flow, f"{self.flow_id}-version-{version}.json", self.builder.registry)
 
     async def _restore(self, version: int) -> None:
         with ui.dialog() as dialog, ui.card():

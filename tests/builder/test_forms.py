@@ -12,6 +12,7 @@ from nicegui.testing.user import User
 from builder.forms import SettingsForm
 from nodes.api import NodeType
 from nodes.registry import Registry
+from tests.nodes.test_secrets import CRM
 from tests.runtime.testnodes import TYPES
 
 
@@ -156,3 +157,19 @@ async def test_list_records_get_the_menu_too(user: User, builtins: Registry) -> 
     with user.scope(marker="variables-left"):  # a branch's rules are a list inside the list
         user.find(marker="variable-t").click()
     assert saved[-1]["branches"][0]["rules"][0]["left"] == "{{ t }}"
+
+
+async def test_the_form_saves_a_typed_secret_and_never_shows_it(user: User) -> None:
+    saved: list[dict] = []  # type: ignore[type-arg]
+
+    @ui.page("/form")
+    def page() -> None:
+        SettingsForm(CRM, {"api_key": "sk-old"}, saved.append)
+
+    await user.open("/form")
+    field = user.find(marker="field-api_key").elements.pop()
+    assert field.value == ""  # the old secret is not sent to the browser
+    user.find(marker="field-url").clear().type("https://crm.acme")
+    assert saved[-1]["api_key"] == "sk-old"  # left empty: the old one is kept
+    user.find(marker="field-api_key").type("sk-new")
+    assert saved[-1]["api_key"] == "sk-new"
