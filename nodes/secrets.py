@@ -82,6 +82,7 @@ def without_secrets(flow: Flow, registry: Registry) -> Flow:
     Whoever imports it fills the secrets in again; nodes of types not installed here are kept as
     they are (their settings cannot be read).
     """
+
     def blanked(node: Node) -> Node:
         spec = registry.get(node.type)
         if spec is None or not has_secrets(spec.settings):
