@@ -224,6 +224,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     command("schema", _schema, "Print the JSON Schema of a flow document.")
+    from chatloom.deploy import add_commands
+
+    add_commands(command, data_option)
     return parser
 
 

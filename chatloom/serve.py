@@ -96,6 +96,9 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: b
 
     from chatloom.demo import demo_routes
     from runtime.api import create_app
+    from runtime.channels.secretbox import SecretBox
+    from runtime.channels.service import Channels
+    from runtime.channels.store import ChannelStore
     from runtime.engine import Runtime
 
     registry = Registry.from_entry_points()
@@ -105,7 +108,8 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: b
     usable = load_examples(registry)
     if examples:
         install_examples(runtime.flows, registry, usable)
-    app = create_app(runtime)
+    channels = Channels(runtime, ChannelStore(engine, SecretBox.for_data_folder(data_folder(data))))
+    app = create_app(runtime, channels)
     app.include_router(demo_routes())
     if builder:  # imported only here: the runtime alone never loads NiceGUI
         from builder.app import mount

@@ -35,6 +35,8 @@ from runtime.api_models import (
     Transcript,
     TranscriptLine,
 )
+from runtime.channels.hooks import hook_routes
+from runtime.channels.service import Channels
 from runtime.engine import Busy, ConversationNotFound, Runtime
 
 log = logging.getLogger(__name__)
@@ -48,21 +50,29 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": Problem} for status in statuses}
 
 
-def create_app(runtime: Runtime) -> FastAPI:
-    """The HTTP API around a runtime; the runtime's timers start and stop with the app."""
+def create_app(runtime: Runtime, channels: Channels | None = None) -> FastAPI:
+    """The HTTP API around a runtime (and the channels' webhooks, when given); the runtime's
+    timers and the channels' worker start and stop with the app."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.startup()
+        if channels is not None:
+            await channels.start()
         try:
             yield
         finally:
+            if channels is not None:
+                await channels.stop()
             await runtime.shutdown()
 
     app = FastAPI(title="Chatloom runtime", version="1", lifespan=lifespan)
     app.state.runtime = runtime
     app.add_middleware(Guard, limit=MAX_BODY)
     _error_handlers(app)
+    if channels is not None:
+        app.state.channels = channels
+        app.include_router(hook_routes(channels))
 
     @app.get("/health")
     async def health() -> Health:

@@ -1,0 +1,133 @@
+"""`chatloom deploy` and `chatloom channels`: bind a published flow to a channel account, and see
+each channel's health, from the terminal (the builder's deployments page does the same)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+
+
+def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: Callable[[Any], None]) -> None:
+    p = command("deploy", _deploy, "Answer on a channel account with a published flow version.")
+    p.add_argument("channel", choices=["telegram"], help="the platform")
+    p.add_argument(
+        "account", help="a name for this bot in Chatloom (letters, digits, - and _): part of its webhook address"
+    )
+    p.add_argument("flow_id", metavar="FLOW_ID")
+    p.add_argument("--version", type=int, metavar="N", help="the published version (default: the latest)")
+    p.add_argument(
+        "--token-env",
+        default=TOKEN_ENV,
+        metavar="VAR",
+        help=f"environment variable holding the bot token (default {TOKEN_ENV}); not an argument, which "
+        "shell history and other users could read",
+    )
+    p.add_argument(
+        "--api-base",
+        default="",
+        metavar="URL",
+        help="the platform's API address (a self-hosted Telegram Bot API server)",
+    )
+    p.add_argument(
+        "--webhook", metavar="URL", help="this server's public address; Chatloom tells Telegram to send updates there"
+    )
+    p.add_argument("--pause", action="store_true", help="stop answering (events are acknowledged and dropped)")
+    p.add_argument("--resume", action="store_true", help="answer again after --pause")
+    data_option(p)
+    p = command("channels", _channels, "List the channel deployments: flow, version, last event, last error, outbox.")
+    data_option(p)
+
+
+def _store(args: argparse.Namespace, create: bool = True) -> Any:
+    from chatloom.cli import CliError, data_folder, open_database
+    from runtime.channels.secretbox import SecretBox
+    from runtime.channels.store import ChannelStore
+
+    engine = open_database(args.data, create=create)
+    if engine is None:
+        raise CliError(f"There is no database in {data_folder(args.data)} yet.")
+    return ChannelStore(engine, SecretBox.for_data_folder(data_folder(args.data))), engine
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from chatloom.cli import CliError
+    from flows.store import FlowNotFound, FlowStore
+
+    if not ACCOUNT.match(args.account):
+        raise CliError(f"{args.account!r}: an account name is letters, digits, - and _ (at most 100).")
+    store, engine = _store(args)
+    if args.pause or args.resume:
+        if store.deployment(args.channel, args.account) is None:
+            raise CliError(f"There is no {args.channel} channel {args.account!r} to pause or resume.")
+        store.set_paused(args.channel, args.account, args.pause)
+        print(f"{args.channel}/{args.account} {'paused' if args.pause else 'answering again'}.")
+        return 0
+    flows = FlowStore(engine)
+    try:
+        version = args.version or flows.latest_version(args.flow_id)
+        flows.version(args.flow_id, version)
+    except FlowNotFound as exc:
+        raise CliError(f"{exc} Publish it first (`chatloom import FILE --publish`).") from None
+    token = os.environ.get(args.token_env, "")
+    existing = store.deployment(args.channel, args.account)
+    if not token and existing is not None:
+        token = existing.credentials.get("token", "")
+    if not token:
+        raise CliError(f"Set the bot token in ${args.token_env} (from @BotFather) and run this again.")
+    secret_token = existing.credentials.get("secret_token") if existing else None
+    credentials = {"token": token, "secret_token": secret_token or secrets.token_urlsafe(32)}
+    store.deploy(args.channel, args.account, args.flow_id, version, credentials, api_base=args.api_base)
+    print(f"{args.channel}/{args.account} answers with {args.flow_id} version {version}.")
+    path = f"/hooks/{args.channel}/{args.account}"
+    if args.webhook:
+        from runtime.channels.telegram import Telegram
+
+        url = args.webhook.rstrip("/") + path
+        bot = Telegram(args.account, credentials, args.api_base)
+
+        async def register() -> None:
+            try:
+                await bot.set_webhook(url)
+            finally:
+                await bot.close()
+
+        try:
+            asyncio.run(register())
+        except Exception as exc:  # noqa: BLE001 - refused or unreachable: say so in words, keep the deployment
+            raise CliError(f"Telegram did not take the webhook {url}: {bot._clean(exc)}", 1) from None
+        print(f"Telegram sends updates to {url}.")
+    else:
+        print(f"Webhook path: {path} (run again with --webhook https://your.server to register it).")
+    return 0
+
+
+def _channels(args: argparse.Namespace) -> int:
+    store, _ = _store(args, create=False)
+    rows = store.deployments()
+    if not rows:
+        print("No channels deployed yet: see `chatloom deploy --help`.")
+        return 0
+    for r in rows:
+        seen = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.last_event_at)) if r.last_event_at else "never"
+        state = "paused" if r.paused else "answering"
+        waiting = store.pending_count(r.channel, r.account)
+        print(
+            f"{r.channel}/{r.account}: {r.flow_id} v{r.version}, {state}; last event {seen}; outbox {waiting}"
+            + (f"; last error: {r.last_error}" if r.last_error else "")
+        )
+    dead = store.dead_letters()
+    if dead:
+        print(f"{len(dead)} message(s) could not be delivered (dead letters).")
+    return 0
+
+
+__all__ = ["add_commands"]

@@ -1,0 +1,83 @@
+"""The one interface every channel adapter implements, and the normalized messages it converts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from nodes.api import Button, Inbound, Media, Outbound
+
+Kind = Literal["text", "choice", "audio", "image", "file", "other"]
+
+
+class Rejected(Exception):
+    """A webhook request refused before anything is stored: `status` is the HTTP answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+class SendFailed(Exception):
+    """A platform did not accept a message. `retry_after` (seconds) when it asked us to wait;
+    `permanent` when sending again cannot help (the user blocked the bot, a bad request)."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.reason, self.retry_after, self.permanent = reason, retry_after, permanent
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelEvent:
+    """One thing a user did on a platform, in the same shape for every channel."""
+
+    channel: str
+    account: str
+    chat: str  # where replies go: a chat, a channel, a phone-number-scoped user id
+    user: str
+    event_id: str  # the platform's id for this delivery; a redelivery carries the same one
+    kind: Kind
+    text: str = ""
+    choice: str | None = None  # a pressed button's value
+    media: Media | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    ack: str | None = None  # something to acknowledge on the platform (a Telegram callback query id)
+
+    def inbound(self) -> Inbound:
+        return Inbound(text=self.text, choice=self.choice, media=self.media, event_id=self.event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can show; the rest is degraded (see degrade.py)."""
+
+    max_buttons: int  # reply buttons under one message (0: none)
+    button_title: int  # the longest button title, in characters
+    max_text: int  # the longest message text
+    audio: bool = True  # can play an audio message (otherwise it is sent as a link)
+    images: bool = True
+
+
+class Adapter(Protocol):
+    """A platform: verify and read its webhooks, send it messages."""
+
+    channel: str
+    capabilities: Capabilities
+
+    def verify(self, headers: dict[str, str], body: bytes) -> None:
+        """Raise Rejected unless the request really comes from the platform (constant-time compare)."""
+
+    def parse(self, body: dict[str, Any]) -> list[ChannelEvent]:
+        """The events in one webhook body (none for updates the bot does not care about)."""
+
+    async def send(self, chat: str, message: Outbound) -> None:
+        """Deliver one message (already degraded to what the channel can show); SendFailed if not."""
+
+    async def acknowledge(self, event: ChannelEvent) -> None:
+        """Tell the platform an event was handled, where it wants that (a button's spinner)."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+
+__all__ = ["Adapter", "Button", "Capabilities", "ChannelEvent", "Rejected", "SendFailed"]

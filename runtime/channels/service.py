@@ -1,0 +1,268 @@
+"""The channels at work: webhook events in (verified, stored, acknowledged, then handled once),
+replies out (through the outbox, in order per conversation, paced, retried, dead-lettered).
+
+One `Channels` per server process, started and stopped with the runtime's app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from nodes.api import Button, Inbound, Media, Outbound
+from runtime.channels.base import Adapter, ChannelEvent, Rejected, SendFailed
+from runtime.channels.degrade import degrade, read_answer
+from runtime.channels.store import ChannelStore, Deployment, conversation_id, outbound_from_json
+from runtime.engine import ConversationExists, Runtime
+
+log = logging.getLogger(__name__)
+AdapterFactory = Callable[[str, dict[str, Any], str], Adapter]
+
+
+def _telegram(account: str, credentials: dict[str, Any], api_base: str) -> Adapter:
+    from runtime.channels.telegram import Telegram  # python-telegram-bot only where Telegram is used
+
+    return Telegram(account, credentials, api_base)
+
+
+ADAPTERS: dict[str, AdapterFactory] = {"telegram": _telegram}
+MAX_ATTEMPTS = 8  # then a message goes to the dead letters
+BACKOFF = (1.0, 60.0)  # first retry after about a second, never more than a minute apart
+PACE = {"telegram": 1.0}  # seconds between messages to one chat (Telegram: about one a second)
+UNUSABLE = "Sorry, I can only read text and the buttons here."
+
+
+class Channels:
+    """Adapters, inbox and outbox for every deployment in one database."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        store: ChannelStore,
+        *,
+        adapters: dict[str, AdapterFactory] | None = None,
+        poll: float = 0.5,
+        pace: dict[str, float] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.runtime, self.store = runtime, store
+        self.factories = adapters or ADAPTERS
+        self.poll, self.pace, self.clock = poll, pace if pace is not None else PACE, clock
+        self._adapters: dict[tuple[str, str], tuple[Deployment, Adapter]] = {}
+        self._last_sent: dict[tuple[str, str, str], float] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        runtime.subscribe(self._on_turn)
+
+    # lifecycle
+
+    async def start(self) -> None:
+        for cid in self.store.sweep():  # turns saved just before a crash, never queued
+            self.store.enqueue_turns(cid)
+        self._task = asyncio.create_task(self._loop(), name="chatloom-channels")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for _, adapter in self._adapters.values():
+            await adapter.close()
+        self._adapters.clear()
+
+    def adapter(self, channel: str, account: str) -> tuple[Deployment, Adapter] | None:
+        """The deployment and its adapter (made once; `forget` after the deployment changes)."""
+        found = self._adapters.get((channel, account))
+        if found is not None:
+            return found
+        deployment = self.store.deployment(channel, account)
+        factory = self.factories.get(channel)
+        if deployment is None or factory is None:
+            return None
+        made = (deployment, factory(account, deployment.credentials, deployment.api_base))
+        self._adapters[(channel, account)] = made
+        return made
+
+    async def forget(self, channel: str, account: str) -> None:
+        found = self._adapters.pop((channel, account), None)
+        if found is not None:
+            await found[1].close()
+
+    # in
+
+    async def receive(self, channel: str, account: str, headers: dict[str, str], body: bytes) -> int:
+        """A webhook request: verified first, then stored; the number of new events. Raises Rejected."""
+        found = self.adapter(channel, account)
+        if found is None:
+            raise Rejected(404, f"There is no {channel} channel {account!r} here.")
+        deployment, adapter = found
+        adapter.verify(headers, body)
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise Rejected(400, "The request body is not JSON.") from None
+        if not isinstance(data, dict):
+            raise Rejected(400, "The request body is not a JSON object.")
+        events = adapter.parse(data)
+        self.store.note(channel, account, event=True)
+        if deployment.paused:
+            return 0
+        fresh = 0
+        for event in events:
+            record = {k: getattr(event, k) for k in ChannelEvent.__slots__ if k != "media"}
+            record["media"] = event.media.to_json() if event.media else None
+            fresh += self.store.receive(channel, account, event.event_id, record)
+        if fresh:
+            self._wake.set()
+        return fresh
+
+    async def handle_inbox(self) -> int:
+        """Handle the stored events not handled yet, oldest first; how many."""
+        rows = self.store.new_events()
+        for row in rows:
+            assert row.id is not None
+            try:
+                await self._handle(json.loads(row.event))
+            except Exception as exc:  # one bad event must not stop the others
+                log.exception("channel event %s/%s %s failed", row.channel, row.account, row.event_id)
+                self.store.note(row.channel, row.account, error=f"An event could not be handled: {type(exc).__name__}")
+                self.store.finish_event(row.id, error=type(exc).__name__)
+            else:
+                self.store.finish_event(row.id)
+        return len(rows)
+
+    async def _handle(self, record: dict[str, Any]) -> None:
+        found = self.adapter(record["channel"], record["account"])
+        if found is None:
+            return  # undeployed since
+        deployment, adapter = found
+        event = _event(record)
+        cid = conversation_id(event.channel, event.account, event.chat)
+        known = self.store.chat_of(cid)
+        self.store.bind_chat(cid, event.channel, event.account, event.chat)
+        await adapter.acknowledge(event)
+        if known is None:
+            with contextlib.suppress(ConversationExists):  # started before a crash: queued below
+                await self.runtime.start(
+                    deployment.flow_id,
+                    version=deployment.version,
+                    user_id=event.user,
+                    channel=event.channel,
+                    account=event.account,
+                    conversation_id=cid,
+                )
+            self.store.enqueue_turns(cid)
+            return
+        inbound = event.inbound()
+        if event.kind in ("other",):
+            self._say(cid, event, UNUSABLE)
+            return
+        if event.choice is None and known.offered:
+            choice = read_answer(event.text, [_button(b) for b in json.loads(known.offered)])
+            if choice is not None:
+                inbound = Inbound(text=event.text, choice=choice, media=inbound.media, event_id=inbound.event_id)
+        await self.runtime.send(cid, inbound)
+        self.store.enqueue_turns(cid)  # also a redelivery's replies, if a crash came before they were queued
+
+    def _say(self, cid: str, event: ChannelEvent, text: str) -> None:
+        """A reply outside the flow (a message type it cannot use)."""
+        self.store.enqueue_message(cid, event, Outbound(text=text))
+        self._wake.set()
+
+    def _on_turn(self, cid: str, messages: Sequence[Outbound]) -> None:
+        if self.store.enqueue_turns(cid):  # a channel conversation (a wake-up too): deliver
+            self._wake.set()
+
+    # out
+
+    async def deliver(self, rounds: int = 50) -> int:
+        """Send every message that is due (a conversation's next one after its previous, paced per
+        chat); how many were sent."""
+        total = 0
+        for _ in range(rounds):
+            sent = await self._deliver_round()
+            total += sent
+            if not sent:
+                break
+        return total
+
+    async def _deliver_round(self) -> int:
+        sent = 0
+        now = self.clock()
+        for row in self.store.due(now):
+            assert row.id is not None
+            key = (row.channel, row.account, row.chat)
+            gap = self.pace.get(row.channel, 0.0)
+            if now - self._last_sent.get(key, -1e18) < gap:
+                continue  # paced: next round
+            found = self.adapter(row.channel, row.account)
+            if found is None:
+                self.store.dead(row.id, row.attempts, "The channel is no longer deployed.")
+                continue
+            adapter = found[1]
+            message = degrade(outbound_from_json(json.loads(row.message)), adapter.capabilities)
+            try:
+                await adapter.send(row.chat, message)
+            except SendFailed as exc:
+                attempts = row.attempts + 1
+                self.store.note(row.channel, row.account, error=exc.reason)
+                if exc.permanent or attempts >= MAX_ATTEMPTS:
+                    log.warning("%s/%s: message dead-lettered: %s", row.channel, row.account, exc.reason)
+                    self.store.dead(row.id, attempts, exc.reason)
+                else:
+                    wait = exc.retry_after if exc.retry_after is not None else _backoff(attempts)
+                    self.store.retry_later(row.id, attempts, now + wait, exc.reason)
+                continue
+            self._last_sent[key] = now
+            self.store.sent(row.id)
+            original = outbound_from_json(json.loads(row.message))
+            if original.buttons:
+                degraded = not message.buttons
+                self.store.offer(row.conversation_id, [b.to_json() for b in original.buttons] if degraded else [])
+            sent += 1
+        return sent
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll)
+            self._wake.clear()
+            try:
+                await self.handle_inbox()
+                await self.deliver()
+            except Exception:
+                log.exception("channel worker round failed")
+
+
+def _backoff(attempts: int) -> float:
+    """Exponential with full jitter: about 1, 2, 4 … seconds, at most a minute."""
+    low, high = BACKOFF
+    return random.uniform(low / 2, min(high, low * 2 ** (attempts - 1)))
+
+
+def _button(data: dict[str, str]) -> Button:
+    return Button(data["title"], data.get("value", ""))
+
+
+def _event(record: dict[str, Any]) -> ChannelEvent:
+    media = record.get("media")
+    return ChannelEvent(
+        channel=record["channel"],
+        account=record["account"],
+        chat=record["chat"],
+        user=record["user"],
+        event_id=record["event_id"],
+        kind=record["kind"],
+        text=record.get("text", ""),
+        choice=record.get("choice"),
+        media=Media(**media) if media else None,
+        raw=record.get("raw") or {},
+        ack=record.get("ack"),
+    )

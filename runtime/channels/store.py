@@ -1,0 +1,369 @@
+"""What the channels keep in the database: deployments, the inbox of webhook events, which chat
+each conversation talks to, and the outbox of messages to deliver.
+
+Inbox: a webhook event is stored under a unique (channel, account, event id) before the platform
+is answered, so a redelivery (Telegram `update_id`, Slack `event_id`) is recognised even after a
+restart, and nothing acknowledged is lost. Outbox: one row per message, unique per (conversation,
+turn, position), filled from the turns the runtime saved (their `status` goes from "stored" to
+"queued" in the same transaction), delivered in order per conversation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Index, Row, Table, UniqueConstraint, func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel
+
+from nodes.api import Button, Media, Outbound
+from runtime.channels.secretbox import SecretBox
+from runtime.store import TURN
+
+
+class DeploymentRow(SQLModel, table=True):
+    """A published flow version answering on one channel account."""
+
+    __tablename__ = "deployments"
+    channel: str = Field(primary_key=True, max_length=32)
+    account: str = Field(primary_key=True, max_length=100)
+    flow_id: str = Field(max_length=100)
+    version: int
+    credentials: str  # sealed JSON (SecretBox): tokens, signing secrets
+    paused: bool = False
+    api_base: str = Field(default="", max_length=500)  # the platform's API address ("" = the public one)
+    last_event_at: float | None = None
+    last_error: str = Field(default="", max_length=500)
+    created_at: float
+
+
+class InboxRow(SQLModel, table=True):
+    """A webhook event received and acknowledged, to be handled once."""
+
+    __tablename__ = "channel_inbox"
+    __table_args__ = (UniqueConstraint("channel", "account", "event_id", name="uq_inbox_event"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    account: str = Field(max_length=100)
+    event_id: str = Field(max_length=200)
+    event: str  # JSON of the normalized event (ChannelEvent fields, raw included)
+    status: str = Field(default="new", max_length=16, index=True)  # new, done, failed
+    error: str = Field(default="", max_length=500)
+    received_at: float
+
+
+class ChatRow(SQLModel, table=True):
+    """Which chat on which channel account a conversation talks to."""
+
+    __tablename__ = "channel_chats"
+    conversation_id: str = Field(primary_key=True, max_length=64)
+    channel: str = Field(max_length=32)
+    account: str = Field(max_length=100)
+    chat: str = Field(max_length=200)
+    offered: str = ""  # JSON of the buttons last shown as a numbered list, to read "2" as the second
+
+
+class OutboxRow(SQLModel, table=True):
+    """One message to deliver; in order per conversation."""
+
+    __tablename__ = "channel_outbox"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq", "n", name="uq_outbox_message"),
+        Index("ix_outbox_due", "status", "next_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(max_length=64)
+    seq: int  # the turn
+    n: int  # its position in the turn
+    channel: str = Field(max_length=32)
+    account: str = Field(max_length=100)
+    chat: str = Field(max_length=200)
+    message: str  # JSON of the Outbound
+    status: str = Field(default="pending", max_length=16)  # pending, sent, dead
+    attempts: int = 0
+    next_at: float = 0.0
+    last_error: str = Field(default="", max_length=500)
+    created_at: float
+    sent_at: float | None = None
+
+
+DEPLOY: Table = DeploymentRow.__table__  # type: ignore[attr-defined]
+INBOX: Table = InboxRow.__table__  # type: ignore[attr-defined]
+CHATS: Table = ChatRow.__table__  # type: ignore[attr-defined]
+OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
+TABLES = [DEPLOY, INBOX, CHATS, OUTBOX]
+
+
+def conversation_id(channel: str, account: str, chat: str) -> str:
+    """The conversation of one chat on one channel account: stable, and short enough for any chat id."""
+    digest = hashlib.sha256(f"{channel}\0{account}\0{chat}".encode()).hexdigest()[:40]
+    return f"{channel[:16]}-{digest}"
+
+
+def outbound_from_json(data: dict[str, Any]) -> Outbound:
+    media = data.get("media")
+    return Outbound(
+        text=str(data.get("text", "")),
+        buttons=tuple(Button(str(b["title"]), str(b.get("value", ""))) for b in data.get("buttons", [])),
+        media=Media(
+            kind=media["kind"],
+            url=media["url"],
+            name=media.get("name", ""),
+            mime=media.get("mime", ""),
+            duration=media.get("duration"),
+        )
+        if media
+        else None,
+        multiple=bool(data.get("multiple", False)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    channel: str
+    account: str
+    flow_id: str
+    version: int
+    credentials: dict[str, Any]
+    paused: bool
+    api_base: str
+
+
+class ChannelStore:
+    """The channels' tables, and the moves between them."""
+
+    def __init__(self, engine: Engine, box: SecretBox) -> None:
+        self.engine, self.box = engine, box
+        SQLModel.metadata.create_all(engine, tables=TABLES)
+
+    # deployments
+
+    def deploy(
+        self,
+        channel: str,
+        account: str,
+        flow_id: str,
+        version: int,
+        credentials: dict[str, Any],
+        *,
+        api_base: str = "",
+    ) -> None:
+        """Bind a published version to a channel account (replacing what was bound there)."""
+        with Session(self.engine) as s:
+            row = s.get(DeploymentRow, (channel, account))
+            if row is None:
+                row = DeploymentRow(
+                    channel=channel,
+                    account=account,
+                    flow_id=flow_id,
+                    version=version,
+                    credentials="",
+                    created_at=time.time(),
+                )
+            row.flow_id, row.version, row.api_base = flow_id, version, api_base
+            row.credentials = self.box.seal(credentials)
+            s.add(row)
+            s.commit()
+
+    def deployment(self, channel: str, account: str) -> Deployment | None:
+        with Session(self.engine) as s:
+            row = s.get(DeploymentRow, (channel, account))
+            if row is None:
+                return None
+            return Deployment(
+                row.channel,
+                row.account,
+                row.flow_id,
+                row.version,
+                self.box.open(row.credentials),
+                row.paused,
+                row.api_base,
+            )
+
+    def deployments(self) -> list[Row[Any]]:
+        with self.engine.connect() as c:
+            return list(c.execute(select(DEPLOY).order_by(DEPLOY.c.channel, DEPLOY.c.account)))
+
+    def set_paused(self, channel: str, account: str, paused: bool) -> None:
+        with Session(self.engine) as s:
+            row = s.get(DeploymentRow, (channel, account))
+            if row is not None:
+                row.paused = paused
+                s.add(row)
+                s.commit()
+
+    def note(self, channel: str, account: str, *, event: bool = False, error: str | None = None) -> None:
+        """Record a channel's health: an event received, or the last error (never a secret)."""
+        values: dict[str, Any] = {}
+        if event:
+            values["last_event_at"] = time.time()
+        if error is not None:
+            values["last_error"] = error[:500]
+        if values:
+            with self.engine.begin() as c:
+                c.execute(
+                    update(DEPLOY).where(DEPLOY.c.channel == channel, DEPLOY.c.account == account).values(**values)
+                )
+
+    # inbox
+
+    def receive(self, channel: str, account: str, event_id: str, event: dict[str, Any]) -> bool:
+        """Store a webhook event; False if this event was received before (a redelivery)."""
+        try:
+            with self.engine.begin() as c:
+                c.execute(
+                    INBOX.insert().values(
+                        channel=channel,
+                        account=account,
+                        event_id=event_id,
+                        event=json.dumps(event),
+                        status="new",
+                        received_at=time.time(),
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def new_events(self, limit: int = 100) -> list[Row[Any]]:
+        with self.engine.connect() as c:
+            return list(c.execute(select(INBOX).where(INBOX.c.status == "new").order_by(INBOX.c.id).limit(limit)))
+
+    def finish_event(self, row_id: int, error: str = "") -> None:
+        with self.engine.begin() as c:
+            c.execute(
+                update(INBOX)
+                .where(INBOX.c.id == row_id)
+                .values(status="failed" if error else "done", error=error[:500])
+            )
+
+    # chats
+
+    def bind_chat(self, cid: str, channel: str, account: str, chat: str) -> None:
+        with Session(self.engine) as s:
+            if s.get(ChatRow, cid) is None:
+                s.add(ChatRow(conversation_id=cid, channel=channel, account=account, chat=chat))
+                s.commit()
+
+    def offer(self, cid: str, buttons: list[dict[str, str]]) -> None:
+        """Remember the buttons a chat was last shown as a numbered list (none: forget them)."""
+        with self.engine.begin() as c:
+            c.execute(
+                update(CHATS)
+                .where(CHATS.c.conversation_id == cid)
+                .values(offered=json.dumps(buttons) if buttons else "")
+            )
+
+    def sweep(self) -> list[str]:
+        """Conversations on a channel with saved turns not yet in the outbox (a crash in between)."""
+        query = (
+            select(TURN.c.conversation_id)
+            .join(CHATS, CHATS.c.conversation_id == TURN.c.conversation_id)
+            .where(TURN.c.status == "stored")
+            .distinct()
+        )
+        with self.engine.connect() as c:
+            return [row[0] for row in c.execute(query)]
+
+    def chat_of(self, cid: str) -> ChatRow | None:
+        with Session(self.engine) as s:
+            return s.get(ChatRow, cid)
+
+    # outbox
+
+    def enqueue_turns(self, cid: str) -> int:
+        """Move the conversation's saved, not yet queued turns into the outbox; how many messages."""
+        chat = self.chat_of(cid)
+        if chat is None:
+            return 0
+        now, count = time.time(), 0
+        with self.engine.begin() as c:
+            turns = c.execute(
+                select(TURN.c.seq, TURN.c.outbound)
+                .where(TURN.c.conversation_id == cid, TURN.c.status == "stored")
+                .order_by(TURN.c.seq)
+            ).all()
+            for seq, outbound in turns:
+                rows = [
+                    {
+                        "conversation_id": cid,
+                        "seq": seq,
+                        "n": n,
+                        "channel": chat.channel,
+                        "account": chat.account,
+                        "chat": chat.chat,
+                        "message": json.dumps(message),
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_at": 0.0,
+                        "last_error": "",
+                        "created_at": now,
+                    }
+                    for n, (_node, message) in enumerate(json.loads(outbound))
+                ]
+                if rows:
+                    c.execute(OUTBOX.insert(), rows)
+                    count += len(rows)
+                c.execute(update(TURN).where(TURN.c.conversation_id == cid, TURN.c.seq == seq).values(status="queued"))
+        return count
+
+    def enqueue_message(self, cid: str, event: Any, message: Outbound) -> None:
+        """A message outside the flow's turns (the answer to a message type the flow cannot use),
+        keyed by the event it answers so that handling the event again does not send it twice."""
+        seq = -int(hashlib.sha256(event.event_id.encode()).hexdigest()[:7], 16)
+        try:
+            with self.engine.begin() as c:
+                c.execute(
+                    OUTBOX.insert().values(
+                        conversation_id=cid,
+                        seq=seq,
+                        n=0,
+                        channel=event.channel,
+                        account=event.account,
+                        chat=event.chat,
+                        message=json.dumps(message.to_json()),
+                        created_at=time.time(),
+                    )
+                )
+        except IntegrityError:
+            pass
+
+    def due(self, now: float, limit: int = 200) -> list[Row[Any]]:
+        """The first pending message of each conversation, if it is due: later ones wait their turn."""
+        first = select(func.min(OUTBOX.c.id)).where(OUTBOX.c.status == "pending").group_by(OUTBOX.c.conversation_id)
+        query = select(OUTBOX).where(OUTBOX.c.id.in_(first), OUTBOX.c.next_at <= now).order_by(OUTBOX.c.id).limit(limit)
+        with self.engine.connect() as c:
+            return list(c.execute(query))
+
+    def sent(self, row_id: int) -> None:
+        self._set(row_id, status="sent", sent_at=time.time())
+
+    def retry_later(self, row_id: int, attempts: int, at: float, error: str) -> None:
+        self._set(row_id, attempts=attempts, next_at=at, last_error=error[:500])
+
+    def dead(self, row_id: int, attempts: int, error: str) -> None:
+        self._set(row_id, status="dead", attempts=attempts, last_error=error[:500])
+
+    def dead_letters(self) -> list[Row[Any]]:
+        with self.engine.connect() as c:
+            return list(c.execute(select(OUTBOX).where(OUTBOX.c.status == "dead").order_by(OUTBOX.c.id)))
+
+    def revive(self, row_id: int) -> None:
+        """Send a dead letter again."""
+        self._set(row_id, status="pending", attempts=0, next_at=0.0, last_error="")
+
+    def pending_count(self, channel: str, account: str) -> int:
+        query = select(func.count()).where(
+            OUTBOX.c.status == "pending", OUTBOX.c.channel == channel, OUTBOX.c.account == account
+        )
+        with self.engine.connect() as c:
+            return int(c.execute(query).scalar_one())
+
+    def _set(self, row_id: int, **values: Any) -> None:
+        with self.engine.begin() as c:
+            c.execute(update(OUTBOX).where(OUTBOX.c.id == row_id).values(**values))

@@ -1,0 +1,174 @@
+"""Telegram: Bot API webhooks in, python-telegram-bot out (its API address configurable, for a
+self-hosted Bot API server or the tests' fake).
+
+Webhook requests carry the secret token given to setWebhook in `X-Telegram-Bot-Api-Secret-Token`.
+Updates are keyed by `update_id`. Buttons are inline keyboards; a press arrives as a callback query,
+answered so the button stops spinning. Voice notes arrive as file ids, fetched with getFile.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
+
+from nodes.api import Media, Outbound
+from runtime.channels.base import Capabilities, ChannelEvent, Rejected, SendFailed
+
+log = logging.getLogger(__name__)
+PUBLIC_API = "https://api.telegram.org"
+SECRET_HEADER = "x-telegram-bot-api-secret-token"
+CALLBACK_BYTES = 64  # Telegram's limit on callback_data
+
+
+class Telegram:
+    """One Telegram bot (one account)."""
+
+    channel = "telegram"
+    capabilities = Capabilities(max_buttons=8, button_title=64, max_text=4096)
+
+    def __init__(self, account: str, credentials: dict[str, Any], api_base: str = "") -> None:
+        self.account = account
+        self.token = str(credentials.get("token", ""))
+        self.secret_token = str(credentials.get("secret_token", ""))
+        base = (api_base or PUBLIC_API).rstrip("/")
+        self.bot = Bot(self.token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
+        self._ready = False
+
+    # in
+
+    def verify(self, headers: dict[str, str], body: bytes) -> None:
+        given = headers.get(SECRET_HEADER, "")
+        if not self.secret_token or not hmac.compare_digest(given.encode(), self.secret_token.encode()):
+            raise Rejected(401, "The request is not signed with this bot's secret token.")
+
+    def parse(self, body: dict[str, Any]) -> list[ChannelEvent]:
+        update_id = body.get("update_id")
+        if not isinstance(update_id, int):
+            raise Rejected(400, "A Telegram update needs a numeric update_id.")
+        event_id = str(update_id)
+        query = body.get("callback_query")
+        if isinstance(query, dict):
+            chat = ((query.get("message") or {}).get("chat") or {}).get("id", (query.get("from") or {}).get("id"))
+            return [
+                ChannelEvent(
+                    channel=self.channel,
+                    account=self.account,
+                    chat=str(chat),
+                    user=str((query.get("from") or {}).get("id", "")),
+                    event_id=event_id,
+                    kind="choice",
+                    text=str(query.get("data", "")),
+                    choice=str(query.get("data", "")),
+                    raw=body,
+                    ack=str(query.get("id", "")),
+                )
+            ]
+        message = body.get("message") or body.get("edited_message")
+        if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
+            return []  # other updates (joins, polls, …) are not for the flow
+        common: dict[str, Any] = {
+            "channel": self.channel,
+            "account": self.account,
+            "chat": str(message["chat"].get("id")),
+            "user": str((message.get("from") or {}).get("id", "")),
+            "event_id": event_id,
+            "raw": body,
+        }
+        if "text" in message:
+            return [ChannelEvent(kind="text", text=str(message["text"]), **common)]
+        for key in ("voice", "audio"):
+            if isinstance(message.get(key), dict):
+                item = message[key]
+                media = Media(
+                    kind="audio",
+                    url=f"telegram-file:{item.get('file_id', '')}",
+                    mime=str(item.get("mime_type", "audio/ogg")),
+                    duration=float(item["duration"]) if "duration" in item else None,
+                )
+                return [ChannelEvent(kind="audio", media=media, text=str(message.get("caption", "")), **common)]
+        if isinstance(message.get("photo"), list) and message["photo"]:
+            biggest = message["photo"][-1]
+            media = Media(kind="image", url=f"telegram-file:{biggest.get('file_id', '')}", mime="image/jpeg")
+            return [ChannelEvent(kind="image", media=media, text=str(message.get("caption", "")), **common)]
+        if isinstance(message.get("document"), dict):
+            doc = message["document"]
+            media = Media(
+                kind="file",
+                url=f"telegram-file:{doc.get('file_id', '')}",
+                name=str(doc.get("file_name", "")),
+                mime=str(doc.get("mime_type", "")),
+            )
+            return [ChannelEvent(kind="file", media=media, text=str(message.get("caption", "")), **common)]
+        return [ChannelEvent(kind="other", **common)]
+
+    # out
+
+    async def _started(self) -> Bot:
+        if not self._ready:
+            await self.bot.initialize()
+            self._ready = True
+        return self.bot
+
+    async def send(self, chat: str, message: Outbound) -> None:
+        bot = await self._started()
+        markup = None
+        if message.buttons:
+            rows = []
+            for i, b in enumerate(message.buttons, 1):
+                value = b.value or b.title
+                data = value if len(value.encode()) <= CALLBACK_BYTES else str(i)  # a choice also accepts its number
+                rows.append([InlineKeyboardButton(b.title, callback_data=data)])
+            markup = InlineKeyboardMarkup(rows)
+        try:
+            media = message.media
+            if media is not None and media.kind == "audio":
+                await bot.send_audio(chat, media.url, caption=message.text or None, reply_markup=markup)
+            elif media is not None and media.kind == "image":
+                await bot.send_photo(chat, media.url, caption=message.text or None, reply_markup=markup)
+            elif media is not None:
+                await bot.send_document(chat, media.url, caption=message.text or None, reply_markup=markup)
+            else:
+                await bot.send_message(chat, message.text or " ", reply_markup=markup)
+        except RetryAfter as exc:
+            wait = getattr(exc, "_retry_after", None) or exc.retry_after  # a timedelta, without PTB's warning
+            raise SendFailed(
+                self._clean(exc), retry_after=wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            ) from None
+        except (Forbidden, BadRequest, InvalidToken, ChatMigrated) as exc:
+            raise SendFailed(self._clean(exc), permanent=True) from None
+        except TelegramError as exc:  # network errors, 5xx
+            raise SendFailed(self._clean(exc)) from None
+
+    async def acknowledge(self, event: ChannelEvent) -> None:
+        if event.ack:
+            bot = await self._started()
+            try:
+                await bot.answer_callback_query(event.ack)
+            except TelegramError as exc:  # too late (over 15 s): the button just stops spinning
+                log.info("telegram %s: callback not answered: %s", self.account, self._clean(exc))
+
+    async def fetch(self, media: Media) -> bytes:
+        """The bytes of a file a user sent (a voice note), through getFile."""
+        bot = await self._started()
+        file = await bot.get_file(media.url.removeprefix("telegram-file:"))
+        return bytes(await file.download_as_bytearray())
+
+    async def set_webhook(self, url: str) -> None:
+        """Tell Telegram where to send updates, with the secret token it must send back."""
+        bot = await self._started()
+        await bot.set_webhook(url, secret_token=self.secret_token, allowed_updates=["message", "callback_query"])
+
+    async def close(self) -> None:
+        if self._ready:
+            await self.bot.shutdown()
+            self._ready = False
+
+    def _clean(self, exc: Exception) -> str:
+        """An error's words without the bot token (it is part of every API address)."""
+        text = str(exc) or type(exc).__name__
+        return text.replace(self.token, "***") if self.token else text

@@ -1,0 +1,49 @@
+"""`chatloom deploy` and `chatloom channels` in the terminal, against the fake Telegram."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.channels.conftest import TOKEN
+from tests.fakes.telegram import FakeTelegram
+
+
+def _cli(*args: str, data: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    full = {**os.environ, **(env or {})}
+    full.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "chatloom", *args, "--data", str(data)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=full,
+        timeout=120,
+    )
+
+
+def test_deploy_a_flow_to_telegram_and_register_the_webhook(tmp_path: Path, fake: FakeTelegram) -> None:
+    data = tmp_path / "data"
+    template = Path(__file__).resolve().parents[2] / "flows" / "templates" / "faq_menu.json"
+    assert _cli("import", str(template), "--publish", data=data).returncode == 0
+    no_token = _cli("deploy", "telegram", "support", "faq-menu", data=data, env={"TELEGRAM_BOT_TOKEN": ""})
+    assert no_token.returncode != 0 and "TELEGRAM_BOT_TOKEN" in no_token.stderr
+    done = _cli(
+        "deploy", "telegram", "support", "faq-menu", "--api-base", fake.url, "--webhook", "https://bots.example",
+        data=data, env={"TELEGRAM_BOT_TOKEN": TOKEN},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert fake.webhook["url"] == "https://bots.example/hooks/telegram/support"
+    assert len(fake.webhook["secret_token"]) >= 32
+    assert TOKEN not in done.stdout + done.stderr
+    listed = _cli("channels", data=data)
+    assert "telegram/support: faq-menu v1, answering" in listed.stdout
+    assert _cli("deploy", "telegram", "support", "faq-menu", "--pause", data=data).returncode == 0
+    assert "paused" in _cli("channels", data=data).stdout
+    bad = _cli("deploy", "telegram", "no spaces!", "faq-menu", data=data, env={"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert bad.returncode != 0 and "account name" in bad.stderr
+    missing = _cli("deploy", "telegram", "x", "nope", data=data, env={"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert missing.returncode != 0 and "Publish it first" in missing.stderr
