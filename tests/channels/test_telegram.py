@@ -143,3 +143,18 @@ async def test_credentials_are_encrypted_at_rest(rig: Rig, engine: Engine) -> No
         rows = c.execute(select(DEPLOY.c.credentials)).all()
     assert len(rows) == 2 and all(TOKEN not in r[0] and SECRET not in r[0] for r in rows)
     assert rig.store.deployment("telegram", "mybot").credentials["token"] == TOKEN  # type: ignore[union-attr]
+
+
+async def test_more_buttons_than_telegram_shows_become_a_list_answered_by_number(rig: Rig) -> None:
+    from runtime.channels.base import Capabilities
+
+    found = rig.channels.adapter("telegram", "menu")
+    assert found is not None
+    found[1].capabilities = Capabilities(max_buttons=3, button_title=64, max_text=4096)  # as WhatsApp would
+    await rig.post(text_update(1, "hi"), account="menu")
+    await rig.settle()
+    listed = rig.fake.sent[-1]
+    assert "reply_markup" not in listed and "2. Prices" in listed["text"]
+    await rig.post(text_update(2, "2"), account="menu")
+    await rig.settle()
+    assert any("Plans start at $9 a month" in t for t in rig.fake.texts())
