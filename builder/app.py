@@ -16,7 +16,8 @@ from nicegui import ui
 
 from builder.canvas import TAILWIND
 from builder.context import Builder
-from builder.pages import editor, flow_list, templates, versions
+from builder.pages import deployments, editor, flow_list, templates, versions
+from runtime.channels.service import Channels
 from runtime.engine import Runtime
 
 TAILWIND_URL = "/_chatloom/tailwind.css"
@@ -28,11 +29,12 @@ def add_pages(builder: Builder) -> None:
     versions.register(builder)
     templates.register(builder)
     editor.register(builder)
+    deployments.register(builder)
 
 
-def mount(app: FastAPI, runtime: Runtime, data_dir: Path) -> Builder:
+def mount(app: FastAPI, runtime: Runtime, data_dir: Path, channels: Channels | None = None) -> Builder:
     """Add the builder to the runtime's app."""
-    builder = Builder(runtime)
+    builder = Builder(runtime, channels)
     add_pages(builder)
     # Tailwind compiled by `make` from the classes our Python uses, not NiceGUI's in-browser
     # compiler: that one restyled the whole page on every change, seconds on a large canvas

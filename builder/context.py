@@ -11,6 +11,7 @@ from flows.document import DocumentError, parse_flow
 from flows.models import Flow
 from flows.store import FlowStore
 from nodes.registry import Registry
+from runtime.channels.service import Channels
 from runtime.engine import Runtime
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "flows" / "templates"
@@ -21,6 +22,7 @@ class Builder:
     """The builder's services. One per app; pages read from it, never from module globals."""
 
     runtime: Runtime
+    channels: Channels | None = None  # the messenger channels (None: the deployments page says so)
     clipboards: dict[str, dict[str, Any]] = field(default_factory=dict)  # browser → what it copied last
 
     @property

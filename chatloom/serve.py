@@ -114,7 +114,7 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: b
     if builder:  # imported only here: the runtime alone never loads NiceGUI
         from builder.app import mount
 
-        mount(app, runtime, data_folder(data))
+        mount(app, runtime, data_folder(data), channels)
 
     base = _base_url(host, port)
     order = {flow.id: n for n, flow in enumerate(usable.values())}  # the examples first, the preferred one leading

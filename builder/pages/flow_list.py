@@ -40,6 +40,7 @@ class FlowList:
             ui.label("Flows").classes("text-2xl font-medium")
             ui.space()
             ui.link("Templates", "/templates").mark("templates")
+            ui.link("Channels", "/deployments").mark("deployments")
         with ui.row().classes("w-full items-center gap-2"):
             ui.input(placeholder="Search flows", on_change=self._search).props("clearable dense outlined").classes(
                 "w-64"

@@ -90,6 +90,18 @@ class Channels:
         self._adapters[(channel, account)] = made
         return made
 
+    def forget_now(self, channel: str, account: str) -> None:
+        """Read the deployment again next time (its pause switch changed); keeps the connection."""
+        found = self._adapters.get((channel, account))
+        if found is not None:
+            deployment = self.store.deployment(channel, account)
+            if deployment is not None:
+                self._adapters[(channel, account)] = (deployment, found[1])
+
+    def nudge(self) -> None:
+        """Look for work now (a dead letter revived)."""
+        self._wake.set()
+
     async def forget(self, channel: str, account: str) -> None:
         found = self._adapters.pop((channel, account), None)
         if found is not None:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from nicegui import core, ui
 from nicegui.testing.general import nicegui_reset_globals, prepare_simulation
 from nicegui.testing.user import User
@@ -15,12 +16,16 @@ from sqlalchemy.engine import Engine
 from builder.app import add_pages
 from builder.context import Builder
 from nodes.registry import Registry
+from runtime.channels.secretbox import SecretBox
+from runtime.channels.service import Channels
+from runtime.channels.store import ChannelStore
 from runtime.engine import Runtime
 
 
 @pytest.fixture
 async def builder(engine: Engine, builtins: Registry) -> Builder:
-    return Builder(Runtime(engine, builtins))
+    runtime = Runtime(engine, builtins)
+    return Builder(runtime, Channels(runtime, ChannelStore(engine, SecretBox(Fernet.generate_key()))))
 
 
 @pytest.fixture
