@@ -14,11 +14,12 @@ from typing import Any
 
 ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+SIGNING_ENV = "SLACK_SIGNING_SECRET"
 
 
 def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: Callable[[Any], None]) -> None:
     p = command("deploy", _deploy, "Answer on a channel account with a published flow version.")
-    p.add_argument("channel", choices=["telegram"], help="the platform")
+    p.add_argument("channel", choices=["telegram", "slack"], help="the platform")
     p.add_argument(
         "account", help="a name for this bot in Chatloom (letters, digits, - and _): part of its webhook address"
     )
@@ -77,18 +78,13 @@ def _deploy(args: argparse.Namespace) -> int:
         flows.version(args.flow_id, version)
     except FlowNotFound as exc:
         raise CliError(f"{exc} Publish it first (`chatloom import FILE --publish`).") from None
-    token = os.environ.get(args.token_env, "")
-    existing = store.deployment(args.channel, args.account)
-    if not token and existing is not None:
-        token = existing.credentials.get("token", "")
-    if not token:
-        raise CliError(f"Set the bot token in ${args.token_env} (from @BotFather) and run this again.")
-    secret_token = existing.credentials.get("secret_token") if existing else None
-    credentials = {"token": token, "secret_token": secret_token or secrets.token_urlsafe(32)}
+    credentials = _credentials(args, store.deployment(args.channel, args.account))
     store.deploy(args.channel, args.account, args.flow_id, version, credentials, api_base=args.api_base)
     print(f"{args.channel}/{args.account} answers with {args.flow_id} version {version}.")
     path = f"/hooks/{args.channel}/{args.account}"
-    if args.webhook:
+    if args.webhook and args.channel == "slack":
+        print(f"Paste {args.webhook.rstrip('/')}{path} as the Request URL of Event Subscriptions and Interactivity.")
+    elif args.webhook:
         from runtime.channels.telegram import Telegram
 
         url = args.webhook.rstrip("/") + path
@@ -108,6 +104,29 @@ def _deploy(args: argparse.Namespace) -> int:
     else:
         print(f"Webhook path: {path} (run again with --webhook https://your.server to register it).")
     return 0
+
+
+def _credentials(args: argparse.Namespace, existing: Any) -> dict[str, Any]:
+    """The deployment's credentials: from the environment, else those stored before."""
+    from chatloom.cli import CliError
+
+    credentials = dict(existing.credentials) if existing else {}
+    token_env = args.token_env if args.token_env != TOKEN_ENV or args.channel == "telegram" else "SLACK_BOT_TOKEN"
+    if os.environ.get(token_env):
+        credentials["token"] = os.environ[token_env]
+    if not credentials.get("token"):
+        where = "@BotFather" if args.channel == "telegram" else "your Slack app's OAuth page"
+        raise CliError(f"Set the bot token in ${token_env} (from {where}) and run this again.")
+    if args.channel == "slack":
+        if os.environ.get(SIGNING_ENV):
+            credentials["signing_secret"] = os.environ[SIGNING_ENV]
+        if not credentials.get("signing_secret"):
+            raise CliError(
+                f"Set the app's signing secret in ${SIGNING_ENV} (Basic Information page) and run this again."
+            )
+    else:
+        credentials.setdefault("secret_token", secrets.token_urlsafe(32))
+    return credentials
 
 
 def _channels(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -67,6 +68,12 @@ class Adapter(Protocol):
     def verify(self, headers: dict[str, str], body: bytes) -> None:
         """Raise Rejected unless the request really comes from the platform (constant-time compare)."""
 
+    def decode(self, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+        """The request body as a JSON object (Rejected 400 if it is not one); see `json_object`."""
+
+    def handshake(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The answer to a platform's set-up request (Slack's url_verification), else None."""
+
     def parse(self, body: dict[str, Any]) -> list[ChannelEvent]:
         """The events in one webhook body (none for updates the bot does not care about)."""
 
@@ -78,6 +85,17 @@ class Adapter(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """A request body that must be a JSON object, or Rejected(400) in words."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Rejected(400, "The request body is not JSON.") from None
+    if not isinstance(data, dict):
+        raise Rejected(400, "The request body is not a JSON object.")
+    return data
 
 
 __all__ = ["Adapter", "Button", "Capabilities", "ChannelEvent", "Rejected", "SendFailed"]

@@ -27,11 +27,11 @@ def hook_routes(channels: Channels) -> APIRouter:
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
         try:
-            fresh = await channels.receive(channel, account, headers, body)
+            fresh, answer = await channels.receive(channel, account, headers, body)
         except Rejected as exc:
             if exc.status in (401, 403):
                 log.warning("webhook %s/%s refused: %s", channel, account, exc.reason)  # never the header itself
             return JSONResponse({"detail": exc.reason}, status_code=exc.status)
-        return JSONResponse({"ok": True, "new": fresh})
+        return JSONResponse(answer if answer is not None else {"ok": True, "new": fresh})
 
     return router

@@ -31,10 +31,16 @@ def _telegram(account: str, credentials: dict[str, Any], api_base: str) -> Adapt
     return Telegram(account, credentials, api_base)
 
 
-ADAPTERS: dict[str, AdapterFactory] = {"telegram": _telegram}
+def _slack(account: str, credentials: dict[str, Any], api_base: str) -> Adapter:
+    from runtime.channels.slack import Slack
+
+    return Slack(account, credentials, api_base)
+
+
+ADAPTERS: dict[str, AdapterFactory] = {"telegram": _telegram, "slack": _slack}
 MAX_ATTEMPTS = 8  # then a message goes to the dead letters
 BACKOFF = (1.0, 60.0)  # first retry after about a second, never more than a minute apart
-PACE = {"telegram": 1.0}  # seconds between messages to one chat (Telegram: about one a second)
+PACE = {"telegram": 1.0, "slack": 1.0}  # seconds between messages to one chat (both: about one a second)
 UNUSABLE = "Sorry, I can only read text and the buttons here."
 
 
@@ -109,23 +115,24 @@ class Channels:
 
     # in
 
-    async def receive(self, channel: str, account: str, headers: dict[str, str], body: bytes) -> int:
-        """A webhook request: verified first, then stored; the number of new events. Raises Rejected."""
+    async def receive(
+        self, channel: str, account: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any] | None]:
+        """A webhook request: verified first, then stored. The number of new events, and the answer
+        to a set-up handshake if it was one. Raises Rejected."""
         found = self.adapter(channel, account)
         if found is None:
             raise Rejected(404, f"There is no {channel} channel {account!r} here.")
         deployment, adapter = found
         adapter.verify(headers, body)
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise Rejected(400, "The request body is not JSON.") from None
-        if not isinstance(data, dict):
-            raise Rejected(400, "The request body is not a JSON object.")
+        data = adapter.decode(headers, body)
+        answer = adapter.handshake(data)
+        if answer is not None:
+            return 0, answer
         events = adapter.parse(data)
         self.store.note(channel, account, event=True)
         if deployment.paused:
-            return 0
+            return 0, None
         fresh = 0
         for event in events:
             record = {k: getattr(event, k) for k in ChannelEvent.__slots__ if k != "media"}
@@ -133,7 +140,7 @@ class Channels:
             fresh += self.store.receive(channel, account, event.event_id, record)
         if fresh:
             self._wake.set()
-        return fresh
+        return fresh, None
 
     async def handle_inbox(self) -> int:
         """Handle the stored events not handled yet, oldest first; how many."""

@@ -17,7 +17,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 
 from nodes.api import Media, Outbound
-from runtime.channels.base import Capabilities, ChannelEvent, Rejected, SendFailed
+from runtime.channels.base import Capabilities, ChannelEvent, Rejected, SendFailed, json_object
 
 log = logging.getLogger(__name__)
 PUBLIC_API = "https://api.telegram.org"
@@ -45,6 +45,12 @@ class Telegram:
         given = headers.get(SECRET_HEADER, "")
         if not self.secret_token or not hmac.compare_digest(given.encode(), self.secret_token.encode()):
             raise Rejected(401, "The request is not signed with this bot's secret token.")
+
+    def decode(self, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+        return json_object(body)
+
+    def handshake(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        return None
 
     def parse(self, body: dict[str, Any]) -> list[ChannelEvent]:
         update_id = body.get("update_id")

@@ -47,3 +47,17 @@ def test_deploy_a_flow_to_telegram_and_register_the_webhook(tmp_path: Path, fake
     assert bad.returncode != 0 and "account name" in bad.stderr
     missing = _cli("deploy", "telegram", "x", "nope", data=data, env={"TELEGRAM_BOT_TOKEN": TOKEN})
     assert missing.returncode != 0 and "Publish it first" in missing.stderr
+
+
+def test_deploy_a_flow_to_slack_needs_its_signing_secret(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    template = Path(__file__).resolve().parents[2] / "flows" / "templates" / "faq_menu.json"
+    assert _cli("import", str(template), "--publish", data=data).returncode == 0
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": ""}
+    missing = _cli("deploy", "slack", "team", "faq-menu", data=data, env=env)
+    assert missing.returncode != 0 and "SLACK_SIGNING_SECRET" in missing.stderr
+    env["SLACK_SIGNING_SECRET"] = "abc123"
+    done = _cli("deploy", "slack", "team", "faq-menu", "--webhook", "https://bots.example", data=data, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "https://bots.example/hooks/slack/team" in done.stdout and "abc123" not in done.stdout
+    assert "slack/team: faq-menu v1" in _cli("channels", data=data).stdout

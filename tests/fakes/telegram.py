@@ -5,19 +5,18 @@ queries, set a webhook and fetch files. It records what it was sent and can be t
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.server import running
+
+__all__ = ["FakeTelegram", "running"]
 
 
 @dataclass
@@ -101,25 +100,3 @@ class FakeTelegram:
 
 def _ok(result: Any) -> JSONResponse:
     return JSONResponse({"ok": True, "result": result})
-
-
-@contextmanager
-def running(fake: FakeTelegram) -> Iterator[FakeTelegram]:
-    """Serve the fake on a free port of 127.0.0.1 in a thread, for the duration."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the fake Telegram did not start")
-        time.sleep(0.02)
-    fake.url = f"http://127.0.0.1:{port}"
-    try:
-        yield fake
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
