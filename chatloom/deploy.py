@@ -19,7 +19,7 @@ SIGNING_ENV = "SLACK_SIGNING_SECRET"
 
 def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: Callable[[Any], None]) -> None:
     p = command("deploy", _deploy, "Answer on a channel account with a published flow version.")
-    p.add_argument("channel", choices=["telegram", "slack"], help="the platform")
+    p.add_argument("channel", choices=["telegram", "slack", "messenger", "instagram"], help="the platform")
     p.add_argument(
         "account", help="a name for this bot in Chatloom (letters, digits, - and _): part of its webhook address"
     )
@@ -82,7 +82,10 @@ def _deploy(args: argparse.Namespace) -> int:
     store.deploy(args.channel, args.account, args.flow_id, version, credentials, api_base=args.api_base)
     print(f"{args.channel}/{args.account} answers with {args.flow_id} version {version}.")
     path = f"/hooks/{args.channel}/{args.account}"
-    if args.webhook and args.channel == "slack":
+    if args.channel in ("messenger", "instagram"):
+        print(f"Callback URL: {(args.webhook or 'https://your.server').rstrip('/')}{path}")
+        print(f"Verify token: {credentials['verify_token']}  (paste both into the app's Webhooks settings)")
+    elif args.webhook and args.channel == "slack":
         print(f"Paste {args.webhook.rstrip('/')}{path} as the Request URL of Event Subscriptions and Interactivity.")
     elif args.webhook:
         from runtime.channels.telegram import Telegram
@@ -111,6 +114,14 @@ def _credentials(args: argparse.Namespace, existing: Any) -> dict[str, Any]:
     from chatloom.cli import CliError
 
     credentials = dict(existing.credentials) if existing else {}
+    if args.channel in ("messenger", "instagram"):
+        for key, env in (("page_token", "META_PAGE_TOKEN"), ("app_secret", "META_APP_SECRET")):
+            if os.environ.get(env):
+                credentials[key] = os.environ[env]
+            if not credentials.get(key):
+                raise CliError(f"Set ${env} (from your Meta app's dashboard) and run this again.")
+        credentials.setdefault("verify_token", secrets.token_urlsafe(24))
+        return credentials
     token_env = args.token_env if args.token_env != TOKEN_ENV or args.channel == "telegram" else "SLACK_BOT_TOKEN"
     if os.environ.get(token_env):
         credentials["token"] = os.environ[token_env]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from runtime.channels.base import Rejected
 from runtime.channels.service import Channels
@@ -33,5 +33,13 @@ def hook_routes(channels: Channels) -> APIRouter:
                 log.warning("webhook %s/%s refused: %s", channel, account, exc.reason)  # never the header itself
             return JSONResponse({"detail": exc.reason}, status_code=exc.status)
         return JSONResponse(answer if answer is not None else {"ok": True, "new": fresh})
+
+    @router.get("/hooks/{channel}/{account}", include_in_schema=False)
+    async def subscribe(channel: str, account: str, request: Request) -> Response:
+        try:
+            challenge = channels.challenge(channel, account, dict(request.query_params))
+        except Rejected as exc:
+            return JSONResponse({"detail": exc.reason}, status_code=exc.status)
+        return PlainTextResponse(challenge)
 
     return router

@@ -37,10 +37,29 @@ def _slack(account: str, credentials: dict[str, Any], api_base: str) -> Adapter:
     return Slack(account, credentials, api_base)
 
 
-ADAPTERS: dict[str, AdapterFactory] = {"telegram": _telegram, "slack": _slack}
+def _meta(channel: str) -> AdapterFactory:
+    def make(account: str, credentials: dict[str, Any], api_base: str) -> Adapter:
+        from runtime.channels.meta import Meta
+
+        return Meta(channel, account, credentials, api_base)
+
+    return make
+
+
+ADAPTERS: dict[str, AdapterFactory] = {
+    "telegram": _telegram,
+    "slack": _slack,
+    "messenger": _meta("messenger"),
+    "instagram": _meta("instagram"),
+}
 MAX_ATTEMPTS = 8  # then a message goes to the dead letters
 BACKOFF = (1.0, 60.0)  # first retry after about a second, never more than a minute apart
-PACE = {"telegram": 1.0, "slack": 1.0}  # seconds between messages to one chat (both: about one a second)
+PACE = {
+    "telegram": 1.0,
+    "slack": 1.0,
+    "messenger": 0.2,
+    "instagram": 0.2,
+}  # seconds between messages to one chat (both: about one a second)
 UNUSABLE = "Sorry, I can only read text and the buttons here."
 
 
@@ -95,6 +114,16 @@ class Channels:
         made = (deployment, factory(account, deployment.credentials, deployment.api_base))
         self._adapters[(channel, account)] = made
         return made
+
+    def challenge(self, channel: str, account: str, query: dict[str, str]) -> str:
+        """A platform's subscription handshake (Meta's hub.challenge). Raises Rejected."""
+        found = self.adapter(channel, account)
+        if found is None:
+            raise Rejected(404, f"There is no {channel} channel {account!r} here.")
+        answer = getattr(found[1], "challenge", None)
+        if answer is None:
+            raise Rejected(405, f"{channel} does not subscribe this way.")
+        return str(answer(query))
 
     def forget_now(self, channel: str, account: str) -> None:
         """Read the deployment again next time (its pause switch changed); keeps the connection."""

@@ -61,3 +61,16 @@ def test_deploy_a_flow_to_slack_needs_its_signing_secret(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     assert "https://bots.example/hooks/slack/team" in done.stdout and "abc123" not in done.stdout
     assert "slack/team: faq-menu v1" in _cli("channels", data=data).stdout
+
+
+def test_deploy_to_messenger_prints_the_callback_and_verify_token(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    template = Path(__file__).resolve().parents[2] / "flows" / "templates" / "faq_menu.json"
+    assert _cli("import", str(template), "--publish", data=data).returncode == 0
+    env = {"META_PAGE_TOKEN": "EAAG-secret", "META_APP_SECRET": ""}
+    assert "META_APP_SECRET" in _cli("deploy", "messenger", "page", "faq-menu", data=data, env=env).stderr
+    env["META_APP_SECRET"] = "app-secret"
+    done = _cli("deploy", "messenger", "page", "faq-menu", "--webhook", "https://bots.example", data=data, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "https://bots.example/hooks/messenger/page" in done.stdout and "Verify token: " in done.stdout
+    assert "EAAG-secret" not in done.stdout and "app-secret" not in done.stdout
