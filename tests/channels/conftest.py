@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,25 +85,38 @@ def box() -> SecretBox:
     return SecretBox(Fernet.generate_key())
 
 
-async def make_rig(engine: Engine, builtins: Registry, fake: FakeTelegram, box: SecretBox) -> AsyncIterator[Rig]:
+@asynccontextmanager
+async def served(
+    engine: Engine, builtins: Registry, box: SecretBox, deployments: list[tuple[str, str, str, dict[str, Any], str]]
+) -> AsyncIterator[tuple[Runtime, Channels, httpx.AsyncClient, Clock]]:
+    """The greeter and FAQ flows published, these (channel, account, flow, credentials, api) deployed,
+    channels unpaced on a test clock, and an HTTP client on the app; all stopped after."""
     runtime = Runtime(engine, builtins)
-    for flow in (parse_flow(__import__("json").dumps(GREETER)), parse_flow((TEMPLATES / "faq_menu.json").read_bytes())):
+    for flow in (parse_flow(json.dumps(GREETER)), parse_flow((TEMPLATES / "faq_menu.json").read_bytes())):
         if not runtime.flows.exists(flow.id):
             runtime.flows.save_draft(flow)
             runtime.flows.publish(flow.id, builtins)
     store = ChannelStore(engine, box)
-    if store.deployment("telegram", "mybot") is None:
-        store.deploy("telegram", "mybot", "greeter", 1, {"token": TOKEN, "secret_token": SECRET}, api_base=fake.url)
-        store.deploy("telegram", "menu", "faq-menu", 1, {"token": TOKEN, "secret_token": SECRET}, api_base=fake.url)
+    for channel, account, flow_id, credentials, api_base in deployments:
+        if store.deployment(channel, account) is None:
+            store.deploy(channel, account, flow_id, 1, credentials, api_base=api_base)
     clock = Clock()
-    channels = Channels(runtime, store, pace={"telegram": 0.0}, clock=clock)
-    app = create_app(runtime, channels)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client:
+    channels = Channels(runtime, store, pace={}, clock=clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(create_app(runtime, channels)), base_url="http://t"
+    ) as c:
         try:
-            yield Rig(runtime, store, channels, client, fake, clock)
+            yield runtime, channels, c, clock
         finally:
             await channels.stop()
             await runtime.shutdown()
+
+
+async def make_rig(engine: Engine, builtins: Registry, fake: FakeTelegram, box: SecretBox) -> AsyncIterator[Rig]:
+    creds = {"token": TOKEN, "secret_token": SECRET}
+    deployments = [("telegram", "mybot", "greeter", creds, fake.url), ("telegram", "menu", "faq-menu", creds, fake.url)]
+    async with served(engine, builtins, box, deployments) as (runtime, channels, client, clock):
+        yield Rig(runtime, channels.store, channels, client, fake, clock)
 
 
 @pytest.fixture

@@ -10,18 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy.engine import Engine
 
-from builder.context import TEMPLATES
-from flows.document import parse_flow
 from nodes.registry import Registry
-from runtime.api import create_app
 from runtime.channels.secretbox import SecretBox
 from runtime.channels.service import Channels
-from runtime.channels.store import ChannelStore
-from runtime.engine import Runtime
-from tests.channels.conftest import GREETER, Clock
+from tests.channels.conftest import Clock, served
 from tests.fakes.meta import FakeGraph, signature
 from tests.fakes.server import running
 
@@ -57,25 +51,14 @@ def fake() -> Iterator[FakeGraph]:
 
 
 @pytest.fixture
-async def rig(engine: Engine, builtins: Registry, fake: FakeGraph) -> AsyncIterator[MetaRig]:
-    runtime = Runtime(engine, builtins)
-    for flow in (parse_flow(json.dumps(GREETER)), parse_flow((TEMPLATES / "faq_menu.json").read_bytes())):
-        runtime.flows.save_draft(flow)
-        runtime.flows.publish(flow.id, builtins)
-    store = ChannelStore(engine, SecretBox(Fernet.generate_key()))
-    store.deploy("messenger", "page", "greeter", 1, CREDS, api_base=fake.url)
-    store.deploy("messenger", "menu", "faq-menu", 1, CREDS, api_base=fake.url)
-    store.deploy("instagram", "shop", "greeter", 1, CREDS, api_base=fake.url)
-    clock = Clock()
-    channels = Channels(runtime, store, pace={}, clock=clock)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(create_app(runtime, channels)), base_url="http://t"
-    ) as c:
-        try:
-            yield MetaRig(channels, c, fake, clock)
-        finally:
-            await channels.stop()
-            await runtime.shutdown()
+async def rig(engine: Engine, builtins: Registry, fake: FakeGraph, box: SecretBox) -> AsyncIterator[MetaRig]:
+    deployments = [
+        ("messenger", "page", "greeter", CREDS, fake.url),
+        ("messenger", "menu", "faq-menu", CREDS, fake.url),
+        ("instagram", "shop", "greeter", CREDS, fake.url),
+    ]
+    async with served(engine, builtins, box, deployments) as (_, channels, client, clock):
+        yield MetaRig(channels, client, fake, clock)
 
 
 def messaging(

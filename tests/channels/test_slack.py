@@ -12,19 +12,14 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from builder.context import TEMPLATES
-from flows.document import parse_flow
 from nodes.registry import Registry
-from runtime.api import create_app
 from runtime.channels.secretbox import SecretBox
 from runtime.channels.service import Channels
-from runtime.channels.store import INBOX, ChannelStore
-from runtime.engine import Runtime
-from tests.channels.conftest import GREETER, Clock
+from runtime.channels.store import INBOX
+from tests.channels.conftest import Clock, served
 from tests.fakes.server import running
 from tests.fakes.slack import FakeSlack, signed
 
@@ -60,25 +55,11 @@ def fake() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
-async def rig(engine: Engine, builtins: Registry, fake: FakeSlack) -> AsyncIterator[SlackRig]:
-    runtime = Runtime(engine, builtins)
-    for flow in (parse_flow(json.dumps(GREETER)), parse_flow((TEMPLATES / "faq_menu.json").read_bytes())):
-        runtime.flows.save_draft(flow)
-        runtime.flows.publish(flow.id, builtins)
-    store = ChannelStore(engine, SecretBox(Fernet.generate_key()))
+async def rig(engine: Engine, builtins: Registry, fake: FakeSlack, box: SecretBox) -> AsyncIterator[SlackRig]:
     creds = {"token": TOKEN, "signing_secret": SIGNING}
-    store.deploy("slack", "team", "greeter", 1, creds, api_base=fake.url)
-    store.deploy("slack", "menu", "faq-menu", 1, creds, api_base=fake.url)
-    clock = Clock()
-    channels = Channels(runtime, store, pace={"slack": 0.0}, clock=clock)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(create_app(runtime, channels)), base_url="http://t"
-    ) as c:
-        try:
-            yield SlackRig(channels, c, fake, clock)
-        finally:
-            await channels.stop()
-            await runtime.shutdown()
+    deployments = [("slack", "team", "greeter", creds, fake.url), ("slack", "menu", "faq-menu", creds, fake.url)]
+    async with served(engine, builtins, box, deployments) as (_, channels, client, clock):
+        yield SlackRig(channels, client, fake, clock)
 
 
 def message(event_id: str, text: str, channel: str = "D024BE91L", **extra: Any) -> dict[str, Any]:
