@@ -15,11 +15,17 @@ from typing import Any
 ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 SIGNING_ENV = "SLACK_SIGNING_SECRET"
+META_CREDENTIALS = (("page_token", "META_PAGE_TOKEN"), ("app_secret", "META_APP_SECRET"))
+WHATSAPP_CREDENTIALS = (
+    ("token", "WHATSAPP_TOKEN"),
+    ("phone_id", "WHATSAPP_PHONE_ID"),
+    ("app_secret", "META_APP_SECRET"),
+)
 
 
 def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: Callable[[Any], None]) -> None:
     p = command("deploy", _deploy, "Answer on a channel account with a published flow version.")
-    p.add_argument("channel", choices=["telegram", "slack", "messenger", "instagram"], help="the platform")
+    p.add_argument("channel", choices=["telegram", "slack", "messenger", "instagram", "whatsapp"], help="the platform")
     p.add_argument(
         "account", help="a name for this bot in Chatloom (letters, digits, - and _): part of its webhook address"
     )
@@ -82,7 +88,7 @@ def _deploy(args: argparse.Namespace) -> int:
     store.deploy(args.channel, args.account, args.flow_id, version, credentials, api_base=args.api_base)
     print(f"{args.channel}/{args.account} answers with {args.flow_id} version {version}.")
     path = f"/hooks/{args.channel}/{args.account}"
-    if args.channel in ("messenger", "instagram"):
+    if args.channel in ("messenger", "instagram", "whatsapp"):
         print(f"Callback URL: {(args.webhook or 'https://your.server').rstrip('/')}{path}")
         print(f"Verify token: {credentials['verify_token']}  (paste both into the app's Webhooks settings)")
     elif args.webhook and args.channel == "slack":
@@ -114,8 +120,9 @@ def _credentials(args: argparse.Namespace, existing: Any) -> dict[str, Any]:
     from chatloom.cli import CliError
 
     credentials = dict(existing.credentials) if existing else {}
-    if args.channel in ("messenger", "instagram"):
-        for key, env in (("page_token", "META_PAGE_TOKEN"), ("app_secret", "META_APP_SECRET")):
+    if args.channel in ("messenger", "instagram", "whatsapp"):
+        needed = META_CREDENTIALS if args.channel != "whatsapp" else WHATSAPP_CREDENTIALS
+        for key, env in needed:
             if os.environ.get(env):
                 credentials[key] = os.environ[env]
             if not credentials.get(key):

@@ -46,7 +46,14 @@ def _meta(channel: str) -> AdapterFactory:
     return make
 
 
+def _whatsapp(account: str, credentials: dict[str, Any], api_base: str) -> Adapter:
+    from runtime.channels.whatsapp import WhatsApp
+
+    return WhatsApp(account, credentials, api_base)
+
+
 ADAPTERS: dict[str, AdapterFactory] = {
+    "whatsapp": _whatsapp,
     "telegram": _telegram,
     "slack": _slack,
     "messenger": _meta("messenger"),

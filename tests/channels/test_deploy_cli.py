@@ -74,3 +74,15 @@ def test_deploy_to_messenger_prints_the_callback_and_verify_token(tmp_path: Path
     assert done.returncode == 0, done.stderr
     assert "https://bots.example/hooks/messenger/page" in done.stdout and "Verify token: " in done.stdout
     assert "EAAG-secret" not in done.stdout and "app-secret" not in done.stdout
+
+
+def test_deploy_to_whatsapp_needs_the_phone_number_id(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    template = Path(__file__).resolve().parents[2] / "flows" / "templates" / "faq_menu.json"
+    assert _cli("import", str(template), "--publish", data=data).returncode == 0
+    env = {"WHATSAPP_TOKEN": "EAAJ-secret", "WHATSAPP_PHONE_ID": "", "META_APP_SECRET": "s"}
+    assert "WHATSAPP_PHONE_ID" in _cli("deploy", "whatsapp", "shop", "faq-menu", data=data, env=env).stderr
+    env["WHATSAPP_PHONE_ID"] = "106540352242922"
+    done = _cli("deploy", "whatsapp", "shop", "faq-menu", data=data, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "/hooks/whatsapp/shop" in done.stdout and "EAAJ-secret" not in done.stdout
