@@ -25,7 +25,9 @@ WHATSAPP_CREDENTIALS = (
 
 def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: Callable[[Any], None]) -> None:
     p = command("deploy", _deploy, "Answer on a channel account with a published flow version.")
-    p.add_argument("channel", choices=["telegram", "slack", "messenger", "instagram", "whatsapp"], help="the platform")
+    p.add_argument(
+        "channel", choices=["telegram", "slack", "messenger", "instagram", "whatsapp", "web"], help="the platform"
+    )
     p.add_argument(
         "account", help="a name for this bot in Chatloom (letters, digits, - and _): part of its webhook address"
     )
@@ -88,7 +90,11 @@ def _deploy(args: argparse.Namespace) -> int:
     store.deploy(args.channel, args.account, args.flow_id, version, credentials, api_base=args.api_base)
     print(f"{args.channel}/{args.account} answers with {args.flow_id} version {version}.")
     path = f"/hooks/{args.channel}/{args.account}"
-    if args.channel in ("messenger", "instagram", "whatsapp"):
+    if args.channel == "web":
+        site = (args.webhook or "https://your.server").rstrip("/")
+        print(f'Paste into your website: <script src="{site}/widget/{args.account}.js" async></script>')
+        print(f"Preview: {site}/widget/{args.account}/preview")
+    elif args.channel in ("messenger", "instagram", "whatsapp"):
         print(f"Callback URL: {(args.webhook or 'https://your.server').rstrip('/')}{path}")
         print(f"Verify token: {credentials['verify_token']}  (paste both into the app's Webhooks settings)")
     elif args.webhook and args.channel == "slack":
@@ -120,6 +126,8 @@ def _credentials(args: argparse.Namespace, existing: Any) -> dict[str, Any]:
     from chatloom.cli import CliError
 
     credentials = dict(existing.credentials) if existing else {}
+    if args.channel == "web":
+        return credentials  # a public chat on a website: nothing to keep secret
     if args.channel in ("messenger", "instagram", "whatsapp"):
         needed = META_CREDENTIALS if args.channel != "whatsapp" else WHATSAPP_CREDENTIALS
         for key, env in needed:

@@ -37,6 +37,7 @@ from runtime.api_models import (
 )
 from runtime.channels.hooks import hook_routes
 from runtime.channels.service import Channels
+from runtime.channels.widget import widget_routes
 from runtime.engine import Busy, ConversationNotFound, Runtime
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def create_app(runtime: Runtime, channels: Channels | None = None) -> FastAPI:
     if channels is not None:
         app.state.channels = channels
         app.include_router(hook_routes(channels))
+        app.include_router(widget_routes(channels))
 
     @app.get("/health")
     async def health() -> Health:

@@ -39,13 +39,16 @@ class Deployments:
         self.builder, self.channels, self.store = builder, channels, channels.store
         self.base = _base_url()
         with ui.card().classes("w-full max-w-3xl"):
-            ui.label("Put a published flow on Telegram").classes("text-lg font-medium")
+            ui.label("Put a published flow on Telegram or on your website").classes("text-lg font-medium")
+            self.kind = ui.toggle({"telegram": "Telegram bot", "web": "Web chat"}, value="telegram").mark("kind")
             published = [f for f in builder.flows.list() if f.latest_version]
             with ui.row().classes("w-full items-end gap-2"):
                 self.account = ui.input("Bot name in Chatloom", placeholder="support-bot").mark("account")
                 self.flow = ui.select({f.id: f.name for f in published}, label="Flow").classes("w-56").mark("flow")
                 self.token = ui.input("Bot token from @BotFather", password=True).classes("w-72").mark("token")
             self.api_base = ui.input("Bot API address (leave empty for Telegram's)").classes("w-96").mark("api-base")
+            self.token.bind_visibility_from(self.kind, "value", value="telegram")
+            self.api_base.bind_visibility_from(self.kind, "value", value="telegram")
             ui.button("Deploy", icon="rocket_launch", on_click=self._deploy).mark("deploy")
         self.rows = ui.column().classes("w-full gap-2")
         self.dead = ui.column().classes("w-full gap-1")
@@ -94,7 +97,13 @@ class Deployments:
                     value=not d.paused,
                     on_change=lambda e: self._pause(channel, account, not e.value),
                 ).mark(f"answering-{account}")
-            ui.label(f"Webhook address: {url}").classes("text-sm font-mono").mark(f"webhook-{account}")
+            if channel == "web":
+                snippet = f'<script src="{self.base}/widget/{account}.js" async></script>'
+                ui.label("Paste into your website:").classes("text-sm")
+                ui.code(snippet, language="html").classes("w-full").mark(f"snippet-{account}")
+                ui.link("Open the preview page", f"/widget/{account}/preview", new_tab=True).mark(f"preview-{account}")
+            else:
+                ui.label(f"Webhook address: {url}").classes("text-sm font-mono").mark(f"webhook-{account}")
             health = f"Last event: {seen} · messages waiting: {self.store.pending_count(channel, account)}"
             if d.last_error:
                 health += f" · last error: {d.last_error}"
@@ -115,6 +124,12 @@ class Deployments:
             return
         if not flow_id:
             ui.notify("Choose a published flow.", type="warning")
+            return
+        if self.kind.value == "web":
+            version = self.builder.flows.latest_version(flow_id)
+            self.store.deploy("web", account, flow_id, version, {})
+            ui.notify(f"The web chat “{account}” answers with {flow_id} version {version}.", type="positive")
+            self.refresh()
             return
         existing = self.store.deployment("telegram", account)
         if not token and existing is None:

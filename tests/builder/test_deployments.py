@@ -97,3 +97,16 @@ async def test_dead_letters_are_listed_and_sent_again(user: User, builder: Build
     user.find(marker=f"revive-{row.id}").click()
     await user.should_see("It will be sent again.")
     assert store.dead_letters() == [] and store.due(now=1e12)[0].id == row.id
+
+
+async def test_a_web_chat_shows_its_snippet_and_preview(user: User, builder: Builder) -> None:
+    _publish(builder)
+    await user.open("/deployments")
+    user.find(marker="kind").elements.pop().value = "web"
+    user.find(marker="account").type("site")
+    user.find(marker="flow").elements.pop().value = "faq-menu"
+    user.find(marker="deploy").click()
+    await user.should_see("The web chat “site” answers with faq-menu version 1")
+    await user.should_see(marker="snippet-site")
+    await user.should_see(marker="preview-site")
+    assert builder.channels is not None and builder.channels.store.deployment("web", "site") is not None

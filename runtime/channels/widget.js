@@ -1,0 +1,134 @@
+// Chatloom web chat: a bubble that opens a chat with a Chatloom flow. Served by Chatloom, no CDN.
+// <script src="https://your.server/widget/ACCOUNT.js" async></script>
+(() => {
+  const me = document.currentScript || [...document.scripts].find((s) => /\/widget\/[^/]+\.js/.test(s.src));
+  const src = new URL(me.src, location.href);
+  const account = decodeURIComponent(src.pathname.match(/\/widget\/([^/]+)\.js$/)[1]);
+  const wsBase = (src.protocol === "https:" ? "wss://" : "ws://") + src.host;
+  const key = (k) => `chatloom:${account}:${k}`;
+  let visitor = localStorage.getItem(key("visitor"));
+  if (!visitor) {
+    visitor = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+    localStorage.setItem(key("visitor"), visitor);
+  }
+  const pending = JSON.parse(localStorage.getItem(key("pending")) || "[]"); // sent, not yet acknowledged
+  let counter = Number(localStorage.getItem(key("counter")) || "0");
+  let last = 0, socket = null, retry = 500, opened = false;
+
+  const root = document.createElement("div");
+  root.className = "chatloom-widget";
+  root.innerHTML = `
+    <style>
+      .chatloom-widget { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; font: 14px/1.4 system-ui, sans-serif; }
+      .chatloom-widget .cl-bubble { width: 56px; height: 56px; border-radius: 50%; border: none; background: #1976d2; color: #fff;
+        font-size: 26px; cursor: pointer; box-shadow: 0 2px 8px #0004; float: right; }
+      .chatloom-widget .cl-panel { display: none; width: 320px; height: 440px; margin-bottom: 10px; background: #fff; border-radius: 10px;
+        box-shadow: 0 4px 20px #0004; flex-direction: column; overflow: hidden; }
+      .chatloom-widget.cl-open .cl-panel { display: flex; }
+      .chatloom-widget .cl-log { flex: 1; overflow-y: auto; padding: 10px; display: flex; flex-direction: column; gap: 6px; }
+      .chatloom-widget .cl-msg { max-width: 80%; padding: 6px 10px; border-radius: 10px; white-space: pre-wrap; word-wrap: break-word; }
+      .chatloom-widget .cl-out { background: #eee; align-self: flex-start; }
+      .chatloom-widget .cl-in { background: #1976d2; color: #fff; align-self: flex-end; }
+      .chatloom-widget .cl-buttons { display: flex; flex-wrap: wrap; gap: 4px; }
+      .chatloom-widget .cl-buttons button { border: 1px solid #1976d2; color: #1976d2; background: #fff; border-radius: 14px; padding: 3px 10px; cursor: pointer; }
+      .chatloom-widget form { display: flex; border-top: 1px solid #ddd; }
+      .chatloom-widget input { flex: 1; border: none; padding: 10px; font: inherit; outline: none; }
+      .chatloom-widget .cl-status { font-size: 11px; color: #888; padding: 0 10px; min-height: 14px; }
+      .chatloom-widget img { max-width: 100%; border-radius: 6px; }
+    </style>
+    <div class="cl-panel" role="dialog" aria-label="Chat">
+      <div class="cl-log" aria-live="polite"></div>
+      <div class="cl-status"></div>
+      <form><input placeholder="Type a message" maxlength="4096" aria-label="Message"><button type="submit" aria-label="Send">➤</button></form>
+    </div>
+    <button class="cl-bubble" aria-label="Open the chat">💬</button>`;
+  document.body.appendChild(root);
+  const log = root.querySelector(".cl-log"), status = root.querySelector(".cl-status");
+  const input = root.querySelector("input");
+
+  function save() {
+    localStorage.setItem(key("pending"), JSON.stringify(pending));
+    localStorage.setItem(key("counter"), String(counter));
+  }
+
+  function render(line) {
+    if (line.id <= last) return;
+    last = line.id;
+    log.querySelectorAll(".cl-buttons").forEach((b) => b.remove()); // only the newest buttons can be pressed
+    const bubble = document.createElement("div");
+    bubble.className = "cl-msg " + (line.direction === "in" ? "cl-in" : "cl-out");
+    bubble.textContent = line.direction === "in" && line.choice && !line.text ? line.choice : line.text || "";
+    if (line.media) {
+      const m = line.media;
+      const el = m.kind === "image" ? Object.assign(document.createElement("img"), { src: m.url, alt: m.name || "" })
+        : m.kind === "audio" ? Object.assign(document.createElement("audio"), { src: m.url, controls: true })
+        : Object.assign(document.createElement("a"), { href: m.url, textContent: m.name || m.url, target: "_blank" });
+      bubble.appendChild(document.createElement("br"));
+      bubble.appendChild(el);
+    }
+    log.appendChild(bubble);
+    if (line.direction === "out" && line.buttons && line.buttons.length) {
+      const row = document.createElement("div");
+      row.className = "cl-buttons";
+      for (const b of line.buttons) {
+        const button = document.createElement("button");
+        button.textContent = b.title;
+        button.onclick = () => say(b.title, b.value || b.title);
+        row.appendChild(button);
+      }
+      log.appendChild(row);
+    }
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+
+  function say(text, choice) {
+    const message = { type: "say", id: String(++counter), text, choice: choice ?? null };
+    pending.push(message);
+    save();
+    send(message);
+  }
+
+  function connect() {
+    socket = new WebSocket(`${wsBase}/widget/${encodeURIComponent(account)}/ws?visitor=${visitor}`);
+    socket.onopen = () => {
+      retry = 500;
+      status.textContent = "";
+      send({ type: "hello", after: last });
+      for (const message of pending) send(message); // what was sent while offline, answered once
+    };
+    socket.onmessage = (e) => {
+      const data = JSON.parse(e.data);
+      if (data.type === "line") render(data);
+      else if (data.type === "ack") {
+        const i = pending.findIndex((m) => m.id === data.id);
+        if (i >= 0) pending.splice(i, 1);
+        save();
+      } else if (data.type === "error") status.textContent = data.detail;
+    };
+    socket.onclose = (e) => {
+      if (e.code === 4404) { status.textContent = "This chat is not available."; return; }
+      status.textContent = "Reconnecting…";
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 15000);
+    };
+  }
+
+  root.querySelector("form").onsubmit = (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (text) say(text, null);
+    input.value = "";
+  };
+  root.querySelector(".cl-bubble").onclick = () => {
+    root.classList.toggle("cl-open");
+    if (!opened) { opened = true; connect(); }
+    if (root.classList.contains("cl-open")) input.focus();
+  };
+  if (localStorage.getItem(key("open")) === "1") root.querySelector(".cl-bubble").click();
+  root.querySelector(".cl-bubble").addEventListener("click", () =>
+    localStorage.setItem(key("open"), root.classList.contains("cl-open") ? "1" : "0"));
+})();

@@ -1,0 +1,94 @@
+"""The web chat widget's WebSocket: history, buttons, answers once after a resend, refusals."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy.engine import Engine
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from builder.context import TEMPLATES
+from flows.document import parse_flow
+from nodes.registry import Registry
+from runtime.api import create_app
+from runtime.channels.secretbox import SecretBox
+from runtime.channels.service import Channels
+from runtime.channels.store import ChannelStore
+from runtime.engine import Runtime
+
+VISITOR = "a1b2c3d4e5f6a7b8"
+
+
+@pytest.fixture
+def client(engine: Engine, builtins: Registry) -> Iterator[TestClient]:
+    runtime = Runtime(engine, builtins)
+    runtime.flows.save_draft(parse_flow((TEMPLATES / "faq_menu.json").read_bytes()))
+    runtime.flows.publish("faq-menu", builtins)
+    store = ChannelStore(engine, SecretBox(Fernet.generate_key()))
+    store.deploy("web", "site", "faq-menu", 1, {})
+    with TestClient(create_app(runtime, Channels(runtime, store))) as c:
+        yield c
+
+
+def _lines(ws: Any, until: str) -> list[dict[str, Any]]:
+    got = []
+    while True:
+        data = ws.receive_json()
+        if data["type"] == "line":
+            got.append(data)
+            if until in json.dumps(data):
+                return got
+
+
+def test_open_choose_and_find_the_history_again(client: TestClient) -> None:
+    assert "Chatloom web chat" in client.get("/widget/site.js").text
+    assert "/widget/site.js" in client.get("/widget/site/preview").text
+    with client.websocket_connect(f"/widget/site/ws?visitor={VISITOR}") as ws:
+        ws.send_json({"type": "hello", "after": 0})
+        first = _lines(ws, "What would you like to know?")
+        assert first[0]["text"].startswith("Hello! Pick a topic")
+        assert {"Prices", "Returns"} <= {b["title"] for b in first[-1]["buttons"]}
+        ws.send_json({"type": "say", "id": "1", "text": "Prices", "choice": "prices"})
+        assert ws.receive_json() == {"type": "ack", "id": "1"}
+        after = _lines(ws, "What would you like to know?")  # the answer, then the menu again
+        assert after[0]["direction"] == "in" and after[0]["choice"] == "prices"
+        assert any("Plans start at $9 a month" in json.dumps(line) for line in after)
+        last = after[-1]["id"]
+        ws.send_json({"type": "say", "id": "1", "text": "Prices", "choice": "prices"})  # resent after a drop
+        assert ws.receive_json() == {"type": "ack", "id": "1"}
+    with client.websocket_connect(f"/widget/site/ws?visitor={VISITOR}") as ws:  # a reload: the whole history
+        ws.send_json({"type": "hello", "after": 0})
+        history = _lines(ws, "Plans start at $9 a month")
+        history += _lines(ws, "What would you like to know?")
+        assert sum("Plans start at $9 a month" in json.dumps(h) for h in history) == 1
+        assert history[-1]["id"] == last
+    with client.websocket_connect(f"/widget/site/ws?visitor={VISITOR}") as ws:  # a reconnection: only what is new
+        ws.send_json({"type": "hello", "after": last})
+        ws.send_json({"type": "say", "id": "2", "text": "hello?"})
+        assert ws.receive_json() == {"type": "ack", "id": "2"}
+        assert ws.receive_json()["id"] > last
+
+
+def test_bad_frames_get_an_answer_not_a_crash(client: TestClient) -> None:
+    with client.websocket_connect(f"/widget/site/ws?visitor={VISITOR}") as ws:
+        ws.send_text("not json")
+        assert ws.receive_json()["type"] == "error"
+        ws.send_text(json.dumps({"type": "say", "text": "x" * 9000}))
+        assert ws.receive_json() == {"type": "error", "detail": "That message is too long."}
+        ws.send_json({"type": "hello", "after": "soon"})
+        assert _lines(ws, "What would you like to know?")
+
+
+@pytest.mark.parametrize(
+    "path", ["/widget/nowhere/ws?visitor=" + VISITOR, "/widget/site/ws?visitor=short", "/widget/site/ws"]
+)
+def test_unknown_chats_and_bad_visitors_are_closed(client: TestClient, path: str) -> None:
+    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect(path) as ws:
+        ws.receive_json()
+    assert closed.value.code == 4404
+    assert client.get("/widget/nowhere.js").status_code == 404
