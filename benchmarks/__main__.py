@@ -11,7 +11,7 @@ import re
 import sys
 from pathlib import Path
 
-from benchmarks import bench_canvas, bench_interpreter, bench_startup, bench_turn, bench_validate
+from benchmarks import bench_canvas, bench_interpreter, bench_startup, bench_turn, bench_validate, bench_webhook
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 TWO_FRAMES_MS = 1000 / 30 + 0.5  # 30 frames a second; rAF times are rounded, two 60 Hz frames read 33.3 or 33.4 ms
@@ -74,8 +74,35 @@ def rows() -> list[tuple[str, str, str, str]]:
             "met" if not heavy else "missed",
         )
     )
+    out += webhook_rows()
     out += canvas_rows()
     return out
+
+
+def webhook_rows() -> list[tuple[str, str, str, str]]:
+    """Chatloom's Telegram webhook against a plain Starlette endpoint, and turns end to end."""
+    hook = bench_webhook.main()
+    load = f"load from {hook['generator']}, {bench_webhook.CONCURRENCY} connections"
+    return [
+        (
+            "Telegram webhook (verify, dedupe, store, acknowledge) against a plain Starlette JSON endpoint",
+            f"{hook['ratio']:.0%} ({hook['hook_rps']:.0f} against {hook['plain_rps']:.0f} requests/s; {load})",
+            "at least 50%",
+            "met" if hook["ratio"] >= 0.5 else "missed",
+        ),
+        (
+            "… time to the acknowledgement at that load, p99",
+            f"{hook['hook_p99_ms']:.0f} ms (plain endpoint {hook['plain_p99_ms']:.0f} ms)",
+            "under 50 ms",
+            "met" if hook["hook_p99_ms"] < 50 else "missed",
+        ),
+        (
+            "End to end on SQLite: webhook in, flow step, message accepted by the fake Telegram",
+            f"{hook['e2e_turns_per_s']:.0f} turns/s",
+            "reported (no goal set)",
+            "—",
+        ),
+    ]
 
 
 def canvas_rows() -> list[tuple[str, str, str, str]]:

@@ -188,6 +188,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
         data_option(p)
         p.add_argument("--no-examples", action="store_true", help="do not import the example flows")
+        p.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="only acknowledge channel webhooks; a `chatloom worker` process handles them",
+        )
 
     p = command("chat", _chat, "Chat with a flow file in the terminal, through the real runtime.")
     p.add_argument("file", type=Path, help="the flow; other flows in its folder can be run as sub-flows")
@@ -224,6 +229,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     command("schema", _schema, "Print the JSON Schema of a flow document.")
+    p = command("worker", _worker, "Handle channel events and deliver messages (for `serve --no-worker`).")
+    data_option(p)
     from chatloom.deploy import add_commands
 
     add_commands(command, data_option)
@@ -495,5 +502,16 @@ def _serve(args: argparse.Namespace) -> int:
     from chatloom.serve import serve
 
     return serve(
-        host=args.host, port=args.port, data=args.data, examples=not args.no_examples, builder=args.command == "run"
+        host=args.host,
+        port=args.port,
+        data=args.data,
+        examples=not args.no_examples,
+        builder=args.command == "run",
+        work=not args.no_worker,
     )
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from chatloom.serve import work
+
+    return work(data=args.data)

@@ -89,7 +89,7 @@ def _base_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: bool = False) -> int:
+def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: bool = False, work: bool = True) -> int:
     """Publish the examples the database lacks, say how to reach the server, and run it until Ctrl+C."""
     _check_port(host, port)
     import uvicorn
@@ -109,7 +109,7 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: b
     if examples:
         install_examples(runtime.flows, registry, usable)
     channels = Channels(runtime, ChannelStore(engine, SecretBox.for_data_folder(data_folder(data))))
-    app = create_app(runtime, channels)
+    app = create_app(runtime, channels, work=work)
     app.include_router(demo_routes())
     if builder:  # imported only here: the runtime alone never loads NiceGUI
         from builder.app import mount
@@ -140,4 +140,35 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: b
     print("\n".join(lines), flush=True)
     level = os.environ.get("CHATLOOM_LOG_LEVEL", "warning").lower()
     uvicorn.run(app, host=host, port=port, log_level=level if level in LOG_LEVELS else "warning")
+    return 0
+
+
+def work(*, data: Path | None) -> int:
+    """Handle the channels' events and deliver their messages, with no HTTP server: the other half
+    of `chatloom serve --no-worker`. Run one per database."""
+    import asyncio
+    import contextlib
+
+    from runtime.channels.secretbox import SecretBox
+    from runtime.channels.service import Channels
+    from runtime.channels.store import ChannelStore
+    from runtime.engine import Runtime
+
+    engine = open_database(data)
+    assert engine is not None
+    runtime = Runtime(engine, Registry.from_entry_points())
+    channels = Channels(runtime, ChannelStore(engine, SecretBox.for_data_folder(data_folder(data))))
+
+    async def main() -> None:
+        await runtime.startup()
+        await channels.start()
+        print(f"Chatloom worker: handling channel events in {data_folder(data)}", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await channels.stop()
+            await runtime.shutdown()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
     return 0

@@ -51,15 +51,16 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": Problem} for status in statuses}
 
 
-def create_app(runtime: Runtime, channels: Channels | None = None) -> FastAPI:
+def create_app(runtime: Runtime, channels: Channels | None = None, *, work: bool = True) -> FastAPI:
     """The HTTP API around a runtime (and the channels' webhooks, when given); the runtime's
-    timers and the channels' worker start and stop with the app."""
+    timers and the channels' worker (unless `work` is False: a `chatloom worker` does it) start
+    and stop with the app."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.startup()
         if channels is not None:
-            await channels.start()
+            await channels.start(work=work)
         try:
             yield
         finally:

@@ -67,6 +67,7 @@ PACE = {
     "messenger": 0.2,
     "instagram": 0.2,
 }  # seconds between messages to one chat (both: about one a second)
+NOTE_EVERY = 5.0  # seconds between writes of a channel's "last event received"
 UNUSABLE = "Sorry, I can only read text and the buttons here."
 
 
@@ -88,13 +89,18 @@ class Channels:
         self.poll, self.pace, self.clock = poll, pace if pace is not None else PACE, clock
         self._adapters: dict[tuple[str, str], tuple[Deployment, Adapter]] = {}
         self._last_sent: dict[tuple[str, str, str], float] = {}
+        self._noted: dict[tuple[str, str], float] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         runtime.subscribe(self._on_turn)
 
     # lifecycle
 
-    async def start(self) -> None:
+    async def start(self, *, work: bool = True) -> None:
+        """Start handling events and delivering messages (work=False: only receive webhooks, and
+        leave the work to a `chatloom worker` process)."""
+        if not work:
+            return
         for cid in self.store.sweep():  # turns saved just before a crash, never queued
             self.store.enqueue_turns(cid)
         self._task = asyncio.create_task(self._loop(), name="chatloom-channels")
@@ -166,7 +172,10 @@ class Channels:
         if answer is not None:
             return 0, answer
         events = adapter.parse(data)
-        self.store.note(channel, account, event=True)
+        now = self.clock()
+        if now - self._noted.get((channel, account), 0.0) >= NOTE_EVERY:  # health, not a write per request
+            self._noted[(channel, account)] = now
+            self.store.note(channel, account, event=True)
         if deployment.paused:
             return 0, None
         fresh = 0
@@ -191,6 +200,7 @@ class Channels:
                 self.store.finish_event(row.id, error=type(exc).__name__)
             else:
                 self.store.finish_event(row.id)
+            await asyncio.sleep(0)  # let waiting webhook requests be acknowledged between events
         return len(rows)
 
     async def _handle(self, record: dict[str, Any]) -> None:
@@ -282,6 +292,7 @@ class Channels:
                 degraded = not message.buttons
                 self.store.offer(row.conversation_id, [b.to_json() for b in original.buttons] if degraded else [])
             sent += 1
+            await asyncio.sleep(0)
         return sent
 
     async def _loop(self) -> None:
