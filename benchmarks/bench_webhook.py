@@ -51,23 +51,6 @@ async def hook(request):
 app = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
 uvicorn.run(app, host="127.0.0.1", port=PORT, log_level="warning")
 """
-GREETER = {
-    "id": "greeter",
-    "name": "Greeter",
-    "start": "start",
-    "nodes": [
-        {"id": "start", "type": "flow.start"},
-        {"id": "ask", "type": "input.text", "settings": {"prompt": "What is your name?", "save_as": "name"}},
-        {"id": "hello", "type": "message.send", "settings": {"text": "Nice to meet you, {{ name }}!"}},
-        {"id": "bye", "type": "flow.end"},
-    ],
-    "edges": [
-        {"id": "e1", "source": "start", "target": "ask"},
-        {"id": "e2", "source": "ask", "source_port": "valid", "target": "hello"},
-        {"id": "e3", "source": "ask", "source_port": "invalid", "target": "bye"},
-        {"id": "e4", "source": "hello", "target": "bye"},
-    ],
-}
 
 
 def _port() -> int:
@@ -170,6 +153,7 @@ def _p99(times: list[float]) -> float:
 
 def main() -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
+    from tests.channels.conftest import GREETER  # the flow the channel tests talk to
     from tests.fakes.server import running
     from tests.fakes.telegram import FakeTelegram
 
