@@ -181,8 +181,8 @@ def main() -> None:
     print(text)
     if "--readme" in sys.argv:
         readme = README.read_text()
-        pattern = re.compile(r"(<!-- bench:start -->\n).*?(\n<!-- bench:end -->)", re.DOTALL)
-        README.write_text(pattern.sub(lambda m: m.group(1) + text + m.group(2), readme))
+        pattern = re.compile(r"(<!-- bench:start -->\n)(?:.*?\n)?(<!-- bench:end -->)", re.DOTALL)
+        README.write_text(pattern.sub(lambda m: m.group(1) + text + "\n" + m.group(2), readme))
 
 
 if __name__ == "__main__":
