@@ -169,8 +169,11 @@ class Runtime:
             except _Retry:
                 raise ConversationExists(f"A conversation {cid!r} exists already.") from None
 
-    async def send(self, conversation_id: str, inbound: Inbound) -> list[Outbound]:
-        """The user said something: answer it (once, even if the same event comes again)."""
+    async def send(self, conversation_id: str, inbound: Inbound, *, restart_on: int | None = None) -> list[Outbound]:
+        """The user said something: answer it (once, even if the same event comes again).
+
+        A conversation that has ended starts again on `restart_on` (a channel's deployed version),
+        else on the latest published version."""
         async with self._lock(conversation_id):
             for _ in range(MAX_ATTEMPTS):
                 state = self._load(conversation_id, inbound.event_id)
@@ -186,7 +189,8 @@ class Runtime:
                     else:
                         event = _Note()
                 else:  # ended, failed, new: a new message starts the flow again, on its latest version
-                    plan = await self.plan(state.flow_id, None if state.version != DRAFT else DRAFT)
+                    again = restart_on if restart_on is not None else None if state.version != DRAFT else DRAFT
+                    plan = await self.plan(state.flow_id, again)
                     state.version, state.vars = plan.version, {"user": state.vars.get("user", {})}
                     event = Start()
                 try:

@@ -233,7 +233,7 @@ class Channels:
             choice = read_answer(event.text, [_button(b) for b in json.loads(known.offered)])
             if choice is not None:
                 inbound = Inbound(text=event.text, choice=choice, media=inbound.media, event_id=inbound.event_id)
-        await self.runtime.send(cid, inbound)
+        await self.runtime.send(cid, inbound, restart_on=deployment.version)  # a new start takes the deployed version
         self.store.enqueue_turns(cid)  # also a redelivery's replies, if a crash came before they were queued
 
     def _say(self, cid: str, event: ChannelEvent, text: str) -> None:

@@ -169,6 +169,7 @@ class _Chat:
         """A message (or a button press); its id makes a resend after a reconnection harmless."""
         text, choice, mid = str(data.get("text", ""))[:4096], data.get("choice"), str(data.get("id", ""))[:64]
         choice = str(choice) if choice is not None else None
-        await self.runtime.send(self.cid, Inbound(text=text, choice=choice, event_id=f"{self.visitor}:{mid}"))
+        inbound = Inbound(text=text, choice=choice, event_id=f"{self.visitor}:{mid}")
+        await self.runtime.send(self.cid, inbound, restart_on=self.deployment.version)
         await self.ws.send_json({"type": "ack", "id": mid})
         await self.push()

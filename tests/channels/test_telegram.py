@@ -158,3 +158,27 @@ async def test_more_buttons_than_telegram_shows_become_a_list_answered_by_number
     await rig.post(text_update(2, "2"), account="menu")
     await rig.settle()
     assert any("Plans start at $9 a month" in t for t in rig.fake.texts())
+
+
+async def test_a_finished_conversation_starts_again_on_the_deployed_version(rig: Rig, builtins: Registry) -> None:
+    import json as _json
+
+    from flows.document import parse_flow
+    from tests.channels.conftest import GREETER
+
+    await rig.post(text_update(1, "/start"))
+    await rig.post(text_update(2, "Ada"))  # the greeter ends after its greeting
+    await rig.settle()
+    changed = _json.loads(_json.dumps(GREETER))
+    changed["nodes"][1]["settings"]["prompt"] = "Who are you?"
+    rig.runtime.flows.save_draft(parse_flow(_json.dumps(changed)))
+    rig.runtime.flows.publish("greeter", builtins)  # version 2, not deployed yet
+    await rig.post(text_update(3, "hi again"))
+    await rig.settle()
+    assert rig.fake.texts()[-1] == "What is your name?"  # still the deployed version 1
+    rig.store.deploy("telegram", "mybot", "greeter", 2, {"token": TOKEN, "secret_token": SECRET}, api_base=rig.fake.url)
+    await rig.channels.forget("telegram", "mybot")
+    await rig.post(text_update(4, "Bob"))  # finishes the running conversation on version 1
+    await rig.post(text_update(5, "hello"))  # a new start: version 2
+    await rig.settle()
+    assert rig.fake.texts()[-2:] == ["Nice to meet you, Bob!", "Who are you?"]
