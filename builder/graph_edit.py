@@ -139,6 +139,7 @@ NOTE_LIMIT = 5000
 
 # copy and paste
 
+PASTE_OFFSET = (40.0, 40.0)  # where copies land without a pointer position: down and right of the originals
 Clip = dict[str, Any]  # {"nodes": [node dicts], "edges": [edge dicts between them], "notes": [note dicts]}
 
 
@@ -155,12 +156,10 @@ def copy(flow: Flow, node_ids: set[str], note_ids: frozenset[str] = frozenset())
     }
 
 
-def paste(
-    flow: Flow, clip: Clip, offset: tuple[float, float] | None = None, at: tuple[float, float] | None = None
-) -> tuple[Flow, list[str], list[str]]:
+def paste(flow: Flow, clip: Clip, at: tuple[float, float] | None = None) -> tuple[Flow, list[str], list[str]]:
     """The flow with copies of the clip's nodes, edges and notes under new ids.
 
-    They land moved by `offset`, or with their top-left corner at `at`. Returns the flow and the
+    They land with their top-left corner at `at`, or beside the originals. Returns the flow and the
     new node and note ids. Anything in the clip that is not a valid node is refused whole.
     """
     try:
@@ -172,11 +171,10 @@ def paste(
     items: list[Node | Note] = [*nodes, *notes]
     if not items:
         raise Refused("Nothing to paste: select nodes and copy them first (Ctrl+C).")
+    dx, dy = PASTE_OFFSET
     if at is not None:
-        left = min(float(i.ui.get("x", 0)) for i in items)
-        top = min(float(i.ui.get("y", 0)) for i in items)
-        offset = (at[0] - left, at[1] - top)
-    dx, dy = offset or (40.0, 40.0)
+        dx = at[0] - min(float(i.ui.get("x", 0)) for i in items)
+        dy = at[1] - min(float(i.ui.get("y", 0)) for i in items)
     taken = {n.id for n in flow.nodes}
     renamed: dict[str, str] = {}
     new_nodes = []

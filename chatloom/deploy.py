@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
-TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+TOKEN_ENV = {"telegram": "TELEGRAM_BOT_TOKEN", "slack": "SLACK_BOT_TOKEN"}  # where each bot token is read
 SIGNING_ENV = "SLACK_SIGNING_SECRET"
 META_CREDENTIALS = (("page_token", "META_PAGE_TOKEN"), ("app_secret", "META_APP_SECRET"))
 WHATSAPP_CREDENTIALS = (
@@ -35,9 +35,10 @@ def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: C
     p.add_argument("--version", type=int, metavar="N", help="the published version (default: the latest)")
     p.add_argument(
         "--token-env",
-        default=TOKEN_ENV,
+        default=None,
         metavar="VAR",
-        help=f"environment variable holding the bot token (default {TOKEN_ENV}); not an argument, which "
+        help="environment variable holding the bot token (default TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN); "
+        "not an argument, which "
         "shell history and other users could read",
     )
     p.add_argument(
@@ -114,7 +115,7 @@ def _deploy(args: argparse.Namespace) -> int:
         try:
             asyncio.run(register())
         except Exception as exc:  # noqa: BLE001 - refused or unreachable: say so in words, keep the deployment
-            raise CliError(f"Telegram did not take the webhook {url}: {bot._clean(exc)}", 1) from None
+            raise CliError(f"Telegram did not take the webhook {url}: {bot.redact(exc)}", 1) from None
         print(f"Telegram sends updates to {url}.")
     else:
         print(f"Webhook path: {path} (run again with --webhook https://your.server to register it).")
@@ -137,7 +138,7 @@ def _credentials(args: argparse.Namespace, existing: Any) -> dict[str, Any]:
                 raise CliError(f"Set ${env} (from your Meta app's dashboard) and run this again.")
         credentials.setdefault("verify_token", secrets.token_urlsafe(24))
         return credentials
-    token_env = args.token_env if args.token_env != TOKEN_ENV or args.channel == "telegram" else "SLACK_BOT_TOKEN"
+    token_env = args.token_env or TOKEN_ENV[args.channel]
     if os.environ.get(token_env):
         credentials["token"] = os.environ[token_env]
     if not credentials.get("token"):

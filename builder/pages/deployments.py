@@ -156,9 +156,9 @@ class Deployments:
         await self.channels.forget(channel, account)
         ui.notify(f"New conversations on {account} use version {version}; running ones finish on theirs.")
 
-    def _pause(self, channel: str, account: str, paused: bool) -> None:
+    async def _pause(self, channel: str, account: str, paused: bool) -> None:
         self.store.set_paused(channel, account, paused)
-        self.channels.forget_now(channel, account)
+        await self.channels.forget(channel, account)
         ui.notify(f"{account} {'paused: messages are acknowledged and dropped' if paused else 'answers again'}.")
 
     async def _register(self, channel: str, account: str, public: str) -> None:
@@ -169,7 +169,7 @@ class Deployments:
         try:
             await found[1].set_webhook(url)
         except Exception as exc:  # noqa: BLE001 - the platform refused or is unreachable: say so
-            reason = found[1]._clean(exc) if hasattr(found[1], "_clean") else type(exc).__name__
+            reason = found[1].redact(exc) if hasattr(found[1], "redact") else type(exc).__name__
             ui.notify(f"Telegram did not take {url}: {reason}", type="negative")
             return
         ui.notify(f"Telegram sends updates to {url}.", type="positive")

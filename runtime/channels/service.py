@@ -67,6 +67,7 @@ PACE = {
     "messenger": 0.2,
     "instagram": 0.2,
 }  # seconds between messages to one chat (both: about one a second)
+DEPLOYMENT_TTL = 5.0  # seconds a deployment is used before it is read again
 NOTE_EVERY = 5.0  # seconds between writes of a channel's "last event received"
 UNUSABLE = "Sorry, I can only read text and the buttons here."
 
@@ -87,7 +88,8 @@ class Channels:
         self.runtime, self.store = runtime, store
         self.factories = adapters or ADAPTERS
         self.poll, self.pace, self.clock = poll, pace if pace is not None else PACE, clock
-        self._adapters: dict[tuple[str, str], tuple[Deployment, Adapter]] = {}
+        self._adapters: dict[tuple[str, str], tuple[Deployment, Adapter, float]] = {}
+        self._closing: set[asyncio.Task[None]] = set()
         self._last_sent: dict[tuple[str, str, str], float] = {}
         self._noted: dict[tuple[str, str], float] = {}
         self._wake = asyncio.Event()
@@ -111,22 +113,37 @@ class Channels:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        for _, adapter in self._adapters.values():
+        for _, adapter, _ in self._adapters.values():
             await adapter.close()
         self._adapters.clear()
+        await asyncio.gather(*self._closing, return_exceptions=True)
 
     def adapter(self, channel: str, account: str) -> tuple[Deployment, Adapter] | None:
-        """The deployment and its adapter (made once; `forget` after the deployment changes)."""
-        found = self._adapters.get((channel, account))
-        if found is not None:
-            return found
+        """The deployment and its adapter. The deployment is read again every few seconds, so a
+        change made by another process (the builder, while `chatloom worker` does the work) takes
+        effect; the adapter is made again only when the credentials or the API address change."""
+        key = (channel, account)
+        found = self._adapters.get(key)
+        now = time.monotonic()
+        if found is not None and now - found[2] < DEPLOYMENT_TTL:
+            return found[0], found[1]
         deployment = self.store.deployment(channel, account)
         factory = self.factories.get(channel)
         if deployment is None or factory is None:
+            if found is not None:
+                self._retire(self._adapters.pop(key)[1])
             return None
-        made = (deployment, factory(account, deployment.credentials, deployment.api_base))
-        self._adapters[(channel, account)] = made
-        return made
+        adapter = found[1] if found is not None and _same_connection(found[0], deployment) else None
+        if adapter is None:
+            if found is not None:
+                self._retire(found[1])
+            adapter = factory(account, deployment.credentials, deployment.api_base)
+        self._adapters[key] = (deployment, adapter, now)
+        return deployment, adapter
+
+    def _retire(self, adapter: Adapter) -> None:
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing was opened
+            self._closing.add(asyncio.get_running_loop().create_task(adapter.close()))
 
     def challenge(self, channel: str, account: str, query: dict[str, str]) -> str:
         """A platform's subscription handshake (Meta's hub.challenge). Raises Rejected."""
@@ -138,19 +155,12 @@ class Channels:
             raise Rejected(405, f"{channel} does not subscribe this way.")
         return str(answer(query))
 
-    def forget_now(self, channel: str, account: str) -> None:
-        """Read the deployment again next time (its pause switch changed); keeps the connection."""
-        found = self._adapters.get((channel, account))
-        if found is not None:
-            deployment = self.store.deployment(channel, account)
-            if deployment is not None:
-                self._adapters[(channel, account)] = (deployment, found[1])
-
     def nudge(self) -> None:
         """Look for work now (a dead letter revived)."""
         self._wake.set()
 
     async def forget(self, channel: str, account: str) -> None:
+        """Read the deployment again at once (this process changed it)."""
         found = self._adapters.pop((channel, account), None)
         if found is not None:
             await found[1].close()
@@ -272,7 +282,8 @@ class Channels:
                 self.store.dead(row.id, row.attempts, "The channel is no longer deployed.")
                 continue
             adapter = found[1]
-            message = degrade(outbound_from_json(json.loads(row.message)), adapter.capabilities)
+            original = outbound_from_json(json.loads(row.message))
+            message = degrade(original, adapter.capabilities)
             try:
                 await adapter.send(row.chat, message)
             except SendFailed as exc:
@@ -287,10 +298,9 @@ class Channels:
                 continue
             self._last_sent[key] = now
             self.store.sent(row.id)
-            original = outbound_from_json(json.loads(row.message))
-            if original.buttons:
-                degraded = not message.buttons
-                self.store.offer(row.conversation_id, [b.to_json() for b in original.buttons] if degraded else [])
+            if original.buttons:  # shown as a numbered list: remember them, to read "2" as the second
+                listed = [b.to_json() for b in original.buttons] if not message.buttons else []
+                self.store.offer(row.conversation_id, listed)
             sent += 1
             await asyncio.sleep(0)
         return sent
@@ -305,6 +315,10 @@ class Channels:
                 await self.deliver()
             except Exception:
                 log.exception("channel worker round failed")
+
+
+def _same_connection(old: Deployment, new: Deployment) -> bool:
+    return old.credentials == new.credentials and old.api_base == new.api_base
 
 
 def _backoff(attempts: int) -> float:

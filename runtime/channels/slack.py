@@ -175,6 +175,6 @@ class Slack:
         if session is not None:
             await session.close()
 
-    def _clean(self, exc: Exception) -> str:
+    def redact(self, exc: Exception) -> str:
         text = str(exc) or type(exc).__name__
         return text.replace(self.token, "***") if self.token else text

@@ -143,12 +143,12 @@ class Telegram:
         except RetryAfter as exc:
             wait = getattr(exc, "_retry_after", None) or exc.retry_after  # a timedelta, without PTB's warning
             raise SendFailed(
-                self._clean(exc), retry_after=wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+                self.redact(exc), retry_after=wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
             ) from None
         except (Forbidden, BadRequest, InvalidToken, ChatMigrated) as exc:
-            raise SendFailed(self._clean(exc), permanent=True) from None
+            raise SendFailed(self.redact(exc), permanent=True) from None
         except TelegramError as exc:  # network errors, 5xx
-            raise SendFailed(self._clean(exc)) from None
+            raise SendFailed(self.redact(exc)) from None
 
     async def acknowledge(self, event: ChannelEvent) -> None:
         if event.ack:
@@ -156,7 +156,7 @@ class Telegram:
             try:
                 await bot.answer_callback_query(event.ack)
             except TelegramError as exc:  # too late (over 15 s): the button just stops spinning
-                log.info("telegram %s: callback not answered: %s", self.account, self._clean(exc))
+                log.info("telegram %s: callback not answered: %s", self.account, self.redact(exc))
 
     async def fetch(self, media: Media) -> bytes:
         """The bytes of a file a user sent (a voice note), through getFile."""
@@ -174,7 +174,7 @@ class Telegram:
             await self.bot.shutdown()
             self._ready = False
 
-    def _clean(self, exc: Exception) -> str:
+    def redact(self, exc: Exception) -> str:
         """An error's words without the bot token (it is part of every API address)."""
         text = str(exc) or type(exc).__name__
         return text.replace(self.token, "***") if self.token else text

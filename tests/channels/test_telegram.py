@@ -3,6 +3,7 @@ with the secret token, the runtime's flows answering through the outbox."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
@@ -182,3 +183,22 @@ async def test_a_finished_conversation_starts_again_on_the_deployed_version(rig:
     await rig.post(text_update(5, "hello"))  # a new start: version 2
     await rig.settle()
     assert rig.fake.texts()[-2:] == ["Nice to meet you, Bob!", "Who are you?"]
+
+
+async def test_a_deployment_changed_by_another_process_is_read_again(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.channels import service
+
+    first = rig.channels.adapter("telegram", "mybot")
+    assert first is not None and first[0].version == 1
+    # the builder in another process switches the version and pauses the bot
+    rig.store.deploy("telegram", "mybot", "greeter", 2, {"token": TOKEN, "secret_token": SECRET}, api_base=rig.fake.url)
+    rig.store.set_paused("telegram", "mybot", True)
+    assert rig.channels.adapter("telegram", "mybot")[0].version == 1  # type: ignore[index]  # within the few seconds
+    monkeypatch.setattr(service, "DEPLOYMENT_TTL", 0.0)
+    again = rig.channels.adapter("telegram", "mybot")
+    assert again is not None and again[0].version == 2 and again[0].paused
+    assert again[1] is first[1]  # same credentials: the same connection
+    rig.store.deploy("telegram", "mybot", "greeter", 2, {"token": TOKEN, "secret_token": "new"}, api_base=rig.fake.url)
+    renewed = rig.channels.adapter("telegram", "mybot")
+    assert renewed is not None and renewed[1] is not first[1]
+    assert (await rig.post(text_update(1, "hi"))).status_code == 401  # the old secret no longer verifies

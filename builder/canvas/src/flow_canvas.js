@@ -31,23 +31,6 @@ function addStyle() {
   }
 }
 
-// Where the view will be once fitted, guessed before anything is drawn (cards about 200×80, the
-// canvas the window less the palette and the side panel): a large flow drawing only what is in
-// view then draws the right nodes the first time, not those around (0, 0) and then others.
-function guessViewport(nodes) {
-  if (!nodes || !nodes.length) return { x: 0, y: 0, zoom: 1 };
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (const n of nodes) {
-    x0 = Math.min(x0, n.position.x);
-    y0 = Math.min(y0, n.position.y);
-    x1 = Math.max(x1, n.position.x + 200);
-    y1 = Math.max(y1, n.position.y + 80);
-  }
-  const w = Math.max(300, window.innerWidth - 620), h = Math.max(300, window.innerHeight - 100);
-  const zoom = Math.min(1, Math.max(0.5, Math.min(w / (x1 - x0), h / (y1 - y0)) / 1.15));
-  return { x: (w - (x1 - x0) * zoom) / 2 - x0 * zoom, y: (h - (y1 - y0) * zoom) / 2 - y0 * zoom, zoom };
-}
-
 // Ctrl/Cmd + key → the command Python runs
 const COMMANDS = { z: "undo", y: "redo", c: "copy", v: "paste", d: "duplicate" };
 
@@ -62,10 +45,10 @@ export default {
   props: { nodes: Array, edges: Array, visibleOnly: { type: String, default: "never" } },
   // declared, or events named like DOM events (drop, select) would also reach Python from the root <div>
   emits: ["connect", "move", "remove", "select", "drop", "command"],
-  setup(props) {
+  setup() {
     performance.mark("chatloom:canvas-setup"); // the timeline the canvas benchmark reads
     addStyle();
-    return { flow: useVueFlow(), Position, startView: guessViewport(props.nodes) };
+    return { flow: useVueFlow(), Position };
   },
   data() {
     return { marks: {}, running: null, mapShown: false, onlyVisible: this.visibleOnly !== "never" };
@@ -76,7 +59,6 @@ export default {
          @wheel.capture.passive="touch" @keydown.capture="touch">
       <VueFlow :nodes="nodes" :edges="edges" :apply-default="false" connection-mode="strict"
                :delete-key-code="['Delete', 'Backspace']" :only-render-visible-elements="onlyVisible"
-               :default-viewport="startView"
                :auto-pan-on-connect="false" :auto-pan-on-node-drag="false"
                @nodes-change="onNodesChange" @edges-change="onEdgesChange" @connect="onConnect"
                @node-drag-stop="onNodeDragStop" @nodes-initialized="onNodesInitialized">
