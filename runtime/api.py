@@ -8,7 +8,6 @@ says nothing about the inside (see Guard).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -35,7 +34,8 @@ from runtime.api_models import (
     Transcript,
     TranscriptLine,
 )
-from runtime.channels.hooks import hook_routes
+from runtime.asgi import OOPS, TooLarge, answer, read_body
+from runtime.channels.hooks import HookGate, hook_routes
 from runtime.channels.service import Channels
 from runtime.channels.widget import widget_routes
 from runtime.engine import Busy, ConversationNotFound, Runtime
@@ -43,7 +43,6 @@ from runtime.engine import Busy, ConversationNotFound, Runtime
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
 MAX_LINES = 500  # transcript lines per request
-OOPS = "Something went wrong on our side."
 
 
 def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -74,6 +73,7 @@ def create_app(runtime: Runtime, channels: Channels | None = None, *, work: bool
     _error_handlers(app)
     if channels is not None:
         app.state.channels = channels
+        app.add_middleware(HookGate, channels=channels, limit=MAX_BODY)  # outermost: before routing
         app.include_router(hook_routes(channels))
         app.include_router(widget_routes(channels))
 
@@ -221,25 +221,13 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = f"The request body is larger than {self.limit // 1024} KB."
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
-                await _answer(send, 413, too_large)
-                return
-        chunks, size = [], 0
-        while True:  # read it all before anyone acts on it: a chunked body has no Content-Length
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                await _answer(send, 413, too_large)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                break
-        body: bytes | None = b"".join(chunks)
+        try:
+            body: bytes | None = await read_body(scope, receive, self.limit)
+        except TooLarge as exc:
+            await answer(send, 413, str(exc))
+            return
+        if body is None:
+            return  # the client went away
         started = False
 
         async def replay() -> Message:
@@ -269,11 +257,4 @@ class Guard:
             )
             if started:
                 raise  # too late for an answer: the server closes the connection
-            await _answer(send, 500, OOPS)
-
-
-async def _answer(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}, separators=(",", ":")).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+            await answer(send, 500, OOPS)

@@ -137,13 +137,29 @@ class Deployment:
     api_base: str
 
 
+def _insert_if_new(engine: Engine, values: dict[str, Any]) -> Prepared | None:
+    """INSERT … ON CONFLICT DO NOTHING into the inbox, where the database has it."""
+    unique = ["channel", "account", "event_id"]
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return Prepared(engine, sqlite_insert(INBOX).values(values).on_conflict_do_nothing(index_elements=unique))
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return Prepared(engine, pg_insert(INBOX).values(values).on_conflict_do_nothing(index_elements=unique))
+    return None
+
+
 class ChannelStore:
     """The channels' tables, and the moves between them."""
 
     def __init__(self, engine: Engine, box: SecretBox) -> None:
         self.engine, self.box = engine, box
         SQLModel.metadata.create_all(engine, tables=TABLES)
-        self._insert_event = Prepared(engine, INBOX.insert().values({c: bindparam(c) for c in INSERTED}))
+        values: dict[str, Any] = {c: bindparam(c) for c in INSERTED}
+        self._insert_event = Prepared(engine, INBOX.insert().values(values))
+        self._insert_new = _insert_if_new(engine, values)
 
     # deployments
 
@@ -217,22 +233,38 @@ class ChannelStore:
     # inbox
 
     def receive(self, channel: str, account: str, event_id: str, event: dict[str, Any]) -> bool:
-        """Store a webhook event; False if this event was received before (a redelivery).
+        """Store a webhook event; False if this event was received before (a redelivery)."""
+        return self.receive_many([(channel, account, event_id, event)])[0]
 
-        The hot path of every webhook: the insert is compiled once and run on the DBAPI cursor."""
+    def receive_many(self, events: list[tuple[str, str, str, dict[str, Any]]]) -> list[bool]:
+        """Store webhook events (channel, account, event id, event) in one transaction: for each,
+        False if it was received before (a redelivery, also earlier in the same list).
+
+        The hot path of every webhook: the webhook requests that arrive together share one commit
+        (see Channels.receive), and the insert is compiled once and run on the DBAPI cursor."""
+        now = time.time()
+        rows = [
+            {
+                "channel": channel,
+                "account": account,
+                "event_id": event_id,
+                "event": json.dumps(event),
+                "status": "new",
+                "error": "",
+                "received_at": now,
+            }
+            for channel, account, event_id, event in events
+        ]
+        if self._insert_new is None:  # a database without ON CONFLICT: one transaction per event
+            return [self._insert_one(row) for row in rows]
+        with self.engine.begin() as c:
+            return [self._insert_new.run(c, row).rowcount == 1 for row in rows]
+
+    def _insert_one(self, row: dict[str, Any]) -> bool:
         unique_violation = self.engine.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
-        values = {
-            "channel": channel,
-            "account": account,
-            "event_id": event_id,
-            "event": json.dumps(event),
-            "status": "new",
-            "error": "",
-            "received_at": time.time(),
-        }
         try:
             with self.engine.begin() as c:
-                self._insert_event.run(c, values)
+                self._insert_event.run(c, row)
         except (IntegrityError, unique_violation):
             return False
         return True

@@ -318,7 +318,7 @@ async def test_a_wait_survives_a_restart(engine: Engine) -> None:
     first = Runtime(engine, registry(), wait_scale=0.01)
     await first.startup()
     doc = chain(
-        "nap3", ("s", "test.start", {}), ("z", "test.nap", {"seconds": 50}), ("a", "test.say", {"text": "back"})
+        "nap3", ("s", "test.start", {}), ("z", "test.nap", {"seconds": 150}), ("a", "test.say", {"text": "back"})
     )
     publish(first, doc)
     cid, _ = await first.start("nap3")

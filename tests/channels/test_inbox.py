@@ -1,0 +1,112 @@
+"""The webhook's hot path: events arriving together share one commit, a failed write loses the
+acknowledgement (so the platform sends again) and stores nothing, and the worker makes way for
+waiting webhooks without stopping."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from runtime.channels import service
+from runtime.channels.service import GroupCommit
+from runtime.channels.store import INBOX
+from tests.channels.conftest import SECRET, Rig, text_update
+
+
+def _inbox(engine: Engine) -> int:
+    with engine.connect() as c:
+        return int(c.execute(select(func.count()).select_from(INBOX)).scalar_one())
+
+
+async def test_requests_that_arrive_together_share_one_commit(rig: Rig, engine: Engine) -> None:
+    writes: list[int] = []
+    write = rig.store.receive_many
+
+    def counted(items: list[Any]) -> list[bool]:
+        writes.append(len(items))
+        return write(items)
+
+    rig.channels._inbox.write = counted
+    updates = [text_update(100 + n, "hi", chat=9000 + n) for n in range(12)] + [text_update(105, "hi", chat=9005)]
+    answers = await asyncio.gather(*(rig.post(u) for u in updates))
+    assert [a.status_code for a in answers] == [200] * 13
+    assert sum(a.json()["new"] for a in answers) == 12  # the redelivery inside the batch is known
+    assert len(writes) < 13 and sum(writes) == 13, writes
+    assert _inbox(engine) == 12
+    await rig.settle()
+    assert len(rig.fake.texts()) == 12  # each chat asked once
+
+
+async def test_a_failed_write_is_not_acknowledged_and_stores_nothing(
+    rig: Rig, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    write = rig.store.receive_many
+    calls = 0
+
+    def full_disk(items: list[Any]) -> list[bool]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the events reach the table, then the commit fails: all of it rolls back
+            with rig.store.engine.begin() as c:
+                for channel, account, event_id, event in items:
+                    c.execute(
+                        INBOX.insert().values(
+                            channel=channel, account=account, event_id=event_id, event=json.dumps(event), received_at=0
+                        )
+                    )
+                raise OSError("database or disk is full")
+        return write(items)
+
+    rig.channels._inbox.write = full_disk
+    answers = await asyncio.gather(*(rig.post(text_update(200 + n, "hi", chat=8000 + n)) for n in range(3)))
+    assert [a.status_code for a in answers] == [500] * 3
+    assert all(a.json() == {"detail": "Something went wrong on our side."} for a in answers)
+    assert "disk is full" not in " ".join(a.text for a in answers)
+    assert _inbox(engine) == 0
+    again = await asyncio.gather(*(rig.post(text_update(200 + n, "hi", chat=8000 + n)) for n in range(3)))
+    assert [a.json()["new"] for a in again] == [1, 1, 1]  # the platform's redelivery is taken as new
+    assert "unexpected error on a telegram/mybot webhook" in caplog.text and SECRET not in caplog.text
+
+
+async def test_a_request_that_went_away_does_not_break_the_others() -> None:
+    stored: list[str] = []
+
+    def write(items: list[str]) -> list[bool]:
+        stored.extend(items)
+        return [True] * len(items)
+
+    commit = GroupCommit(write)
+    gone = asyncio.ensure_future(commit.add(["a"]))
+    kept = asyncio.ensure_future(commit.add(["b", "c"]))
+    await asyncio.sleep(0)
+    gone.cancel()
+    assert await kept == [True, True]
+    assert stored == ["a", "b", "c"]  # stored all the same: a redelivery of "a" will be found
+
+
+async def test_the_worker_makes_way_for_waiting_webhooks_but_keeps_going(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slept: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(service, "_sleep", sleep)
+    for n in range(3):
+        await rig.post(text_update(300 + n, "hi", chat=7000 + n))
+    rig.channels._waiting = 1  # a webhook request is waiting for its commit
+    assert await rig.channels.handle_inbox() == 3  # the events are still handled
+    assert len(slept) == 3 and all(0 < s <= 0.1 for s in slept), slept
+    rig.channels._waiting = 0
+    slept.clear()
+    await rig.post(text_update(310, "hi", chat=7010))
+    await rig.channels.handle_inbox()
+    assert slept == [0]  # nobody waiting: no pause
