@@ -6,21 +6,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
-
-ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
-TOKEN_ENV = {"telegram": "TELEGRAM_BOT_TOKEN", "slack": "SLACK_BOT_TOKEN"}  # where each bot token is read
-SIGNING_ENV = "SLACK_SIGNING_SECRET"
-META_CREDENTIALS = (("page_token", "META_PAGE_TOKEN"), ("app_secret", "META_APP_SECRET"))
-WHATSAPP_CREDENTIALS = (
-    ("token", "WHATSAPP_TOKEN"),
-    ("phone_id", "WHATSAPP_PHONE_ID"),
-    ("app_secret", "META_APP_SECRET"),
-)
 
 
 def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: Callable[[Any], None]) -> None:
@@ -50,6 +38,12 @@ def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: C
     p.add_argument(
         "--webhook", metavar="URL", help="this server's public address; Chatloom tells Telegram to send updates there"
     )
+    p.add_argument(
+        "--move-running",
+        action="store_true",
+        help="move the conversations running on another version to this one, where they stand "
+        "(default: they finish on theirs)",
+    )
     p.add_argument("--pause", action="store_true", help="stop answering (events are acknowledged and dropped)")
     p.add_argument("--resume", action="store_true", help="answer again after --pause")
     data_option(p)
@@ -71,9 +65,10 @@ def _store(args: argparse.Namespace, create: bool = True) -> Any:
 def _deploy(args: argparse.Namespace) -> int:
     from chatloom.cli import CliError
     from flows.store import FlowNotFound, FlowStore
+    from runtime.channels.kinds import ACCOUNT, ACCOUNT_RULE
 
     if not ACCOUNT.match(args.account):
-        raise CliError(f"{args.account!r}: an account name is letters, digits, - and _ (at most 100).")
+        raise CliError(f"{args.account!r}: an account name is {ACCOUNT_RULE}.")
     store, engine = _store(args)
     if args.pause or args.resume:
         if store.deployment(args.channel, args.account) is None:
@@ -90,6 +85,8 @@ def _deploy(args: argparse.Namespace) -> int:
     credentials = _credentials(args, store.deployment(args.channel, args.account))
     store.deploy(args.channel, args.account, args.flow_id, version, credentials, api_base=args.api_base)
     print(f"{args.channel}/{args.account} answers with {args.flow_id} version {version}.")
+    if args.move_running:
+        _move_running(args, engine, version)
     path = f"/hooks/{args.channel}/{args.account}"
     if args.channel == "web":
         site = (args.webhook or "https://your.server").rstrip("/")
@@ -122,38 +119,31 @@ def _deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _move_running(args: argparse.Namespace, engine: Any, version: int) -> None:
+    from nodes.registry import Registry
+    from runtime.engine import Runtime
+
+    runtime = Runtime(engine, Registry.from_entry_points())
+    moved, stayed = asyncio.run(runtime.move(args.flow_id, version, channel=args.channel, account=args.account))
+    print(f"{moved} running conversation(s) moved to version {version}", end="")
+    print(f"; {stayed} finish on theirs (the step they wait at is not in it)." if stayed else ".")
+
+
 def _credentials(args: argparse.Namespace, existing: Any) -> dict[str, Any]:
     """The deployment's credentials: from the environment, else those stored before."""
     from chatloom.cli import CliError
+    from runtime.channels.kinds import KINDS, MissingCredential, credentials
 
-    credentials = dict(existing.credentials) if existing else {}
-    if args.channel == "web":
-        return credentials  # a public chat on a website: nothing to keep secret
-    if args.channel in ("messenger", "instagram", "whatsapp"):
-        needed = META_CREDENTIALS if args.channel != "whatsapp" else WHATSAPP_CREDENTIALS
-        for key, env in needed:
-            if os.environ.get(env):
-                credentials[key] = os.environ[env]
-            if not credentials.get(key):
-                raise CliError(f"Set ${env} (from your Meta app's dashboard) and run this again.")
-        credentials.setdefault("verify_token", secrets.token_urlsafe(24))
-        return credentials
-    token_env = args.token_env or TOKEN_ENV[args.channel]
-    if os.environ.get(token_env):
-        credentials["token"] = os.environ[token_env]
-    if not credentials.get("token"):
-        where = "@BotFather" if args.channel == "telegram" else "your Slack app's OAuth page"
-        raise CliError(f"Set the bot token in ${token_env} (from {where}) and run this again.")
-    if args.channel == "slack":
-        if os.environ.get(SIGNING_ENV):
-            credentials["signing_secret"] = os.environ[SIGNING_ENV]
-        if not credentials.get("signing_secret"):
-            raise CliError(
-                f"Set the app's signing secret in ${SIGNING_ENV} (Basic Information page) and run this again."
-            )
-    else:
-        credentials.setdefault("secret_token", secrets.token_urlsafe(32))
-    return credentials
+    kind = KINDS[args.channel]
+
+    def env(c: Any) -> str:
+        return str(args.token_env) if args.token_env and c.key in ("token", "page_token") else str(c.env)
+
+    given = {c.key: os.environ.get(env(c), "") for c in kind.credentials}
+    try:
+        return credentials(kind, given, existing.credentials if existing else None)
+    except MissingCredential as exc:
+        raise CliError(f"Set ${env(exc.credential)} (from {exc.credential.where}) and run this again.") from None
 
 
 def _channels(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from typing import Any, cast
 import httpx
 from sqlalchemy.engine import Engine
 
+from flows.problems import FlowInvalid
 from flows.store import FlowNotFound, FlowStore
 from nodes.api import HttpClient, Inbound, Outbound, Services
 from nodes.registry import Registry
@@ -214,6 +215,32 @@ class Runtime:
                 except _Retry:
                     continue
         raise Busy(f"The conversation {conversation_id!r} is too busy; its timer was not handled.")
+
+    async def move(self, flow_id: str, version: int, *, channel: str, account: str) -> tuple[int, int]:
+        """Move the running conversations of a channel account to another published version of
+        their flow: each continues at the step it waits at, if that version has the same step (same
+        id and type) and it is not inside a sub-flow. The others finish on their version (a step
+        that is gone cannot be continued, and ending them would lose what they said). Returns
+        (moved, stayed)."""
+        plan = await self.plan(flow_id, version)
+        moved = stayed = 0
+        for state in self.store.running(flow_id, channel, account, not_version=version):
+            async with self._lock(state.id):
+                target = plan.nodes.get(state.node or "")
+                try:
+                    current = (await self.plan(flow_id, state.version)).nodes.get(state.node or "")
+                except (FlowNotFound, FlowInvalid):
+                    current = None
+                same = target is not None and current is not None and target.type.type == current.type.type
+                if not same or state.stack or state.at_flow != flow_id:
+                    stayed += 1
+                    continue
+                self._cache.pop(state.id, None)
+                if self.store.move(state, version):
+                    moved += 1
+                else:
+                    stayed += 1
+        return moved, stayed
 
     def _load(self, conversation_id: str, event_id: str | None = None) -> ConversationState:
         state = self._cache.pop(conversation_id, None)

@@ -207,6 +207,45 @@ class ConversationStore:
         state.seen_turn = row[8]
         return state
 
+    def running(self, flow_id: str, channel: str, account: str, *, not_version: int) -> list[ConversationState]:
+        """The conversations of a channel account on this flow, still running, on another version."""
+        query = select(CONV).where(
+            CONV.c.flow_id == flow_id,
+            CONV.c.channel == channel,
+            CONV.c.account == account,
+            CONV.c.status.in_(("waiting", "sleeping")),
+            CONV.c.version != not_version,
+        )
+        found = []
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                state = ConversationState(
+                    id=row.id,
+                    flow_id=row.flow_id,
+                    version=row.version,
+                    channel=row.channel,
+                    account=row.account,
+                    user_id=row.user_id,
+                    status=row.status,
+                    seq=row.seq,
+                )
+                state.load_data(json.loads(row.data))
+                found.append(state)
+        return found
+
+    def move(self, state: ConversationState, version: int) -> bool:
+        """Put a running conversation on another version of its flow, where it stands; False if it
+        changed since it was read (a turn in between: it stays where it is). The seq is bumped, so
+        a runtime holding the old state finds the conflict on its next save and reads it again."""
+        state.version = state.at_version = version
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(CONV)
+                .where(CONV.c.id == state.id, CONV.c.seq == state.seq)
+                .values(version=version, seq=state.seq + 1, data=_dumps(state.data()), updated_at=time.time())
+            ).rowcount
+        return bool(done)
+
     def turn_of_event(self, conversation_id: str, channel: str, account: str, event_id: str) -> int | None:
         """The turn of this conversation that already handled this inbound event, if any."""
         with self.engine.connect() as conn:

@@ -8,17 +8,14 @@ not be delivered.
 
 from __future__ import annotations
 
-import re
-import secrets
 import time
 from typing import Any
 
 from nicegui import ui
 
 from builder.context import Builder
+from runtime.channels.kinds import ACCOUNT, ACCOUNT_RULE, KINDS, MissingCredential, credentials
 from runtime.channels.service import Channels
-
-ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 
 
 def register(builder: Builder) -> None:
@@ -39,16 +36,26 @@ class Deployments:
         self.builder, self.channels, self.store = builder, channels, channels.store
         self.base = _base_url()
         with ui.card().classes("w-full max-w-3xl"):
-            ui.label("Put a published flow on Telegram or on your website").classes("text-lg font-medium")
-            self.kind = ui.toggle({"telegram": "Telegram bot", "web": "Web chat"}, value="telegram").mark("kind")
+            ui.label("Put a published flow on a channel").classes("text-lg font-medium")
+            self.kind = ui.toggle({k: kind.title for k, kind in KINDS.items()}, value="telegram").mark("kind")
             published = [f for f in builder.flows.list() if f.latest_version]
             with ui.row().classes("w-full items-end gap-2"):
-                self.account = ui.input("Bot name in Chatloom", placeholder="support-bot").mark("account")
+                self.account = ui.input("Name in Chatloom", placeholder="support-bot").mark("account")
                 self.flow = ui.select({f.id: f.name for f in published}, label="Flow").classes("w-56").mark("flow")
-                self.token = ui.input("Bot token from @BotFather", password=True).classes("w-72").mark("token")
-            self.api_base = ui.input("Bot API address (leave empty for Telegram's)").classes("w-96").mark("api-base")
-            self.token.bind_visibility_from(self.kind, "value", value="telegram")
-            self.api_base.bind_visibility_from(self.kind, "value", value="telegram")
+            self.secrets: dict[str, dict[str, ui.input]] = {}
+            for name, kind in KINDS.items():
+                fields = ui.column().classes("w-full gap-1")
+                fields.bind_visibility_from(self.kind, "value", value=name)
+                with fields:
+                    self.secrets[name] = {
+                        c.key: ui.input(c.label, password=True)
+                        .props(f'hint="From {c.where}. Stored encrypted; never shown again."')
+                        .classes("w-96")
+                        .mark(f"{name}-{c.key}")
+                        for c in kind.credentials
+                    }
+            self.api_base = ui.input("The platform's API address (leave empty for the public one)").classes("w-96")
+            self.api_base.mark("api-base").bind_visibility_from(self.kind, "value", backward=lambda v: v != "web")
             ui.button("Deploy", icon="rocket_launch", on_click=self._deploy).mark("deploy")
         self.rows = ui.column().classes("w-full gap-2")
         self.dead = ui.column().classes("w-full gap-1")
@@ -85,12 +92,8 @@ class Deployments:
             with ui.row().classes("w-full items-center gap-3"):
                 ui.label(f"{channel} / {account}").classes("text-lg font-medium")
                 ui.label(f"{d.flow_id}").classes("text-gray-600")
-                ui.select(
-                    versions,
-                    value=d.version,
-                    label="Version",
-                    on_change=lambda e: self._switch(channel, account, int(e.value)),
-                ).classes("w-28").mark(f"version-{account}")
+                picker = ui.select(versions, value=d.version, label="Version").classes("w-28")
+                picker.mark(f"version-{account}").on_value_change(lambda _, p=picker: self._switch(channel, account, p))
                 ui.space()
                 ui.switch(
                     "Answering",
@@ -104,6 +107,16 @@ class Deployments:
                 ui.link("Open the preview page", f"/widget/{account}/preview", new_tab=True).mark(f"preview-{account}")
             else:
                 ui.label(f"Webhook address: {url}").classes("text-sm font-mono").mark(f"webhook-{account}")
+            kind = KINDS.get(channel)
+            if kind is not None and kind.shows_verify_token:
+                opened = self.store.deployment(channel, account)
+                token = opened.credentials.get(kind.generated, "") if opened else ""
+                ui.label(f"Verify token: {token}").classes("text-sm font-mono").mark(f"verify-{account}")
+                ui.label("Paste both into your Meta app's Webhooks settings.").classes("text-sm")
+            elif channel == "slack":
+                ui.label("Paste the address as the Request URL of Event Subscriptions and of Interactivity.").classes(
+                    "text-sm"
+                )
             health = f"Last event: {seen} · messages waiting: {self.store.pending_count(channel, account)}"
             if d.last_error:
                 health += f" · last error: {d.last_error}"
@@ -116,45 +129,63 @@ class Deployments:
                     ).props("outline").mark(f"register-{account}")
 
     async def _deploy(self) -> None:
-        account, flow_id, token = (self.account.value or "").strip(), self.flow.value, (self.token.value or "").strip()
+        channel, account, flow_id = self.kind.value, (self.account.value or "").strip(), self.flow.value
         if not ACCOUNT.match(account):
-            ui.notify(
-                "The bot name is letters, digits, - and _ (it becomes part of the webhook address).", type="warning"
-            )
+            ui.notify(f"The name is {ACCOUNT_RULE}.", type="warning")
             return
         if not flow_id:
             ui.notify("Choose a published flow.", type="warning")
             return
-        if self.kind.value == "web":
-            version = self.builder.flows.latest_version(flow_id)
-            self.store.deploy("web", account, flow_id, version, {})
-            ui.notify(f"The web chat “{account}” answers with {flow_id} version {version}.", type="positive")
-            self.refresh()
+        kind, inputs = KINDS[channel], self.secrets[channel]
+        existing = self.store.deployment(channel, account)
+        try:
+            sealed = credentials(
+                kind, {k: i.value or "" for k, i in inputs.items()}, existing.credentials if existing else None
+            )
+        except MissingCredential as exc:
+            ui.notify(str(exc), type="warning")
             return
-        existing = self.store.deployment("telegram", account)
-        if not token and existing is None:
-            ui.notify("Paste the bot token from @BotFather.", type="warning")
-            return
-        credentials = dict(existing.credentials) if existing else {}
-        if token:
-            credentials["token"] = token
-        credentials.setdefault("secret_token", secrets.token_urlsafe(32))
         version = self.builder.flows.latest_version(flow_id)
-        self.store.deploy(
-            "telegram", account, flow_id, version, credentials, api_base=(self.api_base.value or "").strip()
-        )
-        await self.channels.forget("telegram", account)
-        self.token.value = ""  # never kept in the page
-        ui.notify(f"Telegram bot “{account}” answers with {flow_id} version {version}.", type="positive")
+        api_base = (self.api_base.value or "").strip() if channel != "web" else ""
+        self.store.deploy(channel, account, flow_id, version, sealed, api_base=api_base)
+        await self.channels.forget(channel, account)
+        for field in inputs.values():
+            field.value = ""  # never kept in the page
+        ui.notify(f"{kind.title} “{account}” answers with {flow_id} version {version}.", type="positive")
         self.refresh()
 
-    async def _switch(self, channel: str, account: str, version: int) -> None:
+    def _switch(self, channel: str, account: str, picker: ui.select) -> None:
         d = self.store.deployment(channel, account)
+        version = int(picker.value)
         if d is None or d.version == version:
             return
-        self.store.deploy(channel, account, d.flow_id, version, d.credentials, api_base=d.api_base)
-        await self.channels.forget(channel, account)
-        ui.notify(f"New conversations on {account} use version {version}; running ones finish on theirs.")
+
+        async def choose(choice: str | None) -> None:
+            dialog.close()
+            dialog.clear()
+            if choice is None:
+                picker.set_value(d.version)  # nothing changed
+                return
+            moved, stayed = await self.channels.switch(channel, account, version, move=choice == "move")
+            said = f"New conversations on {account} use version {version}"
+            if choice == "move":
+                said += f"; {moved} running conversation(s) moved"
+                if stayed:
+                    said += f", {stayed} finish on their version (the step they wait at is not in version {version})"
+            else:
+                said += "; running ones finish on theirs"
+            ui.notify(said + ".")
+
+        with ui.dialog().props("persistent") as dialog, ui.card().mark("switch-dialog"):
+            ui.label(f"{account} answers with version {version} from now on.").classes("font-medium")
+            ui.label("New conversations start on it. The conversations running now:")
+            with ui.row():
+                ui.button(f"Finish on version {d.version}", on_click=lambda: choose("finish")).props("outline").mark(
+                    "switch-finish"
+                )
+                ui.button(f"Move to version {version}", on_click=lambda: choose("move")).mark("switch-move")
+                ui.button("Cancel", on_click=lambda: choose(None)).props("flat").mark("switch-cancel")
+        dialog.open()
 
     async def _pause(self, channel: str, account: str, paused: bool) -> None:
         self.store.set_paused(channel, account, paused)

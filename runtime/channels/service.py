@@ -7,11 +7,15 @@ One `Channels` per server process, started and stopped with the runtime's app.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
+import os
 import random
+import socket
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -67,6 +71,8 @@ PACE = {
     "messenger": 0.2,
     "instagram": 0.2,
 }  # seconds between messages to one chat (both: about one a second)
+RATE = {"whatsapp": 80}  # messages a second per account (WhatsApp: per business phone number)
+LEASE_TTL = 30.0  # seconds a worker's lease runs unless renewed (renewed every third of it)
 DEPLOYMENT_TTL = 5.0  # seconds a deployment is used before it is read again
 NOTE_EVERY = 5.0  # seconds between writes of a channel's "last event received"
 WEBHOOK_SHARE = 3.0  # while webhooks wait, the worker takes about a quarter of this process's time
@@ -89,6 +95,11 @@ class Channels:
         self.runtime, self.store = runtime, store
         self.factories = adapters or ADAPTERS
         self.poll, self.pace, self.clock = poll, pace if pace is not None else PACE, clock
+        self.rate = dict(RATE)
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._leasing = False  # only the started worker takes the lease; tests drive rounds directly
+        self._renew_at = 0.0
+        self._recent: dict[tuple[str, str], collections.deque[float]] = {}  # send times in the last second
         self._adapters: dict[tuple[str, str], tuple[Deployment, Adapter, float]] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._last_sent: dict[tuple[str, str, str], float] = {}
@@ -106,8 +117,7 @@ class Channels:
         leave the work to a `chatloom worker` process)."""
         if not work:
             return
-        for cid in self.store.sweep():  # turns saved just before a crash, never queued
-            self.store.enqueue_turns(cid)
+        self._leasing = True
         self._task = asyncio.create_task(self._loop(), name="chatloom-channels")
 
     async def stop(self) -> None:
@@ -120,6 +130,9 @@ class Channels:
             await adapter.close()
         self._adapters.clear()
         await asyncio.gather(*self._closing, return_exceptions=True)
+        if self._leasing:
+            self._leasing = False
+            self.store.release(self.holder)  # another worker takes over at once
 
     def adapter(self, channel: str, account: str) -> tuple[Deployment, Adapter] | None:
         """The deployment and its adapter. The deployment is read again every few seconds, so a
@@ -168,6 +181,20 @@ class Channels:
         if found is not None:
             await found[1].close()
 
+    async def switch(self, channel: str, account: str, version: int, *, move: bool = False) -> tuple[int, int]:
+        """Answer on a channel account with another published version of its flow. New
+        conversations take it; running ones finish on theirs, or (move=True) continue on it where
+        they stand when they can (see Runtime.move). Returns (moved, stayed)."""
+        d = self.store.deployment(channel, account)
+        if d is None:
+            raise LookupError(f"There is no {channel} channel {account!r}.")
+        await self.runtime.plan(d.flow_id, version)  # FlowNotFound when that version was never published
+        self.store.deploy(channel, account, d.flow_id, version, d.credentials, api_base=d.api_base)
+        await self.forget(channel, account)
+        if not move:
+            return 0, 0
+        return await self.runtime.move(d.flow_id, version, channel=channel, account=account)
+
     # in
 
     async def receive(
@@ -212,6 +239,8 @@ class Channels:
         rows = self.store.new_events()
         for row in rows:
             assert row.id is not None
+            if not self._working():
+                break
             started = time.perf_counter()
             try:
                 await self._handle(json.loads(row.event))
@@ -262,6 +291,18 @@ class Channels:
         self.store.enqueue_message(cid, event, Outbound(text=text))
         self._wake.set()
 
+    def _working(self) -> bool:
+        """Whether this process may do the channels' work now: with several worker processes on
+        one database, one holds the lease and the others wait, so no message is sent twice."""
+        if not self._leasing:
+            return True
+        now = time.monotonic()
+        if now < self._renew_at:
+            return True
+        held = self.store.lease(self.holder, LEASE_TTL)
+        self._renew_at = now + LEASE_TTL / 3 if held else 0.0
+        return held
+
     async def _make_way(self, spent: float) -> None:
         """Between two pieces of the worker's work: acknowledging webhooks comes first. While
         requests wait, they get WEBHOOK_SHARE times the time the last piece took (the worker keeps
@@ -291,11 +332,18 @@ class Channels:
         now = self.clock()
         for row in self.store.due(now):
             assert row.id is not None
+            if not self._working():
+                break
             started = time.perf_counter()
             key = (row.channel, row.account, row.chat)
             gap = self.pace.get(row.channel, 0.0)
             if now - self._last_sent.get(key, -1e18) < gap:
                 continue  # paced: next round
+            recent = self._recent.setdefault((row.channel, row.account), collections.deque())
+            while recent and recent[0] <= now - 1.0:
+                recent.popleft()
+            if len(recent) >= self.rate.get(row.channel, 1_000_000):
+                continue  # the account's rate is used up for this second
             found = self.adapter(row.channel, row.account)
             if found is None:
                 self.store.dead(row.id, row.attempts, "The channel is no longer deployed.")
@@ -316,6 +364,7 @@ class Channels:
                     self.store.retry_later(row.id, attempts, now + wait, exc.reason)
                 continue
             self._last_sent[key] = now
+            recent.append(now)
             self.store.sent(row.id)
             if original.buttons:  # shown as a numbered list: remember them, to read "2" as the second
                 listed = [b.to_json() for b in original.buttons] if not message.buttons else []
@@ -325,11 +374,18 @@ class Channels:
         return sent
 
     async def _loop(self) -> None:
+        swept = False
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll)
             self._wake.clear()
             try:
+                if not self._working():
+                    continue  # another worker process does the work; this one takes over if it stops
+                if not swept:
+                    for cid in self.store.sweep():  # turns saved just before a crash, never queued
+                        self.store.enqueue_turns(cid)
+                    swept = True
                 await self.handle_inbox()
                 await self.deliver()
             except Exception:

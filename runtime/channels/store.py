@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Index, Row, Table, UniqueConstraint, bindparam, func, select, update
+from sqlalchemy import Index, Row, Table, UniqueConstraint, bindparam, delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
@@ -92,11 +92,22 @@ class OutboxRow(SQLModel, table=True):
     sent_at: float | None = None
 
 
+class LeaseRow(SQLModel, table=True):
+    """Which worker process does the channels' work now (one at a time; another takes over when
+    its lease runs out)."""
+
+    __tablename__ = "channel_lease"
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(max_length=200)
+    until: float
+
+
 DEPLOY: Table = DeploymentRow.__table__  # type: ignore[attr-defined]
 INBOX: Table = InboxRow.__table__  # type: ignore[attr-defined]
 CHATS: Table = ChatRow.__table__  # type: ignore[attr-defined]
 OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
-TABLES = [DEPLOY, INBOX, CHATS, OUTBOX]
+LEASE: Table = LeaseRow.__table__  # type: ignore[attr-defined]
+TABLES = [DEPLOY, INBOX, CHATS, OUTBOX, LEASE]
 
 
 INSERTED = ("channel", "account", "event_id", "event", "status", "error", "received_at")
@@ -229,6 +240,32 @@ class ChannelStore:
                 c.execute(
                     update(DEPLOY).where(DEPLOY.c.channel == channel, DEPLOY.c.account == account).values(**values)
                 )
+
+    # the worker's lease
+
+    def lease(self, holder: str, ttl: float, name: str = "worker") -> bool:
+        """Take or renew the lease for `ttl` seconds; False while another holder's lease runs."""
+        now = time.time()
+        with self.engine.begin() as c:
+            taken = c.execute(
+                update(LEASE)
+                .where(LEASE.c.name == name, (LEASE.c.holder == holder) | (LEASE.c.until < now))
+                .values(holder=holder, until=now + ttl)
+            ).rowcount
+            if taken:
+                return True
+            if c.execute(select(LEASE.c.name).where(LEASE.c.name == name)).first() is not None:
+                return False
+        try:
+            with self.engine.begin() as c:
+                c.execute(LEASE.insert().values(name=name, holder=holder, until=now + ttl))
+        except IntegrityError:
+            return False  # another took it first
+        return True
+
+    def release(self, holder: str, name: str = "worker") -> None:
+        with self.engine.begin() as c:
+            c.execute(delete(LEASE).where(LEASE.c.name == name, LEASE.c.holder == holder))
 
     # inbox
 

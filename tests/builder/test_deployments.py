@@ -1,5 +1,6 @@
-"""The deployments page: bind a published flow to a Telegram bot, see its webhook and health,
-switch versions, pause, register the webhook, send dead letters again."""
+"""The deployments page: bind a published flow to a Telegram bot, a WhatsApp number, a Slack app,
+a web chat; see the webhook, verify token and health; switch versions (running conversations
+finish or move), pause, register the webhook, send dead letters again."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ async def test_deploy_a_flow_and_register_its_webhook(user: User, builder: Build
     user.find(marker="account").type("support")
     user.find(marker="flow").click()
     user.find("FAQ menu").click()
-    user.find(marker="token").type(TOKEN)
+    user.find(marker="telegram-token").type(TOKEN)
     user.find(marker="api-base").type(fake.url)
     user.find(marker="deploy").click()
     await user.should_see("answers with faq-menu version 1")
@@ -46,7 +47,7 @@ async def test_deploy_a_flow_and_register_its_webhook(user: User, builder: Build
     assert stored is not None and stored.credentials["token"] == TOKEN and len(stored.credentials["secret_token"]) >= 32
     with builder.runtime.engine.connect() as c:
         assert TOKEN not in c.execute(select(DEPLOY.c.credentials)).scalar_one()  # encrypted at rest
-    assert TOKEN not in str(user.find(marker="token").elements.pop().value)  # not kept in the page
+    assert TOKEN not in str(user.find(marker="telegram-token").elements.pop().value)  # not kept in the page
     user.find(marker="register-support").click()
     await user.should_see("Telegram sends updates to")
     assert fake.webhook["url"].endswith("/hooks/telegram/support")
@@ -62,7 +63,14 @@ async def test_switch_version_and_pause(user: User, builder: Builder, fake: Fake
     await user.should_see(marker="health-support")
     await user.should_see("Last event: never")
     user.find(marker="version-support").elements.pop().value = 2  # what choosing "2" in the list does
-    await user.should_see("use version 2")
+    await user.should_see(marker="switch-dialog")
+    user.find(marker="switch-cancel").click()
+    await user.should_not_see(marker="switch-dialog")
+    assert store.deployment("telegram", "support").version == 1  # type: ignore[union-attr]
+    assert user.find(marker="version-support").elements.pop().value == 1
+    user.find(marker="version-support").elements.pop().value = 2
+    user.find(marker="switch-finish").click()
+    await user.should_see("running ones finish on theirs")
     assert store.deployment("telegram", "support").version == 2  # type: ignore[union-attr]
     user.find(marker="answering-support").click()
     await user.should_see("paused")
@@ -106,7 +114,62 @@ async def test_a_web_chat_shows_its_snippet_and_preview(user: User, builder: Bui
     user.find(marker="account").type("site")
     user.find(marker="flow").elements.pop().value = "faq-menu"
     user.find(marker="deploy").click()
-    await user.should_see("The web chat “site” answers with faq-menu version 1")
+    await user.should_see("Web chat “site” answers with faq-menu version 1")
     await user.should_see(marker="snippet-site")
     await user.should_see(marker="preview-site")
     assert builder.channels is not None and builder.channels.store.deployment("web", "site") is not None
+
+
+async def test_deploy_to_whatsapp_shows_the_verify_token(user: User, builder: Builder) -> None:
+    _publish(builder)
+    assert builder.channels is not None
+    await user.open("/deployments")
+    user.find(marker="kind").elements.pop().value = "whatsapp"
+    user.find(marker="account").type("shop")
+    user.find(marker="flow").elements.pop().value = "faq-menu"
+    user.find(marker="whatsapp-token").type("EAAG-access-token")
+    user.find(marker="whatsapp-phone_id").type("1029384756")
+    user.find(marker="deploy").click()
+    await user.should_see("The app secret is missing")  # and where to find it
+    assert builder.channels.store.deployments() == []
+    user.find(marker="whatsapp-app_secret").type("meta-app-secret")
+    user.find(marker="deploy").click()
+    await user.should_see("WhatsApp number “shop” answers with faq-menu version 1")
+    stored = builder.channels.store.deployment("whatsapp", "shop")
+    assert stored is not None and stored.credentials["phone_id"] == "1029384756"
+    await user.should_see("/hooks/whatsapp/shop")
+    await user.should_see(f"Verify token: {stored.credentials['verify_token']}")
+    await user.should_not_see("EAAG-access-token")
+    await user.should_not_see("meta-app-secret")
+
+
+async def test_deploy_to_slack_needs_both_secrets(user: User, builder: Builder) -> None:
+    _publish(builder)
+    assert builder.channels is not None
+    await user.open("/deployments")
+    user.find(marker="kind").elements.pop().value = "slack"
+    user.find(marker="account").type("team")
+    user.find(marker="flow").elements.pop().value = "faq-menu"
+    user.find(marker="slack-token").type("xoxb-1-2-3")
+    user.find(marker="deploy").click()
+    await user.should_see("The signing secret is missing")
+    user.find(marker="slack-signing_secret").type("slack-signing")
+    user.find(marker="deploy").click()
+    await user.should_see("Slack app “team” answers with faq-menu version 1")
+    await user.should_see("Request URL of Event Subscriptions")
+    stored = builder.channels.store.deployment("slack", "team")
+    assert stored is not None and stored.credentials == {"token": "xoxb-1-2-3", "signing_secret": "slack-signing"}
+
+
+async def test_switch_and_move_the_running_conversations(user: User, builder: Builder) -> None:
+    _publish(builder, times=2)
+    assert builder.channels is not None
+    store = builder.channels.store
+    store.deploy("telegram", "support", "faq-menu", 1, {"token": TOKEN, "secret_token": "s"})
+    cid, _ = await builder.runtime.start("faq-menu", version=1, channel="telegram", account="support")
+    await user.open("/deployments")
+    user.find(marker="version-support").elements.pop().value = 2
+    user.find(marker="switch-move").click()
+    await user.should_see("1 running conversation(s) moved")
+    state = builder.runtime.store.load(cid)
+    assert state is not None and state.version == 2

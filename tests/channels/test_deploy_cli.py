@@ -43,6 +43,11 @@ def test_deploy_a_flow_to_telegram_and_register_the_webhook(tmp_path: Path, fake
     assert "telegram/support: faq-menu v1, answering" in listed.stdout
     assert _cli("deploy", "telegram", "support", "faq-menu", "--pause", data=data).returncode == 0
     assert "paused" in _cli("channels", data=data).stdout
+    assert _cli("import", str(template), "--publish", data=data).returncode == 0  # version 2
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN}
+    moved = _cli("deploy", "telegram", "support", "faq-menu", "--move-running", data=data, env=env)
+    assert moved.returncode == 0, moved.stderr
+    assert "version 2" in moved.stdout and "0 running conversation(s) moved to version 2." in moved.stdout
     bad = _cli("deploy", "telegram", "no spaces!", "faq-menu", data=data, env={"TELEGRAM_BOT_TOKEN": TOKEN})
     assert bad.returncode != 0 and "account name" in bad.stderr
     missing = _cli("deploy", "telegram", "x", "nope", data=data, env={"TELEGRAM_BOT_TOKEN": TOKEN})

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from runtime.channels import service
 from runtime.channels.service import GroupCommit
-from runtime.channels.store import INBOX
+from runtime.channels.store import INBOX, LEASE
 from tests.channels.conftest import SECRET, Rig, text_update
 
 
@@ -110,3 +110,38 @@ async def test_the_worker_makes_way_for_waiting_webhooks_but_keeps_going(
     await rig.post(text_update(310, "hi", chat=7010))
     await rig.channels.handle_inbox()
     assert slept == [0]  # nobody waiting: no pause
+
+
+async def _until(check: Any, seconds: float = 20.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+async def test_two_worker_processes_never_send_a_message_twice(rig: Rig) -> None:
+    """Two workers on one database (say `chatloom worker` started twice): one holds the lease and
+    does the work; when it stops, the other takes over."""
+    other = service.Channels(rig.runtime, rig.store, pace={}, poll=0.05)
+    rig.channels.poll = 0.05
+    await rig.channels.start()
+    await other.start()
+    try:
+        for n in range(8):
+            await rig.post(text_update(400 + n, "/start", chat=6000 + n))
+        await _until(lambda: len(rig.fake.sent) >= 8)
+        await asyncio.sleep(0.3)  # a second sender would have sent by now
+        assert sorted(int(m["chat_id"]) for m in rig.fake.sent) == [6000 + n for n in range(8)]
+        with rig.store.engine.connect() as c:
+            holders = [row.holder for row in c.execute(select(LEASE))]
+        assert len(holders) == 1
+        first = rig.channels if holders[0] == rig.channels.holder else other
+        second = other if first is rig.channels else rig.channels
+        await first.stop()
+        await rig.post(text_update(500, "/start", chat=6100))
+        second.nudge()
+        await _until(lambda: len(rig.fake.sent) >= 9)
+        assert int(rig.fake.sent[-1]["chat_id"]) == 6100
+    finally:
+        await other.stop()

@@ -133,3 +133,20 @@ async def test_throughput_limits_wait_and_a_user_outside_the_window_is_dead_lett
     await rig.settle()
     dead = rig.channels.store.dead_letters()
     assert len(dead) == 1 and "131047" in dead[0].last_error and TOKEN not in dead[0].last_error
+
+
+async def test_one_number_sends_at_most_its_rate_a_second(rig: WaRig) -> None:
+    rig.channels.rate["whatsapp"] = 2  # 80 in production; the same rule with fewer messages
+    for n in range(5):
+        await rig.post(incoming(f"wamid.{n}", {"type": "text", "text": {"body": "hi"}}, wa_id=f"1650555000{n}"))
+    await rig.settle()
+    assert len(rig.fake.sent) == 2  # five chats waiting, two sent in this second
+    rig.clock.now += 0.5
+    await rig.channels.deliver()
+    assert len(rig.fake.sent) == 2
+    rig.clock.now += 0.6
+    await rig.channels.deliver()
+    assert len(rig.fake.sent) == 4
+    rig.clock.now += 1.1
+    await rig.channels.deliver()
+    assert len(rig.fake.sent) == 5 and len({m["to"] for m in rig.fake.sent}) == 5
