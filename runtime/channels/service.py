@@ -386,8 +386,9 @@ class Channels:
                     for cid in self.store.sweep():  # turns saved just before a crash, never queued
                         self.store.enqueue_turns(cid)
                     swept = True
-                await self.handle_inbox()
-                await self.deliver()
+                handled = await self.handle_inbox()
+                if await self.deliver() or handled:
+                    self._wake.set()  # there may be more: look again at once, not after the poll
             except Exception:
                 log.exception("channel worker round failed")
 
