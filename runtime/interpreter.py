@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from nodes.ai.language import detect_language
 from nodes.api import CallFlow, Inbound, NodeContext, Outbound, Services
 from runtime.plan import Plan, PlanNode
 from runtime.state import ConversationState, Frame
@@ -99,6 +100,10 @@ class Interpreter:
             node_id = state.node
             inbound = event.inbound if isinstance(event, Reply) else None
             woke = isinstance(event, Wake)
+            if inbound is not None and inbound.text and plan.uses_language:
+                found = detect_language(inbound.text)
+                if found is not None:  # a short "ok" keeps the language the user wrote in before
+                    state.vars["language"] = found[0]
         state.node, state.wake_token, state.wake_at = None, None, None
 
         ctx = NodeContext(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -14,6 +16,8 @@ from flows.problems import FlowInvalid, Problem, has_errors
 from flows.validate import validate
 from nodes.api import NodeType, RunFn
 from nodes.registry import Registry
+
+LANGUAGE = re.compile(r"\blanguage\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,7 @@ class Plan:
     nodes: dict[str, PlanNode]  # never changed after compiling (a plain dict: read on every step)
     defaults: Mapping[str, Any]
     warnings: tuple[Problem, ...] = ()
+    uses_language: bool = False  # the flow mentions `language`: keep it up to date on each message
 
 
 def compile_flow(flow: Flow, registry: Registry, version: int = 0) -> Plan:
@@ -68,4 +73,5 @@ def compile_flow(flow: Flow, registry: Registry, version: int = 0) -> Plan:
         nodes=nodes,
         defaults=MappingProxyType({v.name: v.default for v in flow.variables}),
         warnings=tuple(problems),
+        uses_language=any(LANGUAGE.search(json.dumps(node.settings)) for node in flow.nodes),
     )

@@ -1,0 +1,1 @@
+"""AI node types: language detection (more to come: LLM, router, memory, speech)."""
