@@ -91,30 +91,17 @@ def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def _update(n: int, chat: int) -> bytes:
-    return json.dumps(
-        {
-            "update_id": n,
-            "message": {
-                "message_id": n,
-                "date": 1_700_000_000,
-                "chat": {"id": chat, "type": "private"},
-                "from": {"id": chat, "is_bot": False, "first_name": "Load"},
-                "text": "/start",
-            },
-        }
-    ).encode()
-
-
 async def _load(url: str, headers: dict[str, str], first: int, count: int) -> tuple[float, list[float]]:
     """Post `count` updates with CONCURRENCY in flight: requests a second, and each one's time."""
+    from tests.channels.conftest import text_update  # the update the channel tests send
+
     times: list[float] = []
     queue = iter(range(first, first + count))
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=CONCURRENCY)) as client:
 
         async def worker() -> None:
             for n in queue:
-                body = _update(n, 1_000_000 + n)
+                body = json.dumps(text_update(n, "/start", chat=1_000_000 + n)).encode()
                 t0 = time.perf_counter()
                 answer = await client.post(url, content=body, headers=headers)
                 times.append(time.perf_counter() - t0)

@@ -10,12 +10,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+# the channels of runtime/channels/kinds.py, named here so that `chatloom --help` imports no runtime
+CHANNELS = ("telegram", "slack", "whatsapp", "messenger", "instagram", "web")
+
 
 def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: Callable[[Any], None]) -> None:
     p = command("deploy", _deploy, "Answer on a channel account with a published flow version.")
-    p.add_argument(
-        "channel", choices=["telegram", "slack", "messenger", "instagram", "whatsapp", "web"], help="the platform"
-    )
+    p.add_argument("channel", choices=CHANNELS, help="the platform")
     p.add_argument(
         "account", help="a name for this bot in Chatloom (letters, digits, - and _): part of its webhook address"
     )
@@ -65,7 +66,7 @@ def _store(args: argparse.Namespace, create: bool = True) -> Any:
 def _deploy(args: argparse.Namespace) -> int:
     from chatloom.cli import CliError
     from flows.store import FlowNotFound, FlowStore
-    from runtime.channels.kinds import ACCOUNT, ACCOUNT_RULE
+    from runtime.channels.kinds import ACCOUNT, ACCOUNT_RULE, KINDS
 
     if not ACCOUNT.match(args.account):
         raise CliError(f"{args.account!r}: an account name is {ACCOUNT_RULE}.")
@@ -92,7 +93,7 @@ def _deploy(args: argparse.Namespace) -> int:
         site = (args.webhook or "https://your.server").rstrip("/")
         print(f'Paste into your website: <script src="{site}/widget/{args.account}.js" async></script>')
         print(f"Preview: {site}/widget/{args.account}/preview")
-    elif args.channel in ("messenger", "instagram", "whatsapp"):
+    elif KINDS[args.channel].shows_verify_token:
         print(f"Callback URL: {(args.webhook or 'https://your.server').rstrip('/')}{path}")
         print(f"Verify token: {credentials['verify_token']}  (paste both into the app's Webhooks settings)")
     elif args.webhook and args.channel == "slack":

@@ -141,6 +141,34 @@ class Prepared:
         cursor.executemany(self.sql, [self._params(r) for r in rows])
 
 
+STATE_COLUMNS = (
+    CONV.c.flow_id,
+    CONV.c.version,
+    CONV.c.channel,
+    CONV.c.account,
+    CONV.c.user_id,
+    CONV.c.status,
+    CONV.c.seq,
+    CONV.c.data,
+)
+
+
+def _state(conversation_id: str, row: Any) -> ConversationState:
+    """A conversation's state from the STATE_COLUMNS of its row."""
+    state = ConversationState(
+        id=conversation_id,
+        flow_id=row[0],
+        version=row[1],
+        channel=row[2],
+        account=row[3],
+        user_id=row[4],
+        status=row[5],
+        seq=row[6],
+    )
+    state.load_data(json.loads(row[7]))
+    return state
+
+
 class ConversationStore:
     """Reads and writes conversations and their turns."""
 
@@ -157,17 +185,7 @@ class ConversationStore:
             )
             .scalar_subquery()
         )
-        load = select(
-            CONV.c.flow_id,
-            CONV.c.version,
-            CONV.c.channel,
-            CONV.c.account,
-            CONV.c.user_id,
-            CONV.c.status,
-            CONV.c.seq,
-            CONV.c.data,
-            seen,
-        ).where(CONV.c.id == bindparam("cid"))
+        load = select(*STATE_COLUMNS, seen).where(CONV.c.id == bindparam("cid"))
         self._load = Prepared(engine, load)
         self._insert_conv = Prepared(engine, insert(CONV))
         self._update_conv = Prepared(
@@ -193,45 +211,21 @@ class ConversationStore:
             row = self._load.run(conn, {"cid": conversation_id, "event_id": event_id}).fetchone()
         if row is None:
             return None
-        state = ConversationState(
-            id=conversation_id,
-            flow_id=row[0],
-            version=row[1],
-            channel=row[2],
-            account=row[3],
-            user_id=row[4],
-            status=row[5],
-            seq=row[6],
-        )
-        state.load_data(json.loads(row[7]))
+        state = _state(conversation_id, row)
         state.seen_turn = row[8]
         return state
 
     def running(self, flow_id: str, channel: str, account: str, *, not_version: int) -> list[ConversationState]:
         """The conversations of a channel account on this flow, still running, on another version."""
-        query = select(CONV).where(
+        query = select(CONV.c.id, *STATE_COLUMNS).where(
             CONV.c.flow_id == flow_id,
             CONV.c.channel == channel,
             CONV.c.account == account,
             CONV.c.status.in_(("waiting", "sleeping")),
             CONV.c.version != not_version,
         )
-        found = []
         with self.engine.connect() as conn:
-            for row in conn.execute(query):
-                state = ConversationState(
-                    id=row.id,
-                    flow_id=row.flow_id,
-                    version=row.version,
-                    channel=row.channel,
-                    account=row.account,
-                    user_id=row.user_id,
-                    status=row.status,
-                    seq=row.seq,
-                )
-                state.load_data(json.loads(row.data))
-                found.append(state)
-        return found
+            return [_state(row[0], row[1:]) for row in conn.execute(query)]
 
     def move(self, state: ConversationState, version: int) -> bool:
         """Put a running conversation on another version of its flow, where it stands; False if it

@@ -161,8 +161,7 @@ class Deployments:
             return
 
         async def choose(choice: str | None) -> None:
-            dialog.close()
-            dialog.clear()
+            dialog.delete()  # made for this one choice
             if choice is None:
                 picker.set_value(d.version)  # nothing changed
                 return

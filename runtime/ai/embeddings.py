@@ -55,7 +55,8 @@ class OnnxEmbedder:
         self.tokenizer = Tokenizer.from_file(str(tokenizer))
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self.tokenizer.enable_padding()  # to the longest text of each batch, not to MAX_TOKENS
-        self.dimensions = int(self.session.get_outputs()[0].shape[-1] or 384)
+        size = self.session.get_outputs()[0].shape[-1]
+        self.dimensions = size if isinstance(size, int) else len(self._batch(["x"])[0])  # symbolic: measure it
 
     def embed(self, texts: list[str]) -> Any:
         """A float32 array of shape (len(texts), dimensions), each row of length 1."""

@@ -47,6 +47,29 @@ class ChannelEvent:
     def inbound(self) -> Inbound:
         return Inbound(text=self.text, choice=self.choice, media=self.media, event_id=self.event_id)
 
+    def to_json(self) -> dict[str, Any]:
+        """As kept in the inbox."""
+        data = {k: getattr(self, k) for k in self.__slots__ if k != "media"}
+        data["media"] = self.media.to_json() if self.media else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ChannelEvent:
+        media = data.get("media")
+        return cls(
+            channel=data["channel"],
+            account=data["account"],
+            chat=data["chat"],
+            user=data["user"],
+            event_id=data["event_id"],
+            kind=data["kind"],
+            text=data.get("text", ""),
+            choice=data.get("choice"),
+            media=Media(**media) if media else None,
+            raw=data.get("raw") or {},
+            ack=data.get("ack"),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:

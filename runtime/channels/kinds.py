@@ -28,10 +28,21 @@ class Kind:
     title: str
     credentials: tuple[Credential, ...]
     generated: str = ""  # a token Chatloom makes up and the platform is told (or shown)
-    shows_verify_token: bool = False  # Meta's webhook settings ask for the verify token
+
+    @property
+    def shows_verify_token(self) -> bool:
+        """Meta's webhook settings ask for the verify token: the page shows it."""
+        return self.generated == "verify_token"
 
 
 _META_SECRET = Credential("app_secret", "App secret", "META_APP_SECRET", "your Meta app's Settings → Basic page")
+
+
+def _meta(name: str, title: str, *credentials: Credential) -> Kind:
+    """A channel of a Meta app: its own credentials, the app secret, and a verify token."""
+    return Kind(name, title, (*credentials, _META_SECRET), generated="verify_token")
+
+
 KINDS: dict[str, Kind] = {
     "telegram": Kind(
         "telegram",
@@ -49,36 +60,21 @@ KINDS: dict[str, Kind] = {
             ),
         ),
     ),
-    "whatsapp": Kind(
+    "whatsapp": _meta(
         "whatsapp",
         "WhatsApp number",
-        (
-            Credential("token", "Access token", "WHATSAPP_TOKEN", "your Meta app's WhatsApp → API Setup page"),
-            Credential("phone_id", "Phone number ID", "WHATSAPP_PHONE_ID", "your Meta app's WhatsApp → API Setup page"),
-            _META_SECRET,
-        ),
-        generated="verify_token",
-        shows_verify_token=True,
+        Credential("token", "Access token", "WHATSAPP_TOKEN", "your Meta app's WhatsApp → API Setup page"),
+        Credential("phone_id", "Phone number ID", "WHATSAPP_PHONE_ID", "your Meta app's WhatsApp → API Setup page"),
     ),
-    "messenger": Kind(
+    "messenger": _meta(
         "messenger",
         "Facebook page",
-        (
-            Credential("page_token", "Page access token", "META_PAGE_TOKEN", "your Meta app's Messenger settings"),
-            _META_SECRET,
-        ),
-        generated="verify_token",
-        shows_verify_token=True,
+        Credential("page_token", "Page access token", "META_PAGE_TOKEN", "your Meta app's Messenger settings"),
     ),
-    "instagram": Kind(
+    "instagram": _meta(
         "instagram",
         "Instagram account",
-        (
-            Credential("page_token", "Page access token", "META_PAGE_TOKEN", "your Meta app's Instagram settings"),
-            _META_SECRET,
-        ),
-        generated="verify_token",
-        shows_verify_token=True,
+        Credential("page_token", "Page access token", "META_PAGE_TOKEN", "your Meta app's Instagram settings"),
     ),
     "web": Kind("web", "Web chat", ()),
 }

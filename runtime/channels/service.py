@@ -19,10 +19,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from nodes.api import Button, Inbound, Media, Outbound
+from nodes.api import Button, Inbound, Outbound
 from runtime.channels.base import Adapter, ChannelEvent, Rejected, SendFailed
 from runtime.channels.degrade import degrade, read_answer
-from runtime.channels.store import ChannelStore, Deployment, conversation_id, outbound_from_json
+from runtime.channels.store import ChannelStore, Deployment, conversation_id
 from runtime.engine import ConversationExists, Runtime
 
 log = logging.getLogger(__name__)
@@ -216,15 +216,9 @@ class Channels:
         if now - self._noted.get((channel, account), 0.0) >= NOTE_EVERY:  # health, not a write per request
             self._noted[(channel, account)] = now
             self.store.note(channel, account, event=True)
-        if deployment.paused:
+        if deployment.paused or not events:
             return 0, None
-        if not events:
-            return 0, None
-        records = []
-        for event in events:
-            record = {k: getattr(event, k) for k in ChannelEvent.__slots__ if k != "media"}
-            record["media"] = event.media.to_json() if event.media else None
-            records.append((channel, account, event.event_id, record))
+        records = [(channel, account, event.event_id, event.to_json()) for event in events]
         self._waiting += 1
         try:
             fresh = sum(await self._inbox.add(records))
@@ -236,11 +230,12 @@ class Channels:
 
     async def handle_inbox(self) -> int:
         """Handle the stored events not handled yet, oldest first; how many."""
-        rows = self.store.new_events()
-        for row in rows:
+        handled = 0
+        for row in self.store.new_events():
             assert row.id is not None
             if not self._working():
                 break
+            handled += 1
             started = time.perf_counter()
             try:
                 await self._handle(json.loads(row.event))
@@ -251,14 +246,14 @@ class Channels:
             else:
                 self.store.finish_event(row.id)
             await self._make_way(time.perf_counter() - started)
-        return len(rows)
+        return handled
 
     async def _handle(self, record: dict[str, Any]) -> None:
         found = self.adapter(record["channel"], record["account"])
         if found is None:
             return  # undeployed since
         deployment, adapter = found
-        event = _event(record)
+        event = ChannelEvent.from_json(record)
         cid = conversation_id(event.channel, event.account, event.chat)
         known = self.store.chat_of(cid)
         self.store.bind_chat(cid, event.channel, event.account, event.chat)
@@ -349,7 +344,7 @@ class Channels:
                 self.store.dead(row.id, row.attempts, "The channel is no longer deployed.")
                 continue
             adapter = found[1]
-            original = outbound_from_json(json.loads(row.message))
+            original = Outbound.from_json(json.loads(row.message))
             message = degrade(original, adapter.capabilities)
             try:
                 await adapter.send(row.chat, message)
@@ -444,20 +439,3 @@ def _backoff(attempts: int) -> float:
 
 def _button(data: dict[str, str]) -> Button:
     return Button(data["title"], data.get("value", ""))
-
-
-def _event(record: dict[str, Any]) -> ChannelEvent:
-    media = record.get("media")
-    return ChannelEvent(
-        channel=record["channel"],
-        account=record["account"],
-        chat=record["chat"],
-        user=record["user"],
-        event_id=record["event_id"],
-        kind=record["kind"],
-        text=record.get("text", ""),
-        choice=record.get("choice"),
-        media=Media(**media) if media else None,
-        raw=record.get("raw") or {},
-        ack=record.get("ack"),
-    )

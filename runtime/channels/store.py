@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
-from nodes.api import Button, Media, Outbound
+from nodes.api import Outbound
 from runtime.channels.secretbox import SecretBox
 from runtime.store import TURN, Prepared
 
@@ -117,24 +117,6 @@ def conversation_id(channel: str, account: str, chat: str) -> str:
     """The conversation of one chat on one channel account: stable, and short enough for any chat id."""
     digest = hashlib.sha256(f"{channel}\0{account}\0{chat}".encode()).hexdigest()[:40]
     return f"{channel[:16]}-{digest}"
-
-
-def outbound_from_json(data: dict[str, Any]) -> Outbound:
-    media = data.get("media")
-    return Outbound(
-        text=str(data.get("text", "")),
-        buttons=tuple(Button(str(b["title"]), str(b.get("value", ""))) for b in data.get("buttons", [])),
-        media=Media(
-            kind=media["kind"],
-            url=media["url"],
-            name=media.get("name", ""),
-            mime=media.get("mime", ""),
-            duration=media.get("duration"),
-        )
-        if media
-        else None,
-        multiple=bool(data.get("multiple", False)),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,10 +250,6 @@ class ChannelStore:
             c.execute(delete(LEASE).where(LEASE.c.name == name, LEASE.c.holder == holder))
 
     # inbox
-
-    def receive(self, channel: str, account: str, event_id: str, event: dict[str, Any]) -> bool:
-        """Store a webhook event; False if this event was received before (a redelivery)."""
-        return self.receive_many([(channel, account, event_id, event)])[0]
 
     def receive_many(self, events: list[tuple[str, str, str, dict[str, Any]]]) -> list[bool]:
         """Store webhook events (channel, account, event id, event) in one transaction: for each,

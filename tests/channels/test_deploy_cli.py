@@ -91,3 +91,10 @@ def test_deploy_to_whatsapp_needs_the_phone_number_id(tmp_path: Path) -> None:
     done = _cli("deploy", "whatsapp", "shop", "faq-menu", data=data, env=env)
     assert done.returncode == 0, done.stderr
     assert "/hooks/whatsapp/shop" in done.stdout and "EAAJ-secret" not in done.stdout
+
+
+def test_the_command_offers_every_channel_there_is() -> None:
+    from chatloom.deploy import CHANNELS
+    from runtime.channels.kinds import KINDS
+
+    assert sorted(CHANNELS) == sorted(KINDS)
