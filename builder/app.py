@@ -16,7 +16,7 @@ from nicegui import ui
 
 from builder.canvas import TAILWIND
 from builder.context import Builder
-from builder.pages import deployments, editor, flow_list, templates, versions
+from builder.pages import deployments, editor, flow_list, knowledge, models, templates, versions
 from runtime.channels.service import Channels
 from runtime.engine import Runtime
 
@@ -30,6 +30,8 @@ def add_pages(builder: Builder) -> None:
     templates.register(builder)
     editor.register(builder)
     deployments.register(builder)
+    models.register(builder)
+    knowledge.register(builder)
 
 
 def mount(app: FastAPI, runtime: Runtime, data_dir: Path, channels: Channels | None = None) -> Builder:

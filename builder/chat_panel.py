@@ -15,10 +15,36 @@ from nicegui import ui
 from builder.context import Builder
 from flows.db import make_engine
 from flows.models import Flow
-from nodes.api import Button, Inbound, Outbound
+from nodes.api import Button, Inbound, Media, Outbound, Services
+from runtime.ai.setup import share_ai
 from runtime.engine import DRAFT, Runtime
 
 TEST_WAIT_SCALE = 0.01
+RECORD_SECONDS = 60
+# Records from the microphone (MediaRecorder: WebM/Opus in Chrome and Firefox), then hands the
+# recording to Python as a data: URL. Browsers allow the microphone on https and on localhost only.
+RECORD_JS = """
+(async () => {
+  const w = window;
+  if (w.__chatloomRec && w.__chatloomRec.state === "recording") { w.__chatloomRec.stop(); return; }
+  let stream;
+  try { stream = await navigator.mediaDevices.getUserMedia({ audio: true }); }
+  catch (e) { emitEvent("%(event)s", { error: String(e && e.name || e) }); return; }
+  const type = MediaRecorder.isTypeSupported("audio/webm;codecs=opus") ? "audio/webm;codecs=opus" : "";
+  const rec = new MediaRecorder(stream, type ? { mimeType: type } : {});
+  const parts = [];
+  rec.ondataavailable = (e) => parts.push(e.data);
+  rec.onstop = () => {
+    stream.getTracks().forEach((t) => t.stop());
+    const reader = new FileReader();
+    reader.onload = () => emitEvent("%(event)s", { url: reader.result, mime: rec.mimeType });
+    reader.readAsDataURL(new Blob(parts, { type: rec.mimeType }));
+  };
+  w.__chatloomRec = rec;
+  rec.start();
+  setTimeout(() => rec.state === "recording" && rec.stop(), %(limit)d);
+})();
+"""
 
 
 class ChatPanel:
@@ -36,6 +62,7 @@ class ChatPanel:
         self.runtime: Runtime | None = None
         self.cid = ""
         self.buttons: tuple[Button, ...] = ()
+        self.recording = False
         with ui.column().classes("w-full gap-2").mark("chat") as self.root:
             with ui.row().classes("items-center"):
                 ui.label("Test chat").classes("text-lg font-medium")
@@ -44,11 +71,20 @@ class ChatPanel:
                 )
             self.log = ui.column().classes("w-full gap-1").mark("chat-log")
             self.choices = ui.row().classes("gap-1")
-            self.entry = (
-                ui.input(placeholder="Type a message").props("dense outlined").classes("w-full").mark("chat-input")
-            )
+            with ui.row().classes("w-full items-center no-wrap gap-1"):
+                self.entry = (
+                    ui.input(placeholder="Type a message").props("dense outlined").classes("grow").mark("chat-input")
+                )
+                self.mic = (
+                    ui.button(icon="mic", on_click=self._toggle_recording)
+                    .props("flat dense round")
+                    .tooltip("Record a voice message (click again to send)")
+                    .mark("chat-mic")
+                )
             self.entry.on("keydown.enter", self._send_typed)
             self.variables = ui.label().classes("text-xs text-gray-500 whitespace-pre-wrap").mark("variables")
+        self.voice_event = f"chatloom-voice-{self.root.id}"
+        ui.on(self.voice_event, lambda e: self.say_voice(e.args or {}))
         ui.timer(0.2, self._poll)
         ui.timer(0.01, self.restart, once=True)
         ui.context.client.on_disconnect(self.close)
@@ -62,7 +98,16 @@ class ChatPanel:
     async def restart(self) -> None:
         """A fresh conversation on the current draft (and fresh copies of every other draft)."""
         await self.close()
-        runtime = Runtime(make_engine("sqlite://"), self.builder.registry, test_mode=True, wait_scale=TEST_WAIT_SCALE)
+        shared = self.builder.runtime.services  # AI steps use the server's own models, memory and voices
+        services = Services(http=shared.http)
+        share_ai(shared, services)
+        runtime = Runtime(
+            make_engine("sqlite://"),
+            self.builder.registry,
+            services=services,
+            test_mode=True,
+            wait_scale=TEST_WAIT_SCALE,
+        )
         for summary in self.builder.flows.list():
             runtime.flows.save_draft(self.builder.flows.draft(summary.id))
         if self.flow is not None:
@@ -89,6 +134,31 @@ class ChatPanel:
         await self.runtime.send(self.cid, Inbound(text, choice=choice))
         self._status()
 
+    def _toggle_recording(self) -> None:
+        self.recording = not self.recording
+        self.mic.props(
+            f"icon={'stop' if self.recording else 'mic'} color={'negative' if self.recording else 'primary'}"
+        )
+        ui.run_javascript(RECORD_JS % {"event": self.voice_event, "limit": RECORD_SECONDS * 1000})
+
+    async def say_voice(self, recorded: dict[str, Any]) -> None:
+        """Send a recording as the tester: {"url": data URL, "mime": …}, or {"error": why not}."""
+        self.recording = False
+        self.mic.props("icon=mic color=primary")
+        if recorded.get("error") or not str(recorded.get("url", "")).startswith("data:"):
+            with self.log:
+                ui.label(f"The microphone could not be used ({recorded.get('error', 'no sound')}).").classes(
+                    "text-negative"
+                ).mark("chat-error")
+            return
+        if self.runtime is None or not self.cid:
+            return
+        url, mime = str(recorded["url"]), str(recorded.get("mime") or "audio/webm")
+        with self.log:
+            ui.audio(url).classes("self-end").mark("chat-user-voice")
+        await self.runtime.send(self.cid, Inbound(media=Media(kind="audio", url=url, mime=mime)))
+        self._status()
+
     async def _send_typed(self) -> None:
         text = (self.entry.value or "").strip()
         self.entry.value = ""
@@ -103,7 +173,11 @@ class ChatPanel:
             with self.log:
                 if message.text:
                     ui.label(message.text).classes("bg-gray-100 rounded px-2").mark("chat-bot")
-                if message.media is not None:
+                if message.feedback:
+                    self._thumbs(message.feedback)
+                if message.media is not None and message.media.kind == "audio":
+                    ui.audio(message.media.url).mark("chat-bot-voice")  # the bot's spoken reply, served by /media/
+                elif message.media is not None:
                     ui.link(f"[{message.media.kind}] {message.media.name or message.media.url}", message.media.url)
             if message.buttons:
                 self.buttons = message.buttons
@@ -113,6 +187,22 @@ class ChatPanel:
                         ui.button(b.title, on_click=lambda _, b=b: self.say(b.title, b.value)).props(
                             "outline dense"
                         ).mark(f"choice-{b.title}")
+
+    def _thumbs(self, call_id: str) -> None:
+        """👍/👎 under an AI answer: counted on the Models page beside the users' own ratings."""
+        ai = self.builder.runtime.ai
+        if ai is None:
+            return
+        with ui.row().classes("gap-0 -mt-1") as row:
+
+            def rate(score: int) -> None:
+                ai.calls.rate(call_id, score)
+                row.clear()
+                with row:
+                    ui.label("👍 thanks" if score > 0 else "👎 noted").classes("text-xs text-gray-500").mark("rated")
+
+            ui.button("👍", on_click=lambda: rate(1)).props("flat dense size=sm").mark("thumbs-up")
+            ui.button("👎", on_click=lambda: rate(-1)).props("flat dense size=sm").mark("thumbs-down")
 
     def _status(self) -> None:
         state = self.runtime.store.load(self.cid) if self.runtime and self.cid else None

@@ -49,10 +49,12 @@ def chat(
     path: Path, flow: Flow, registry: Registry, *, as_json: bool, fast: bool, variables: dict[str, Any], user_id: str
 ) -> int:
     """Publish the flow (and the flows beside it, for sub-flows), then chat until it ends or input ends."""
-    from flows.db import make_engine
+    from flows.db import default_data_dir, make_engine
+    from runtime.ai.setup import attach_ai
     from runtime.engine import Runtime
 
     runtime = Runtime(make_engine("sqlite://"), registry, wait_scale=FAST if fast else 1.0, test_mode=fast)
+    attach_ai(runtime, default_data_dir())  # models.toml and memories of the data folder
     runtime.flows.save_draft(flow)
     runtime.flows.publish(flow.id, registry)
     load_folder(runtime, path, flow, registry)

@@ -95,6 +95,7 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: b
     import uvicorn
 
     from chatloom.demo import demo_routes
+    from runtime.ai.setup import attach_ai
     from runtime.api import create_app
     from runtime.channels.secretbox import SecretBox
     from runtime.channels.service import Channels
@@ -105,6 +106,7 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: b
     engine = open_database(data)
     assert engine is not None
     runtime = Runtime(engine, registry)
+    attach_ai(runtime, data_folder(data))
     usable = load_examples(registry)
     if examples:
         install_examples(runtime.flows, registry, usable)
@@ -149,6 +151,7 @@ def work(*, data: Path | None) -> int:
     import asyncio
     import contextlib
 
+    from runtime.ai.setup import attach_ai
     from runtime.channels.secretbox import SecretBox
     from runtime.channels.service import Channels
     from runtime.channels.store import ChannelStore
@@ -157,6 +160,7 @@ def work(*, data: Path | None) -> int:
     engine = open_database(data)
     assert engine is not None
     runtime = Runtime(engine, Registry.from_entry_points())
+    attach_ai(runtime, data_folder(data))
     channels = Channels(runtime, ChannelStore(engine, SecretBox.for_data_folder(data_folder(data))))
 
     async def main() -> None:

@@ -11,15 +11,20 @@ from __future__ import annotations
 import builtins
 import logging
 import random
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ValidationError
 
 from flows.expressions import check_template, evaluate, render
 from flows.problems import describe_validation_error
+
+if TYPE_CHECKING:  # the AI services' contracts live beside their nodes
+    from nodes.ai.llm import LanguageModels
+    from nodes.ai.memory import MemoryService
+    from nodes.ai.speech import SpeechService
 
 MediaKind = Literal["image", "audio", "video", "file"]
 
@@ -64,6 +69,7 @@ class Outbound:
     buttons: tuple[Button, ...] = ()
     media: Media | None = None
     multiple: bool = False  # buttons may be picked several times (multiple choice)
+    feedback: str = ""  # a model call's id: the chat offers thumbs up/down on this answer
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"text": self.text}
@@ -73,6 +79,8 @@ class Outbound:
             out["media"] = self.media.to_json()
         if self.multiple:
             out["multiple"] = True
+        if self.feedback:
+            out["feedback"] = self.feedback
         return out
 
     @classmethod
@@ -83,6 +91,7 @@ class Outbound:
             buttons=tuple(Button(b["title"], b.get("value", "")) for b in data.get("buttons", ())),
             media=Media(**media) if media else None,
             multiple=bool(data.get("multiple", False)),
+            feedback=str(data.get("feedback", "")),
         )
 
 
@@ -191,15 +200,52 @@ class HttpClient(Protocol):
     async def request(self, method: str, url: str, **kwargs: Any) -> HttpResponse: ...
 
 
+class MediaError(Exception):
+    """A file a user sent could not be read (gone, too big, not reachable); the message says why."""
+
+
+class MediaFiles(Protocol):
+    """Reads the files users send and keeps the files the bot makes (voice replies)."""
+
+    async def read(self, media: Media, *, limit: int = 25_000_000) -> bytes:
+        """The bytes of a file a user sent, wherever it lives (a channel's file id, a URL, a data URL)."""
+        ...
+
+    async def save(
+        self, data: bytes, *, kind: MediaKind, mime: str, name: str = "", duration: float | None = None
+    ) -> Media:
+        """Keep a file the bot sends; returns it as Media with an address channels can fetch."""
+        ...
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors (similar meaning, high dot product)."""
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+# The recent conversation as (role, text) pairs, oldest first (role "user" or "assistant"), for
+# nodes that give a model context: (conversation id, how many lines) → lines.
+Transcript = Callable[[str, int], Awaitable[list[tuple[str, str]]]]
+
+
 @dataclass
 class Services:
-    """What the runtime hands to nodes. Tests hand in fakes; deployments hand in real ones."""
+    """What the runtime hands to nodes. Tests hand in fakes; deployments hand in real ones.
+
+    The AI services are built on first use (a flow without AI steps never loads a model)."""
 
     http: HttpClient | None = None
     clock: Callable[[], datetime] = datetime.now
     random: random.Random = field(default_factory=random.Random)
     secrets: Mapping[str, str] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)  # LLM, memory, speech… added by later features
+    models: LanguageModels | None = None
+    embedder: Embedder | None = None
+    memory: MemoryService | None = None
+    speech: SpeechService | None = None
+    media: MediaFiles | None = None
+    transcript: Transcript | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _NODE_LOG = logging.getLogger("nodes")
@@ -210,13 +256,17 @@ class NodeContext:
 
     __slots__ = (
         "_memory",
+        "bot",
         "conversation_id",
         "flow_id",
+        "heard",
         "inbound",
         "log",
         "node_id",
+        "said",
         "services",
         "test_mode",
+        "user",
         "vars",
         "woke",
     )
@@ -234,9 +284,17 @@ class NodeContext:
         services: Services | None = None,
         test_mode: bool = False,
         log: logging.LoggerAdapter[logging.Logger] | logging.Logger | None = None,
+        bot: str = "",
+        user: str = "",
+        heard: Inbound | None = None,
+        said: list[tuple[str, Outbound]] | None = None,
     ) -> None:
         self.conversation_id = conversation_id
         self.flow_id = flow_id
+        self.bot = bot or flow_id  # the flow the conversation started on: memories are kept per bot
+        self.user = user or f"conversation:{conversation_id}"  # who is talking, the same across conversations
+        self.heard = heard  # what the user sent in this turn (any node may read it)
+        self.said = [] if said is None else said  # (node id, message) the bot sent so far this turn
         self.node_id = node_id
         self.vars: dict[str, Any] = {} if vars is None else vars  # the conversation's variables
         self.inbound = inbound  # set when the user answered this (waiting) node

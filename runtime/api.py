@@ -9,7 +9,7 @@ says nothing about the inside (see Guard).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from flows.problems import FlowInvalid
 from flows.store import FlowNotFound
 from nodes.api import Inbound, Media, Outbound
+from runtime.ai.feedback_api import feedback_routes
 from runtime.api_models import (
     ConversationOut,
     FlowOut,
@@ -39,6 +40,8 @@ from runtime.channels.hooks import HookGate, hook_routes
 from runtime.channels.service import Channels
 from runtime.channels.widget import widget_routes
 from runtime.engine import Busy, ConversationNotFound, Runtime
+from runtime.knowledge_api import knowledge_routes, upload_limit
+from runtime.media import media_routes
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
@@ -69,13 +72,17 @@ def create_app(runtime: Runtime, channels: Channels | None = None, *, work: bool
 
     app = FastAPI(title="Chatloom runtime", version="1", lifespan=lifespan)
     app.state.runtime = runtime
-    app.add_middleware(Guard, limit=MAX_BODY)
+    app.add_middleware(Guard, limit=MAX_BODY, larger=upload_limit)
     _error_handlers(app)
+    app.include_router(knowledge_routes(runtime))
+    app.include_router(feedback_routes(runtime))
     if channels is not None:
         app.state.channels = channels
         app.add_middleware(HookGate, channels=channels, limit=MAX_BODY)  # outermost: before routing
         app.include_router(hook_routes(channels))
         app.include_router(widget_routes(channels))
+
+    app.include_router(media_routes(lambda: runtime.services.media))
 
     @app.get("/health")
     async def health() -> Health:
@@ -214,15 +221,17 @@ class Guard:
       bare 500, never a traceback, and not raised on to the server (which would log it twice).
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, larger: Callable[[str], int | None] | None = None) -> None:
         self.app, self.limit = app, limit
+        self.larger = larger  # a route's own, larger limit (uploads), by path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         try:
-            body: bytes | None = await read_body(scope, receive, self.limit)
+            limit = (self.larger(scope["path"]) if self.larger else None) or self.limit
+            body: bytes | None = await read_body(scope, receive, limit)
         except TooLarge as exc:
             await answer(send, 413, str(exc))
             return

@@ -83,6 +83,11 @@ class MessageOut(BaseModel):
     multiple: bool = Field(
         default=False, exclude_if=_empty, description="Several buttons may be pressed, then the last one (“Done”)."
     )
+    feedback: str = Field(
+        default="",
+        exclude_if=_empty,
+        description="An AI answer: send 👍/👎 with POST /api/feedback/{this id}.",
+    )
 
 
 class Replies(BaseModel):
@@ -119,6 +124,7 @@ class TranscriptLine(BaseModel):
     buttons: list[ButtonOut] = Field(default_factory=list, exclude_if=_empty)
     media: MediaOut | None = Field(default=None, exclude_if=_none)
     multiple: bool = Field(default=False, exclude_if=_empty)
+    feedback: str = Field(default="", exclude_if=_empty)
 
 
 class Transcript(BaseModel):

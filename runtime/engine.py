@@ -17,7 +17,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -31,6 +31,9 @@ from runtime.plan import Plan, compile_flow
 from runtime.state import ConversationState
 from runtime.store import Conflict, ConversationStore, Duplicate
 from runtime.timers import Timers
+
+if TYPE_CHECKING:
+    from runtime.ai.setup import AI
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,8 @@ class Runtime:
         self._own_http = self.services.http is None
         if self._own_http:
             self.services.http = cast(HttpClient, _http_client())
+        if self.services.transcript is None:
+            self.services.transcript = self._transcript
         self.wait_scale = wait_scale
         self.interpreter = Interpreter(self.plan, self.services, step_limit=step_limit, test_mode=test_mode)
         self.timers = Timers(engine, self.wake, name=name or Timers.name_for(engine))
@@ -94,6 +99,11 @@ class Runtime:
         self._cache_size = state_cache
         self._cache: OrderedDict[str, ConversationState] = OrderedDict()
         self.fallback_text = FALLBACK
+        self.ai: AI | None = None  # the models, their records (set by runtime.ai.setup.attach_ai)
+
+    async def _transcript(self, conversation_id: str, count: int) -> list[tuple[str, str]]:
+        """The conversation's last lines, for nodes that give a language model the history."""
+        return await asyncio.to_thread(self.store.recent_lines, conversation_id, count)
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -69,6 +69,14 @@ class Outcome:
     timer: float | None = None  # seconds until the waiting node wants to be woken
 
 
+def user_key(state: ConversationState) -> str:
+    """Who is talking, the same in every conversation they have with this channel account (memories
+    and profiles are kept under it); a conversation without a known user is its own user."""
+    if state.user_id:
+        return f"{state.channel}:{state.account}:{state.user_id}"
+    return f"conversation:{state.id}"
+
+
 class Interpreter:
     """Runs plans. One instance serves every conversation; it holds no conversation state."""
 
@@ -113,6 +121,10 @@ class Interpreter:
             services=self.services,
             test_mode=self.test_mode,
             memory=state.memory,
+            bot=state.flow_id,
+            user=user_key(state),
+            heard=inbound,
+            said=out.messages,
         )
         nodes, messages, trail = plan.nodes, out.messages, out.trail
         limit, steps = self.step_limit, 0

@@ -355,6 +355,26 @@ class ConversationStore:
                     break
         return lines[:limit]
 
+    def recent_lines(self, conversation_id: str, count: int) -> list[tuple[str, str]]:
+        """The last `count` text lines of a conversation as (role, text), oldest first: the history
+        a language model is given ("user" for what the person sent, "assistant" for the bot)."""
+        if count <= 0:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(TURN.c.inbound, TURN.c.outbound)
+                .where(TURN.c.conversation_id == conversation_id)
+                .order_by(TURN.c.seq.desc())
+                .limit(count)
+            ).all()
+        lines: list[tuple[str, str]] = []
+        for inbound, outbound in reversed(rows):
+            said = json.loads(inbound) if inbound else {}
+            if said.get("text"):
+                lines.append(("user", str(said["text"])))
+            lines += [("assistant", str(m["text"])) for _, m in json.loads(outbound) if m.get("text")]
+        return lines[-count:]
+
     def sleeping(self) -> list[ConversationState]:
         """Conversations that wait for a timer (to re-arm timers after a restart)."""
         with self.engine.connect() as conn:

@@ -41,6 +41,7 @@ class FlowList:
             ui.space()
             ui.link("Templates", "/templates").mark("templates")
             ui.link("Channels", "/deployments").mark("deployments")
+            ui.link("AI models", "/models").mark("models")
         with ui.row().classes("w-full items-center gap-2"):
             ui.input(placeholder="Search flows", on_change=self._search).props("clearable dense outlined").classes(
                 "w-64"
@@ -67,6 +68,9 @@ class FlowList:
                     ui.link(f.name, f"/flows/{f.id}").classes("text-lg w-72")
                     ui.label(f.id).classes("text-gray-500 w-48")
                     ui.label(f"version {f.latest_version}" if f.latest_version else "not published").classes("w-32")
+                    ui.button(
+                        icon="menu_book", on_click=lambda _, i=f.id: ui.navigate.to(f"/flows/{i}/knowledge")
+                    ).props("flat dense").tooltip("Knowledge base").mark(f"knowledge-{f.id}")
                     ui.button(icon="download", on_click=lambda _, i=f.id: self._export(i)).props("flat dense").tooltip(
                         "Export"
                     ).mark(f"export-{f.id}")

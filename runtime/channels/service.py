@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from nodes.api import Button, Inbound, Outbound
+from nodes.api import Button, Inbound, Media, MediaError, Outbound
 from runtime.channels.base import Adapter, ChannelEvent, Rejected, SendFailed
 from runtime.channels.degrade import degrade, read_answer
 from runtime.channels.store import ChannelStore, Deployment, conversation_id
@@ -77,6 +77,8 @@ DEPLOYMENT_TTL = 5.0  # seconds a deployment is used before it is read again
 NOTE_EVERY = 5.0  # seconds between writes of a channel's "last event received"
 WEBHOOK_SHARE = 3.0  # while webhooks wait, the worker takes about a quarter of this process's time
 UNUSABLE = "Sorry, I can only read text and the buttons here."
+FILE_SCHEMES = {"telegram-file": "telegram"}  # a channel's own file references → that channel's adapter
+HEARS_AUDIO = {"speech.to_text"}  # node types that take a voice note as the first message
 
 
 class Channels:
@@ -109,6 +111,11 @@ class Channels:
         self._inbox = GroupCommit(store.receive_many)
         self._waiting = 0  # webhook requests waiting for their events to be stored
         runtime.subscribe(self._on_turn)
+        self.files = runtime.services.media
+        register = getattr(self.files, "register", None)
+        if register is not None:  # voice notes are read through the adapter that received them
+            for scheme in FILE_SCHEMES:
+                register(scheme, self.read_file)
 
     # lifecycle
 
@@ -154,8 +161,20 @@ class Channels:
             if found is not None:
                 self._retire(found[1])
             adapter = factory(account, deployment.credentials, deployment.api_base)
+            if hasattr(adapter, "files"):  # it uploads the bot's own files (spoken replies)
+                adapter.files = self.files
         self._adapters[key] = (deployment, adapter, now)
         return deployment, adapter
+
+    async def read_file(self, media: Media) -> bytes:
+        """The bytes behind a channel's file reference (`telegram-file:<account>/<id>`)."""
+        scheme, _, rest = media.url.partition(":")
+        account, slash, _ = rest.partition("/")
+        found = self.adapter(FILE_SCHEMES.get(scheme, ""), account) if slash else None
+        fetch = getattr(found[1], "fetch", None) if found is not None else None
+        if fetch is None:
+            raise MediaError("That file can no longer be fetched from the chat app.")
+        return bytes(await fetch(media))
 
     def _retire(self, adapter: Adapter) -> None:
         with contextlib.suppress(RuntimeError):  # no running loop: nothing was opened
@@ -268,6 +287,8 @@ class Channels:
                     account=event.account,
                     conversation_id=cid,
                 )
+            if event.kind == "audio" and await self._hears_audio(cid):
+                await self.runtime.send(cid, event.inbound(), restart_on=deployment.version)
             self.store.enqueue_turns(cid)
             return
         inbound = event.inbound()
@@ -280,6 +301,16 @@ class Channels:
                 inbound = Inbound(text=event.text, choice=choice, media=inbound.media, event_id=inbound.event_id)
         await self.runtime.send(cid, inbound, restart_on=deployment.version)  # a new start takes the deployed version
         self.store.enqueue_turns(cid)  # also a redelivery's replies, if a crash came before they were queued
+
+    async def _hears_audio(self, cid: str) -> bool:
+        """Whether a new conversation waits at a step that listens to voice notes (a voice note
+        that starts a conversation is then its answer, not only a hello)."""
+        state = self.runtime.store.load(cid)
+        if state is None or not state.node:
+            return False
+        plan = await self.runtime.plan(state.at_flow or state.flow_id, state.at_version or state.version)
+        node = plan.nodes.get(state.node)
+        return node is not None and node.type.type in HEARS_AUDIO
 
     def _say(self, cid: str, event: ChannelEvent, text: str) -> None:
         """A reply outside the flow (a message type it cannot use)."""

@@ -16,13 +16,16 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 
-from nodes.api import Media, Outbound
+from nodes.api import Media, MediaError, Outbound
 from runtime.channels.base import Capabilities, ChannelEvent, Rejected, SendFailed, json_object
+from runtime.media import LocalMedia
 
 log = logging.getLogger(__name__)
 PUBLIC_API = "https://api.telegram.org"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 CALLBACK_BYTES = 64  # Telegram's limit on callback_data
+CAPTION = 1024  # Telegram's limit on a caption; a longer text follows as its own message
+FILE_SCHEME = "telegram-file"  # telegram-file:<account>/<file id>: file ids belong to one bot
 
 
 class Telegram:
@@ -30,6 +33,7 @@ class Telegram:
 
     channel = "telegram"
     capabilities = Capabilities(max_buttons=8, button_title=64, max_text=4096)
+    files: LocalMedia | None = None  # the bot's own files (spoken replies), uploaded as voice notes
 
     def __init__(self, account: str, credentials: dict[str, Any], api_base: str = "") -> None:
         self.account = account
@@ -92,25 +96,28 @@ class Telegram:
                 item = message[key]
                 media = Media(
                     kind="audio",
-                    url=f"telegram-file:{item.get('file_id', '')}",
+                    url=self._file_url(item),
                     mime=str(item.get("mime_type", "audio/ogg")),
                     duration=float(item["duration"]) if "duration" in item else None,
                 )
                 return [ChannelEvent(kind="audio", media=media, text=str(message.get("caption", "")), **common)]
         if isinstance(message.get("photo"), list) and message["photo"]:
             biggest = message["photo"][-1]
-            media = Media(kind="image", url=f"telegram-file:{biggest.get('file_id', '')}", mime="image/jpeg")
+            media = Media(kind="image", url=self._file_url(biggest), mime="image/jpeg")
             return [ChannelEvent(kind="image", media=media, text=str(message.get("caption", "")), **common)]
         if isinstance(message.get("document"), dict):
             doc = message["document"]
             media = Media(
                 kind="file",
-                url=f"telegram-file:{doc.get('file_id', '')}",
+                url=self._file_url(doc),
                 name=str(doc.get("file_name", "")),
                 mime=str(doc.get("mime_type", "")),
             )
             return [ChannelEvent(kind="file", media=media, text=str(message.get("caption", "")), **common)]
         return [ChannelEvent(kind="other", **common)]
+
+    def _file_url(self, item: dict[str, Any]) -> str:
+        return f"{FILE_SCHEME}:{self.account}/{item.get('file_id', '')}"
 
     # out
 
@@ -133,7 +140,7 @@ class Telegram:
         try:
             media = message.media
             if media is not None and media.kind == "audio":
-                await bot.send_audio(chat, media.url, caption=message.text or None, reply_markup=markup)
+                await self._send_audio(bot, chat, media, message.text, markup)
             elif media is not None and media.kind == "image":
                 await bot.send_photo(chat, media.url, caption=message.text or None, reply_markup=markup)
             elif media is not None:
@@ -150,6 +157,26 @@ class Telegram:
         except TelegramError as exc:  # network errors, 5xx
             raise SendFailed(self.redact(exc)) from None
 
+    async def _send_audio(self, bot: Bot, chat: str, media: Media, text: str, markup: Any) -> None:
+        """OGG/Opus goes as a voice note (the bot's own file uploaded: Telegram cannot reach a
+        server without a public address); other audio as an audio file, by its address."""
+        caption = text if len(text) <= CAPTION else ""
+        own = self.files.path_of(media.url) if self.files is not None else None
+        voice = media.mime.partition(";")[0].strip() in ("audio/ogg", "audio/opus")
+        duration = round(media.duration) if media.duration else None
+        if own is not None and voice and self.files is not None:
+            try:
+                data = await self.files.read(media)
+            except MediaError as exc:
+                raise SendFailed(str(exc), permanent=True) from None
+            await bot.send_voice(chat, data, caption=caption or None, duration=duration, reply_markup=markup)
+        elif voice:
+            await bot.send_voice(chat, media.url, caption=caption or None, duration=duration, reply_markup=markup)
+        else:
+            await bot.send_audio(chat, media.url, caption=caption or None, reply_markup=markup)
+        if text and not caption:
+            await bot.send_message(chat, text)
+
     async def acknowledge(self, event: ChannelEvent) -> None:
         if event.ack:
             bot = await self._started()
@@ -161,7 +188,7 @@ class Telegram:
     async def fetch(self, media: Media) -> bytes:
         """The bytes of a file a user sent (a voice note), through getFile."""
         bot = await self._started()
-        file = await bot.get_file(media.url.removeprefix("telegram-file:"))
+        file = await bot.get_file(media.url.removeprefix(f"{FILE_SCHEME}:").rsplit("/", 1)[-1])
         return bytes(await file.download_as_bytearray())
 
     async def set_webhook(self, url: str) -> None:

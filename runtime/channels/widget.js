@@ -31,6 +31,8 @@
       .chatloom-widget .cl-in { background: #1976d2; color: #fff; align-self: flex-end; }
       .chatloom-widget .cl-buttons { display: flex; flex-wrap: wrap; gap: 4px; }
       .chatloom-widget .cl-buttons button { border: 1px solid #1976d2; color: #1976d2; background: #fff; border-radius: 14px; padding: 3px 10px; cursor: pointer; }
+      .chatloom-widget .cl-rate { align-self: flex-start; font-size: 11px; color: #888; margin-top: -4px; }
+      .chatloom-widget .cl-rate button { border: none; background: none; cursor: pointer; padding: 0 3px; }
       .chatloom-widget form { display: flex; border-top: 1px solid #ddd; }
       .chatloom-widget input { flex: 1; border: none; padding: 10px; font: inherit; outline: none; }
       .chatloom-widget .cl-status { font-size: 11px; color: #888; padding: 0 10px; min-height: 14px; }
@@ -60,13 +62,26 @@
     bubble.textContent = line.direction === "in" && line.choice && !line.text ? line.choice : line.text || "";
     if (line.media) {
       const m = line.media;
-      const el = m.kind === "image" ? Object.assign(document.createElement("img"), { src: m.url, alt: m.name || "" })
-        : m.kind === "audio" ? Object.assign(document.createElement("audio"), { src: m.url, controls: true })
-        : Object.assign(document.createElement("a"), { href: m.url, textContent: m.name || m.url, target: "_blank" });
+      const url = new URL(m.url, src).href; // the bot's own files (spoken replies) live on its server, not the page's
+      const el = m.kind === "image" ? Object.assign(document.createElement("img"), { src: url, alt: m.name || "" })
+        : m.kind === "audio" ? Object.assign(document.createElement("audio"), { src: url, controls: true })
+        : Object.assign(document.createElement("a"), { href: url, textContent: m.name || m.url, target: "_blank" });
       bubble.appendChild(document.createElement("br"));
       bubble.appendChild(el);
     }
     log.appendChild(bubble);
+    if (line.direction === "out" && line.feedback) { // an AI answer: the visitor may rate it
+      const row = document.createElement("div");
+      row.className = "cl-rate";
+      for (const [label, score] of [["👍", 1], ["👎", -1]]) {
+        const button = document.createElement("button");
+        button.textContent = label;
+        button.setAttribute("aria-label", score > 0 ? "Good answer" : "Bad answer");
+        button.onclick = () => { send({ type: "rate", feedback: line.feedback, score }); row.textContent = "Thanks!"; };
+        row.appendChild(button);
+      }
+      log.appendChild(row);
+    }
     if (line.direction === "out" && line.buttons && line.buttons.length) {
       const row = document.createElement("div");
       row.className = "cl-buttons";

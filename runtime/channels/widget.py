@@ -145,6 +145,14 @@ class _Chat:
             await self.hello(data)
         elif kind == "say":
             await self.say(data)
+        elif kind == "rate":
+            self.rate(data)
+
+    def rate(self, data: dict[str, Any]) -> None:
+        """👍/👎 on an AI answer of this conversation (another conversation's answers cannot be rated)."""
+        ai, score = self.runtime.ai, data.get("score")
+        if ai is not None and score in (1, -1) and isinstance(data.get("feedback"), str):
+            ai.calls.rate(data["feedback"][:64], score, conversation_id=self.cid)
 
     async def hello(self, data: dict[str, Any]) -> None:
         """The browser (re)connected: start the conversation if new, send what it has not seen."""

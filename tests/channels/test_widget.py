@@ -92,3 +92,54 @@ def test_unknown_chats_and_bad_visitors_are_closed(client: TestClient, path: str
         ws.receive_json()
     assert closed.value.code == 4404
     assert client.get("/widget/nowhere.js").status_code == 404
+
+
+def test_a_visitor_rates_an_ai_answer(engine: Engine, builtins: Registry, tmp_path: Any) -> None:
+    from runtime.ai.setup import attach_ai
+    from tests.fakes.openai import FakeOpenAI
+    from tests.fakes.server import running
+
+    flow = {
+        "schema_version": 1,
+        "id": "helper",
+        "name": "Helper",
+        "start": "start",
+        "nodes": [
+            {"id": "start", "type": "flow.start"},
+            {"id": "ask", "type": "input.text", "settings": {"prompt": "Ask me", "save_as": "q"}},
+            {"id": "llm", "type": "ai.llm", "settings": {"history": 0}},
+        ],
+        "edges": [
+            {"id": "a", "source": "start", "source_port": "out", "target": "ask"},
+            {"id": "b", "source": "ask", "source_port": "valid", "target": "llm"},
+            {"id": "c", "source": "llm", "source_port": "out", "target": "ask"},
+        ],
+    }
+    with running(FakeOpenAI(("answer", "Opening hours are 9 to 5."))) as fake:
+        runtime = Runtime(engine, builtins)
+        ai = attach_ai(runtime, tmp_path)
+        ai.store.save({"name": "m", "provider": "openai_compatible", "model": "x", "api_base": fake.api_base})
+        ai.store.set_default("m")
+        runtime.flows.save_draft(parse_flow(json.dumps(flow)))
+        runtime.flows.publish("helper", builtins)
+        store = ChannelStore(engine, SecretBox(Fernet.generate_key()))
+        store.deploy("web", "site", "helper", 1, {})
+        with TestClient(create_app(runtime, Channels(runtime, store))) as client:
+            with client.websocket_connect(f"/widget/site/ws?visitor={VISITOR}") as ws:
+                ws.send_json({"type": "hello", "after": 0})
+                _lines(ws, "Ask me")
+                ws.send_json({"type": "say", "id": "1", "text": "When are you open?"})
+                answer = next(line for line in _lines(ws, "9 to 5") if line.get("feedback"))
+                ws.send_json({"type": "rate", "feedback": "not-a-call", "score": 1})  # ignored
+                ws.send_json({"type": "rate", "feedback": answer["feedback"], "score": -1})
+                ws.send_json({"type": "say", "id": "2", "text": "thanks"})  # frames are handled in order
+                while ws.receive_json() != {"type": "ack", "id": "2"}:
+                    pass
+            with client.websocket_connect("/widget/site/ws?visitor=ffffffffffffffff") as other:
+                other.send_json({"type": "hello", "after": 0})
+                _lines(other, "Ask me")
+                other.send_json({"type": "rate", "feedback": answer["feedback"], "score": 1})  # not their answer
+                other.send_json({"type": "say", "id": "1", "text": "hi"})
+                assert other.receive_json()["type"] in ("ack", "line")
+    [figures] = ai.calls.figures()
+    assert (figures.thumbs_up, figures.thumbs_down) == (0, 1)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -27,6 +28,7 @@ class FakeTelegram:
     answered: list[str] = field(default_factory=list)  # callback query ids
     webhook: dict[str, Any] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # file_id → bytes
+    voices: list[bytes] = field(default_factory=list)  # the voice notes uploaded with sendVoice
     failures: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # the next answers to sendX
 
     def fail_next(self, status: int, description: str, retry_after: int | None = None) -> None:
@@ -45,7 +47,15 @@ class FakeTelegram:
         if request.headers.get("content-type", "").startswith("application/json"):
             params = await request.json()
         else:
-            params = {k: v for k, v in (await request.form()).items()}
+            params = {}
+            for key, value in (await request.form()).items():
+                if isinstance(value, UploadFile):  # a file sent with the request (multipart)
+                    data = await value.read()
+                    if key == "voice":
+                        self.voices.append(data)
+                    params[key] = f"<upload of {len(data)} bytes>"
+                else:
+                    params[key] = value
         if method == "getMe":
             return _ok({"id": 42, "is_bot": True, "first_name": "Fake", "username": "fake_bot"})
         if method in ("sendMessage", "sendAudio", "sendPhoto", "sendDocument", "sendVoice"):

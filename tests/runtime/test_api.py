@@ -258,11 +258,14 @@ def test_the_openapi_schema_documents_every_route(runtime: Runtime) -> None:
         "/api/flows/{flow_id}/conversations": {"post"},
         "/api/conversations/{conversation_id}/messages": {"get", "post"},
         "/api/conversations/{conversation_id}": {"get"},
+        "/api/bots/{flow_id}/knowledge": {"get", "post"},
+        "/api/bots/{flow_id}/knowledge/{name}": {"delete"},
+        "/api/feedback/{call_id}": {"post"},
     }
     schemas = schema["components"]["schemas"]
     assert {"StartIn", "MessageIn", "MediaIn", "Started", "Replies", "Transcript", "ConversationOut"} <= set(schemas)
     assert {"text", "choice", "event_id", "media"} == set(schemas["MessageIn"]["properties"])
-    assert {"text", "buttons", "media", "multiple"} <= set(schemas["MessageOut"]["properties"])
+    assert {"text", "buttons", "media", "multiple", "feedback"} <= set(schemas["MessageOut"]["properties"])
     send = schema["paths"]["/api/conversations/{conversation_id}/messages"]["post"]
     assert send["responses"]["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
     assert {"200", "400", "404", "413", "422"} <= set(send["responses"])

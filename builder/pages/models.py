@@ -1,0 +1,192 @@
+"""Models: the language models flows can use, and how each is doing.
+
+Add a provider's model (the API key goes straight into the encrypted store and is never shown
+again), choose the workspace default, try a model, and read per model: calls, tokens, cost,
+p50/p95 latency, error rate and the users' thumbs up/down (last 30 days).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from nicegui import ui
+
+from builder.context import Builder
+from nodes.ai.llm import ChatRequest, ModelError
+from runtime.ai.models import LOCAL, PROVIDERS, ModelConfigError
+from runtime.ai.setup import AI
+
+
+def register(builder: Builder) -> None:
+    @ui.page("/models")
+    def models() -> None:
+        ui.link("← Flows", "/")
+        ui.label("AI models").classes("text-2xl font-medium")
+        if builder.runtime.ai is None:
+            ui.label("AI models are not set up on this server.").mark("unavailable")
+            return
+        ModelsPage(builder.runtime.ai)
+
+
+class ModelsPage:
+    """One browser tab's models page."""
+
+    def __init__(self, ai: AI) -> None:
+        self.ai = ai
+        with ui.card().classes("w-full max-w-3xl"):
+            ui.label("Add a model").classes("text-lg font-medium")
+            with ui.row().classes("w-full items-end gap-2"):
+                self.name = ui.input("Name in flows", placeholder="fast").mark("name")
+                options = {k: v for k, v in PROVIDERS.items() if k != LOCAL}
+                self.provider = ui.select(options, value="openai", label="Provider").classes("w-64").mark("provider")
+                self.model = ui.input("Model id", placeholder="gpt-4o-mini").mark("model")
+            with ui.row().classes("w-full items-end gap-2"):
+                self.api_base = ui.input("Server address (Azure, Ollama, compatible servers)").classes("w-96")
+                self.api_base.mark("api-base")
+                self.api_version = ui.input("API version (Azure)").mark("api-version")
+            self.api_key = (
+                ui.input("API key", password=True)
+                .props('hint="Stored encrypted; never shown again. Leave empty to keep the stored key."')
+                .classes("w-96")
+                .mark("api-key")
+            )
+            self.default = ui.checkbox("Use it for every AI step that names no model").mark("default")
+            self.problem = ui.label().classes("text-negative").mark("problem")
+            ui.button("Save", icon="save", on_click=self._save).mark("save")
+        self.table = ui.column().classes("w-full max-w-5xl gap-1").mark("models")
+        self.figures = ui.column().classes("w-full max-w-5xl gap-1").mark("figures")
+        self.recent = ui.column().classes("w-full max-w-5xl gap-1").mark("recent")
+        self.refresh()
+
+    def refresh(self) -> None:
+        self._models()
+        self._figures()
+        self._recent()
+
+    def _models(self) -> None:
+        self.table.clear()
+        try:
+            models = self.ai.store.all()
+        except ModelConfigError as exc:  # a broken models.toml: say where
+            with self.table:
+                ui.label(str(exc)).classes("text-negative").mark("config-error")
+            return
+        with self.table:
+            ui.label("Models").classes("text-lg font-medium mt-4")
+            for m in models:
+                with ui.row().classes("w-full items-center gap-3 border-b py-1").mark(f"model-{m.name}"):
+                    ui.label(m.name).classes("font-medium w-40")
+                    ui.label(PROVIDERS.get(m.provider, m.provider)).classes("w-56")
+                    ui.label(m.model if m.provider != LOCAL else "SmolLM2-135M-Instruct, offline").classes("w-56")
+                    where = {"builtin": "built in", "file": "models.toml", "page": "this page"}[m.source]
+                    ui.label(where + (", key stored" if m.has_key else "")).classes("text-sm text-gray-600 grow")
+                    if m.default:
+                        ui.badge("default").mark(f"default-{m.name}")
+                    else:
+                        ui.button("Make default", on_click=lambda _, n=m.name: self._make_default(n)).props(
+                            "flat dense"
+                        ).mark(f"make-default-{m.name}")
+                    ui.button(icon="chat", on_click=lambda _, n=m.name: self._try(n)).props("flat dense").tooltip(
+                        "Try it"
+                    ).mark(f"try-{m.name}")
+                    if m.source == "page":
+                        ui.button(icon="delete", on_click=lambda _, n=m.name: self._remove(n)).props(
+                            "flat dense"
+                        ).tooltip("Remove").mark(f"remove-{m.name}")
+
+    def _figures(self) -> None:
+        self.figures.clear()
+        figures = self.ai.calls.figures()
+        with self.figures:
+            ui.label("How they did (last 30 days)").classes("text-lg font-medium mt-4")
+            if not figures:
+                ui.label("No calls yet.").mark("no-calls")
+                return
+            columns = [
+                {"name": k, "label": label, "field": k, "align": "left"}
+                for k, label in [
+                    ("model", "Model"),
+                    ("calls", "Calls"),
+                    ("tokens", "Tokens in / out"),
+                    ("cost", "Cost (USD)"),
+                    ("p50", "p50"),
+                    ("p95", "p95"),
+                    ("errors", "Errors"),
+                    ("feedback", "👍 / 👎"),
+                ]
+            ]
+            rows: list[dict[str, Any]] = [
+                {
+                    "model": f.model,
+                    "calls": f.calls,
+                    "tokens": f"{f.tokens_in:,} / {f.tokens_out:,}",
+                    "cost": f"{f.cost:.4f}",
+                    "p50": f"{f.p50_ms:,.0f} ms",
+                    "p95": f"{f.p95_ms:,.0f} ms",
+                    "errors": f"{f.error_rate:.0%}",
+                    "feedback": f"{f.thumbs_up} / {f.thumbs_down}",
+                }
+                for f in figures
+            ]
+            ui.table(columns=columns, rows=rows, row_key="model").classes("w-full").mark("figures-table")
+
+    def _recent(self) -> None:
+        self.recent.clear()
+        calls = self.ai.calls.recent(20)
+        if not calls:
+            return
+        with self.recent:
+            ui.label("Latest calls").classes("text-lg font-medium mt-4")
+            for c in calls:
+                when = datetime.fromtimestamp(c.at).strftime("%Y-%m-%d %H:%M:%S")
+                text = f"{when}  {c.model}  {c.outcome}  {c.latency_ms:,.0f} ms  {c.tokens_in}→{c.tokens_out} tokens"
+                with ui.row().classes("w-full gap-2 text-sm").mark("call"):
+                    ui.label(text + (f"  {c.flow_id}/{c.node_id}" if c.flow_id else ""))
+                    if c.error:
+                        ui.label(c.error).classes("text-negative")
+
+    def _save(self) -> None:
+        data: dict[str, Any] = {
+            "name": (self.name.value or "").strip(),
+            "provider": self.provider.value,
+            "model": (self.model.value or "").strip(),
+            "api_base": (self.api_base.value or "").strip(),
+            "api_version": (self.api_version.value or "").strip(),
+            "default": bool(self.default.value),
+        }
+        if self.api_key.value:
+            data["api_key"] = self.api_key.value
+        self.api_key.value = ""  # never left on the page, saved or not
+        try:
+            saved = self.ai.store.save(data)
+        except ModelConfigError as exc:
+            self.problem.text = str(exc)
+            return
+        self.problem.text = ""
+        ui.notify(f"Saved “{saved.name}”.", type="positive")
+        self.refresh()
+
+    def _make_default(self, name: str) -> None:
+        try:
+            self.ai.store.set_default(name)
+        except ModelConfigError as exc:
+            ui.notify(str(exc), type="negative")
+            return
+        self.refresh()
+
+    def _remove(self, name: str) -> None:
+        self.ai.store.remove(name)
+        ui.notify(f"Removed “{name}”.")
+        self.refresh()
+
+    async def _try(self, name: str) -> None:
+        ui.notify(f"Asking {name}…")
+        request = ChatRequest(messages=[{"role": "user", "content": "Say hello in five words."}], models=(name,))
+        try:
+            answer = await self.ai.models.chat(request)
+        except ModelError as exc:
+            ui.notify(str(exc), type="negative", multi_line=True)
+        else:
+            ui.notify(f"{name}: {answer.text}", type="positive", multi_line=True)
+        self.refresh()

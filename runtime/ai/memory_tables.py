@@ -1,0 +1,118 @@
+"""The memory service's SQL side: user profiles and the list of knowledge-base documents.
+
+Profiles are small key/value facts read on every AI turn, so they live in the database with the
+conversations (SQLite or PostgreSQL), not in the vector store. The knowledge-base table is the
+record of what was uploaded: a document's passages in the vector store belong to the generation
+its row names, which is how a replaced document's old passages are told apart from the new ones.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, SQLModel
+
+
+class ProfileRow(SQLModel, table=True):
+    """One thing the bot knows about a user: name, language, a preference."""
+
+    __tablename__ = "user_profile"
+    bot: str = Field(primary_key=True, max_length=100)
+    user: str = Field(primary_key=True, max_length=200, index=True)  # indexed: erasing a user in every bot
+    key: str = Field(primary_key=True, max_length=64)
+    value: str
+    updated_at: float
+
+
+class KnowledgeRow(SQLModel, table=True):
+    """A document in a bot's knowledge base."""
+
+    __tablename__ = "knowledge_documents"
+    bot: str = Field(primary_key=True, max_length=100)
+    name: str = Field(primary_key=True, max_length=255)
+    kind: str = Field(max_length=16)
+    characters: int
+    chunks: int
+    generation: str = Field(max_length=32)  # the passages' id prefix in the vector store
+    uploaded_at: float
+
+
+PROFILE = ProfileRow.__table__  # type: ignore[attr-defined]
+KNOWLEDGE = KnowledgeRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeEntry:
+    name: str
+    kind: str
+    characters: int
+    chunks: int
+    generation: str
+    uploaded_at: float
+
+
+class MemoryTables:
+    """Profiles and knowledge-base records in the runtime's database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        SQLModel.metadata.create_all(engine, tables=[PROFILE, KNOWLEDGE])
+
+    def profile(self, bot: str, user: str) -> dict[str, str]:
+        query = select(PROFILE.c.key, PROFILE.c.value).where(PROFILE.c.bot == bot, PROFILE.c.user == user)
+        with self.engine.connect() as conn:
+            return {k: v for k, v in conn.execute(query.order_by(PROFILE.c.key))}
+
+    def set_profile(self, bot: str, user: str, key: str, value: str) -> None:
+        where = (PROFILE.c.bot == bot, PROFILE.c.user == user, PROFILE.c.key == key)
+        with self.engine.begin() as conn:  # delete and insert: one statement set for every dialect
+            conn.execute(delete(PROFILE).where(*where))
+            if value:
+                conn.execute(PROFILE.insert().values(bot=bot, user=user, key=key, value=value, updated_at=time.time()))
+
+    def forget_profile(self, user: str, bot: str | None = None, key: str | None = None) -> int:
+        """Remove a user's profile in one bot (or every bot), or one entry; returns how many went."""
+        conditions = [PROFILE.c.user == user]
+        if bot is not None:
+            conditions.append(PROFILE.c.bot == bot)
+        if key is not None:
+            conditions.append(PROFILE.c.key == key)
+        with self.engine.begin() as conn:
+            return int(conn.execute(delete(PROFILE).where(*conditions)).rowcount or 0)
+
+    def profile_rows(self, user: str) -> int:
+        """How many profile entries a user has in every bot."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).where(PROFILE.c.user == user)).scalar_one())
+
+    def documents(self, bot: str) -> list[KnowledgeEntry]:
+        columns = (KNOWLEDGE.c.name, KNOWLEDGE.c.kind, KNOWLEDGE.c.characters, KNOWLEDGE.c.chunks)
+        query = select(*columns, KNOWLEDGE.c.generation, KNOWLEDGE.c.uploaded_at).where(KNOWLEDGE.c.bot == bot)
+        with self.engine.connect() as conn:
+            return [KnowledgeEntry(*row) for row in conn.execute(query.order_by(KNOWLEDGE.c.name))]
+
+    def document(self, bot: str, name: str) -> KnowledgeEntry | None:
+        return next((d for d in self.documents(bot) if d.name == name), None)
+
+    def put_document(self, bot: str, entry: KnowledgeEntry) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(KNOWLEDGE).where(KNOWLEDGE.c.bot == bot, KNOWLEDGE.c.name == entry.name))
+            conn.execute(
+                KNOWLEDGE.insert().values(
+                    bot=bot,
+                    name=entry.name,
+                    kind=entry.kind,
+                    characters=entry.characters,
+                    chunks=entry.chunks,
+                    generation=entry.generation,
+                    uploaded_at=entry.uploaded_at,
+                )
+            )
+
+    def remove_document(self, bot: str, name: str) -> bool:
+        with self.engine.begin() as conn:
+            gone = conn.execute(delete(KNOWLEDGE).where(KNOWLEDGE.c.bot == bot, KNOWLEDGE.c.name == name))
+            return bool(gone.rowcount)
