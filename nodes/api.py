@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import logging
 import random
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -353,6 +353,12 @@ class NodeType:
     links: Callable[[Any], list[str]] | None = None  # node ids it may jump to (for reachability)
     migrations: Mapping[int, Migration] = field(default_factory=dict)  # from version N to N+1
     summary: Callable[[Any], str] | None = None  # one line for the canvas card
+    # automatic variables the node reads although its settings do not name them ("language")
+    implicit: Callable[[Any], Iterable[str]] | None = None
+
+    def reads(self, settings: Any) -> tuple[str, ...]:
+        """The automatic variables these (validated) settings read without naming them."""
+        return tuple(self.implicit(settings)) if self.implicit else ()
 
     def output_ports(self, settings: Any) -> list[str]:
         """The output ports for these (validated) settings."""

@@ -73,5 +73,9 @@ def compile_flow(flow: Flow, registry: Registry, version: int = 0) -> Plan:
         nodes=nodes,
         defaults=MappingProxyType({v.name: v.default for v in flow.variables}),
         warnings=tuple(problems),
-        uses_language=any(LANGUAGE.search(json.dumps(node.settings)) for node in flow.nodes),
+        uses_language=any(
+            LANGUAGE.search(json.dumps(node.settings))
+            or "language" in nodes[node.id].type.reads(nodes[node.id].settings)
+            for node in flow.nodes
+        ),
     )

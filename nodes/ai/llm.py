@@ -234,4 +234,5 @@ NODE = NodeType(
     run=run,
     outputs=("out", "error"),
     summary=_summary,
+    implicit=lambda s: ("language",) if s.user_language else (),
 )

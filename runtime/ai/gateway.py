@@ -25,7 +25,7 @@ KEYLIKE = re.compile(r"\b(sk|key|gsk|AIza|xai)[-_][A-Za-z0-9_\-]{6,}|\bAIza[A-Za
 _ready = False
 
 
-def _litellm(local: LocalModel | None) -> Any:
+def load_litellm(local: LocalModel | None) -> Any:
     """litellm, imported and set up once: offline price table, no telemetry, our local provider."""
     global _ready  # noqa: PLW0603 - a process-wide library set up once
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -96,7 +96,7 @@ class Models:
         cost = 0.0
         text = ""
         try:
-            litellm = await asyncio.to_thread(_litellm, self.local)  # the first import takes seconds
+            litellm = await asyncio.to_thread(load_litellm, self.local)  # the first import takes seconds
             params: dict[str, Any] = {"temperature": request.temperature, "max_tokens": request.max_tokens}
             if request.json:
                 params["response_format"] = {"type": "json_object"}
@@ -114,7 +114,7 @@ class Models:
         except TimeoutError:
             outcome, error = "timeout", f"no answer within {request.timeout:g} s"
         except Exception as exc:  # noqa: BLE001 - any provider failure moves on to the next model
-            outcome, error = "error", redact(_describe(exc), key)
+            outcome, error = "error", redact(describe_error(exc), key)
         latency = (time.monotonic() - started) * 1000
         self.calls.record(
             CallRow(
@@ -151,7 +151,7 @@ class _Failed(Exception):
     pass
 
 
-def _describe(exc: Exception) -> str:
+def describe_error(exc: Exception) -> str:
     """A provider error in one line: litellm's class names say what happened (AuthenticationError…)."""
     name = type(exc).__name__
     message = str(exc).split("\n")[0]

@@ -2,9 +2,10 @@
 
 Implements `nodes.ai.memory.MemoryService`. The vectors come from the embedder it is given (the
 offline MiniLM model by default); chromadb only stores and searches them, in collections scoped
-per bot and user (see runtime.ai.chroma) so that a search never needs a metadata filter and one
-user's memories cannot come back in another user's search. Profiles and the list of documents
-are in the runtime's database (runtime.ai.memory_tables).
+per bot (see runtime.ai.chroma). A user's recall compares the query with that user's own vectors
+only, found by id through the database (no metadata filter, and one user's memories cannot come
+back in another user's search). Profiles, which memory is whose, and the list of documents are in
+the runtime's database (runtime.ai.memory_tables).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 LONGEST_FACT = 2000  # characters kept of one remembered fact
 LONGEST_VALUE = 2000  # characters of one profile entry
 BATCH = 1000  # items per chromadb write
+CANDIDATES = 2000  # a user's newest memories a recall compares (a user rarely has more)
 
 
 class MemoryStoreError(RuntimeError):
@@ -63,9 +64,17 @@ class ChromaMemory:
         if not text:
             return
         [vector] = await self.embedder.embed([text])
-        name = chroma.user_collection(bot, user) if scope == "user" else chroma.bot_collection(bot)
         meta = {"bot": bot, "user": user, "flow": flow, "scope": scope, "at": time.time()}
-        await asyncio.to_thread(self._upsert, name, chroma.digest(text), vector, text, meta)
+        if scope == "bot":
+            await asyncio.to_thread(self._upsert, chroma.bot_collection(bot), chroma.digest(text), vector, text, meta)
+            return
+        name, item = chroma.memory_collection(bot), chroma.digest(f"{user}\n{text}")
+        await asyncio.to_thread(self._upsert, name, item, vector, text, meta)
+        try:
+            self.tables.add_item(bot, user, item)
+        except BaseException:  # not recorded as theirs: not kept either
+            await asyncio.shield(asyncio.to_thread(self._delete, name, [item]))
+            raise
 
     def _upsert(self, name: str, item: str, vector: list[float], text: str, meta: dict[str, Any]) -> None:
         with _translated():
@@ -82,13 +91,8 @@ class ChromaMemory:
         min_similarity: float = 0.0,
     ) -> list[Memory]:
         """The facts closest in meaning to `query`, best first (at least `min_similarity` alike)."""
-        names = {
-            "user": [chroma.user_collection(bot, user)],
-            "bot": [chroma.bot_collection(bot)],
-            "both": [chroma.user_collection(bot, user), chroma.bot_collection(bot)],
-        }[scope]
         [vector] = await self.embedder.embed([query])
-        found = await asyncio.to_thread(self._search, names, vector, top_k)
+        found = await asyncio.to_thread(self._search, bot, user, scope, vector, top_k)
         memories = [
             Memory(text, similarity, meta["scope"], meta["user"], meta["at"])
             for text, similarity, meta in found
@@ -96,9 +100,32 @@ class ChromaMemory:
         ]
         return memories[:top_k]
 
-    def _search(self, names: Sequence[str], vector: list[float], top_k: int) -> list[tuple[str, float, Any]]:
-        out = [hit for name in names for hit in self._query(name, vector, top_k)]
+    def _search(
+        self, bot: str, user: str, scope: RecallScope, vector: list[float], top_k: int
+    ) -> list[tuple[str, float, Any]]:
+        out = []
+        if scope in ("user", "both"):
+            out += self._users(bot, user, vector, top_k)
+        if scope in ("bot", "both"):
+            out += self._query(chroma.bot_collection(bot), vector, top_k)
         return sorted(out, key=lambda hit: -hit[1])
+
+    def _users(self, bot: str, user: str, vector: list[float], top_k: int) -> list[tuple[str, float, Any]]:
+        """Exact search over the user's own vectors (a few hundred at most, usually)."""
+        import numpy as np
+
+        ids = self.tables.items(bot, user, CANDIDATES)
+        handle = self.collections.existing(chroma.memory_collection(bot)) if ids else None
+        if handle is None:
+            return []
+        got = handle.get(ids=ids, include=["embeddings"])  # the texts of the best few only, after
+        if not got["ids"]:
+            return []
+        similarity = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
+        best = {got["ids"][i]: float(similarity[i]) for i in np.argsort(-similarity)[:top_k]}
+        texts = handle.get(ids=list(best), include=["documents", "metadatas"])
+        hits = zip(texts["ids"], texts["documents"], texts["metadatas"], strict=True)
+        return [(text, best[item], meta) for item, text, meta in hits]
 
     def _query(self, name: str, vector: list[float], top_k: int, retry: bool = True) -> list[tuple[str, float, Any]]:
         from chromadb.errors import NotFoundError
@@ -204,18 +231,21 @@ class ChromaMemory:
         bot-wide facts they gave, their profile); returns how many items went."""
         if key is not None:
             return self.tables.forget_profile(user, bot, key.strip())
-        mine = await asyncio.to_thread(self.collections.drop, chroma.user_collection(bot, user))
-        shared = await asyncio.to_thread(self._delete_said_by, chroma.bot_collection(bot), user)
-        return mine + shared + self.tables.forget_profile(user, bot)
+        gone = 0
+        for name in (chroma.memory_collection(bot), chroma.bot_collection(bot)):
+            gone += await asyncio.to_thread(self._delete_said_by, name, user)
+        self.tables.forget_items(user, bot)
+        return gone + self.tables.forget_profile(user, bot)
 
     async def erase_user(self, user: str) -> int:
-        """Erase everything kept about a user in every bot; returns how many items went."""
+        """Erase everything kept about a user in every bot; returns how many items went. Every
+        memory collection is searched by metadata (slow on big stores, but it also finds an item
+        whose database record a crash lost)."""
         total = 0
         for name in await asyncio.to_thread(self.collections.names):
-            if chroma.is_users(name, user):
-                total += await asyncio.to_thread(self.collections.drop, name)
-            elif name.startswith("b-"):
+            if name.startswith(("m-", "b-")):
                 total += await asyncio.to_thread(self._delete_said_by, name, user)
+        self.tables.forget_items(user)
         total += self.tables.forget_profile(user)
         log.info("user erased from memory", extra={"items": total})  # never the user key: it is personal
         return total

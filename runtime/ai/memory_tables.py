@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Index, delete, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
@@ -40,8 +40,21 @@ class KnowledgeRow(SQLModel, table=True):
     uploaded_at: float
 
 
+class MemoryRow(SQLModel, table=True):
+    """Which user a memory in the bot's vector collection belongs to: a user's recall reads their
+    ids here (an index lookup) instead of asking the vector store to filter by metadata."""
+
+    __tablename__ = "memory_items"
+    __table_args__ = (Index("ix_memory_items_user", "bot", "user", "at"), Index("ix_memory_items_erase", "user"))
+    bot: str = Field(primary_key=True, max_length=100)
+    id: str = Field(primary_key=True, max_length=64)  # the item's id in the vector store
+    user: str = Field(max_length=200)
+    at: float
+
+
 PROFILE = ProfileRow.__table__  # type: ignore[attr-defined]
 KNOWLEDGE = KnowledgeRow.__table__  # type: ignore[attr-defined]
+ITEMS = MemoryRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +72,7 @@ class MemoryTables:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        SQLModel.metadata.create_all(engine, tables=[PROFILE, KNOWLEDGE])
+        SQLModel.metadata.create_all(engine, tables=[PROFILE, KNOWLEDGE, ITEMS])
 
     def profile(self, bot: str, user: str) -> dict[str, str]:
         query = select(PROFILE.c.key, PROFILE.c.value).where(PROFILE.c.bot == bot, PROFILE.c.user == user)
@@ -116,3 +129,27 @@ class MemoryTables:
         with self.engine.begin() as conn:
             gone = conn.execute(delete(KNOWLEDGE).where(KNOWLEDGE.c.bot == bot, KNOWLEDGE.c.name == name))
             return bool(gone.rowcount)
+
+    # which memory is whose
+
+    def add_item(self, bot: str, user: str, item: str) -> None:
+        """Record (again) that `item` is one of `user`'s memories in `bot`."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(ITEMS).where(ITEMS.c.bot == bot, ITEMS.c.id == item))
+            conn.execute(ITEMS.insert().values(bot=bot, id=item, user=user, at=time.time()))
+
+    def items(self, bot: str, user: str, limit: int) -> list[str]:
+        """The ids of a user's memories in a bot, newest first."""
+        query = select(ITEMS.c.id).where(ITEMS.c.bot == bot, ITEMS.c.user == user)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query.order_by(ITEMS.c.at.desc()).limit(limit)).scalars())
+
+    def users_bots(self, user: str) -> list[str]:
+        """The bots that keep memories of this user."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(ITEMS.c.bot).where(ITEMS.c.user == user).distinct()).scalars())
+
+    def forget_items(self, user: str, bot: str | None = None) -> int:
+        conditions = [ITEMS.c.user == user] + ([ITEMS.c.bot == bot] if bot is not None else [])
+        with self.engine.begin() as conn:
+            return int(conn.execute(delete(ITEMS).where(*conditions)).rowcount or 0)

@@ -11,6 +11,7 @@ from pathlib import Path
 from nodes.api import Services
 from runtime.ai.calls import CallLog
 from runtime.ai.gateway import Models
+from runtime.ai.hosted_embedder import HostedEmbedder
 from runtime.ai.local_embedder import LocalEmbedder
 from runtime.ai.local_llm import shared_model
 from runtime.ai.memory import ChromaMemory
@@ -21,6 +22,7 @@ from runtime.engine import Runtime
 from runtime.media import LocalMedia
 
 MODELS_FILE = "models.toml"
+EMBEDDING_MODEL_ENV = "CHATLOOM_EMBEDDING_MODEL"  # a configured model's name, instead of the offline MiniLM
 CHROMA_URL_ENV = "CHATLOOM_CHROMA_URL"  # a chromadb server (http://chroma:8000) instead of the data folder
 PUBLIC_URL_ENV = "CHATLOOM_PUBLIC_URL"  # https://bots.example.com: where platforms fetch the voice replies
 
@@ -50,7 +52,10 @@ def attach_ai(runtime: Runtime, data: Path) -> AI:
     models = Models(store, calls, shared_model())
     services.models = models
     if services.embedder is None:
-        services.embedder = LocalEmbedder(threads=_threads("CHATLOOM_EMBED_THREADS"))
+        hosted = os.environ.get(EMBEDDING_MODEL_ENV)
+        services.embedder = (
+            HostedEmbedder(store, hosted) if hosted else LocalEmbedder(threads=_threads("CHATLOOM_EMBED_THREADS"))
+        )
     if services.memory is None:
         url = os.environ.get(CHROMA_URL_ENV)
         services.memory = (

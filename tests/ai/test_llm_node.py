@@ -175,3 +175,48 @@ async def test_the_built_in_model_answers_offline_in_a_flow(engine: Engine, buil
     [row] = ai.calls.recent()
     assert (row.model, row.provider, row.outcome) == ("local", "local", "ok")
     assert row.tokens_in > 10 and 0 < row.tokens_out <= 24 and row.cost == 0
+
+
+async def test_profile_language_and_knowledge_reach_the_prompt(
+    engine: Engine, builtins: Registry, tmp_path: Path
+) -> None:
+    """What the bot knows about the user, the language they write in, and passages found in the
+    knowledge base (with their source) all go into the model's instructions."""
+    from runtime.ai.local_embedder import LocalEmbedder
+    from runtime.ai.memory import ChromaMemory
+
+    knowledge = {
+        "id": "find",
+        "type": "memory.knowledge",
+        "settings": {"query": "{{ question }}", "save_as": "found", "sources_as": "sources", "min_similarity": 0},
+    }
+    settings = {
+        "model": "fast",
+        "history": 0,
+        "include_profile": True,
+        "system": "Answer from these notes and name the source in brackets:\n{{ found }}",
+    }
+    embedder = LocalEmbedder()
+    memory = ChromaMemory.for_data_folder(tmp_path, engine, embedder)
+    await memory.add_document("ai", "returns.md", b"# Returns\n\nYou can return any item within 30 days for a refund.")
+    doc = json.loads(_flow(settings))
+    doc["nodes"].append(knowledge)
+    for edge in doc["edges"]:
+        if edge["source"] == "ask" and edge["target"] == "llm":
+            edge["target"] = "find"
+    doc["edges"] += [{"id": "k1", "source": "find", "source_port": "found", "target": "llm"}]
+    doc["edges"] += [{"id": "k2", "source": "find", "source_port": "none", "target": "llm"}]
+    with running(FakeOpenAI(("answer", "Sous 30 jours [returns.md]."))) as fake:
+        runtime = Runtime(
+            engine, builtins, services=Services(models=_models(engine, tmp_path, fake.api_base), memory=memory)
+        )
+        runtime.flows.save_draft(parse_flow(json.dumps(doc)))
+        runtime.flows.publish("ai", builtins)
+        cid, _ = await runtime.start("ai", user_id="42", channel="telegram", account="shop")
+        await memory.set_profile("ai", "telegram:shop:42", "name", "Amélie")
+        replies = await runtime.send(cid, Inbound(text="Combien de jours ai-je pour retourner un article ?"))
+    assert replies[0].text == "Sous 30 jours [returns.md]."
+    system = fake.seen[0][0]["messages"][0]["content"]
+    assert "[returns.md] Returns. You can return any item within 30 days" in system
+    assert "What you know about the user: name: Amélie" in system
+    assert "Answer in the user's language (ISO code fr)." in system

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from runtime.ai.documents import UnreadableDocument
 from runtime.ai.local_embedder import LocalEmbedder
 from runtime.ai.memory import ChromaMemory
-from runtime.ai.memory_tables import PROFILE
+from runtime.ai.memory_tables import ITEMS, PROFILE
 from tests.ai.test_memory_documents import make_pdf
 
 FACTS: list[tuple[str, str]] = [  # what a user told the bot, and a question asked in other words
@@ -218,6 +218,8 @@ async def test_erasing_a_user_leaves_nothing_of_them_in_any_store(memory: Chroma
     assert not [item for item in left if item[2].get("user") == "telegram:b:42" or "X1234567" in item[1]]
     assert not [item for item in left if "side door" in item[1]]
     assert profile_rows(engine, "telegram:b:42") == []
+    with engine.connect() as conn:  # nor the record of which memory was theirs
+        assert list(conn.execute(select(ITEMS.c.user).distinct())) == [("telegram:b:7",)]
     assert await memory.profile("shop", "telegram:b:7") == {"name": "Sam"}  # others keep theirs
     assert sum(1 for _, _, m in left if m.get("user") == "telegram:b:7") == 2
     assert [d.name for d in await memory.documents("shop")] == ["returns.md"]  # the bot's own documents stay

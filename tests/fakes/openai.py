@@ -5,12 +5,16 @@
 - ``("fail", status, message)``: that status with an OpenAI-style error body;
 - ``("slow", seconds)``: waits, then answers "late".
 Each request's JSON and Authorization header are kept in `seen`.
+
+`POST /v1/embeddings` answers every input with a vector of `DIMENSIONS` made from its words (texts
+sharing words get similar vectors), not normalized, so a client must normalize them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from typing import Any
 
 from starlette.applications import Starlette
@@ -45,8 +49,35 @@ class FakeOpenAI:
                 return _answer(body, text)
         raise AssertionError(f"unknown behaviour {behaviour!r}")
 
+    async def embeddings(self, request: Request) -> Response:
+        body = await request.json()
+        self.seen.append((body, request.headers.get("authorization", "")))
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = [{"object": "embedding", "index": n, "embedding": word_vector(t)} for n, t in enumerate(texts)]
+        usage = {
+            "prompt_tokens": sum(len(t.split()) for t in texts),
+            "total_tokens": sum(len(t.split()) for t in texts),
+        }
+        return JSONResponse({"object": "list", "data": data, "model": body.get("model", "fake"), "usage": usage})
+
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", self.chat, methods=["POST"]),
+                Route("/v1/embeddings", self.embeddings, methods=["POST"]),
+            ]
+        )
+
+
+DIMENSIONS = 64
+
+
+def word_vector(text: str) -> list[float]:
+    """A bag of words hashed into DIMENSIONS counts, times 3 (so it is not of unit length)."""
+    vector = [0.0] * DIMENSIONS
+    for word in text.casefold().split():
+        vector[zlib.crc32(word.strip(".,?!").encode()) % DIMENSIONS] += 3.0
+    return vector
 
 
 def _answer(body: dict[str, Any], text: str) -> JSONResponse:
