@@ -16,7 +16,7 @@ from builder.context import Builder
 from flows.db import make_engine
 from flows.models import Flow
 from nodes.api import Button, Inbound, Media, Outbound, Services
-from runtime.ai.setup import share_ai
+from runtime.ai.tester import share_ai
 from runtime.engine import DRAFT, Runtime
 
 TEST_WAIT_SCALE = 0.01

@@ -8,6 +8,7 @@ read is answered with one sentence saying why, and nothing of it is kept.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from runtime.engine import Runtime
 
 UPLOAD_PATH = re.compile(r"^/api/bots/[^/]+/knowledge$")
 UPLOAD_LIMIT = MAX_SIZE + 64 * 1024  # the document and its multipart wrapping
+UPLOADS_AT_ONCE = 1  # per process: reading and embedding one document keeps a core busy for seconds
 
 
 def upload_limit(path: str) -> int | None:
@@ -61,15 +63,20 @@ def knowledge_routes(runtime: Runtime) -> APIRouter:
             raise HTTPException(503, "The knowledge base is not set up on this server.")
         return memory
 
-    @router.post("/api/bots/{flow_id}/knowledge", status_code=201, responses=_errors(404, 413, 422, 503))
+    busy = asyncio.Semaphore(UPLOADS_AT_ONCE)
+
+    @router.post("/api/bots/{flow_id}/knowledge", status_code=201, responses=_errors(404, 413, 422, 429, 503))
     async def upload(flow_id: str, file: UploadFile) -> DocumentOut:
         """Add a document (text, Markdown, PDF or HTML) to a bot's knowledge base, replacing one of the same name."""
         memory = service(flow_id)
-        data = await file.read()
-        try:
-            doc = await memory.add_document(flow_id, file.filename or "", data, mime=file.content_type or "")
-        except UnreadableDocument as exc:
-            raise HTTPException(422, str(exc)) from None
+        if busy.locked():  # reading and embedding a document takes a core for seconds: one at a time
+            raise HTTPException(429, "Another document is being added; try again in a moment.")
+        async with busy:
+            data = await file.read()
+            try:
+                doc = await memory.add_document(flow_id, file.filename or "", data, mime=file.content_type or "")
+            except UnreadableDocument as exc:
+                raise HTTPException(422, str(exc)) from None
         return _out(doc)
 
     @router.get("/api/bots/{flow_id}/knowledge", responses=_errors(404, 422, 503))

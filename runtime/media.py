@@ -22,7 +22,7 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit, urlunsplit
 
 import httpx
 from fastapi import APIRouter
@@ -121,13 +121,22 @@ class LocalMedia:
         return data
 
     async def _download(self, url: str, limit: int) -> bytes:
-        host = urlsplit(url).hostname or ""
-        if not self.allow_private and await _is_private(host):
-            raise MediaError("That file's address is not one I may open.")
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        request_url, extensions, headers = url, {}, {}
+        if not self.allow_private:
+            address = await _public_address(host)
+            # connect to the address that was checked (a second lookup could give another: DNS rebinding)
+            shown = f"[{address}]" if ":" in address else address
+            netloc = shown + (f":{parts.port}" if parts.port else "")
+            request_url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+            headers["host"] = parts.netloc.rpartition("@")[2]
+            if parts.scheme == "https":
+                extensions["sni_hostname"] = host  # TLS still checks the certificate against the name
         try:
             async with (
                 httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client,
-                client.stream("GET", url) as response,
+                client.stream("GET", request_url, headers=headers, extensions=extensions) as response,
             ):
                 if response.status_code != 200:
                     raise MediaError("That file could not be downloaded.")
@@ -154,19 +163,21 @@ def _data_url(url: str) -> bytes:
     return unquote_to_bytes(payload)
 
 
-async def _is_private(host: str) -> bool:
-    """Whether a host name is, or resolves to, a loopback, private, link-local or reserved address."""
+async def _public_address(host: str) -> str:
+    """The address to fetch `host` from, if every address it resolves to is a public one;
+    MediaError for loopback, private, shared (100.64/10, where some clouds keep their metadata
+    service), link-local or reserved addresses, and for names that do not resolve."""
+    refused = MediaError("That file's address is not one I may open.")
     if not host:
-        return True
+        raise refused
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except OSError:
-        return False  # the download fails with its own sentence
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if address.is_private or address.is_loopback or address.is_link_local or address.is_reserved:
-            return True
-    return False
+        raise MediaError("That file could not be downloaded.") from None
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    if not addresses or not all(a.is_global for a in addresses):
+        raise refused
+    return str(addresses[0])
 
 
 def media_routes(files: Callable[[], MediaFiles | None]) -> APIRouter:

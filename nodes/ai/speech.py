@@ -198,10 +198,10 @@ class ToSpeechSettings(BaseModel):
     )
     voice: str = Field(
         "",
-        max_length=500,
+        pattern=r"^$|^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
         title="Voice",
-        description="Leave empty for the default voice. The path of a piper voice file (.onnx) on the server "
-        "uses that voice; espeak uses espeak-ng.",
+        description="Leave empty for the default voice of the language. A voice name the server offers "
+        "(its administrator adds piper voices); espeak uses espeak-ng.",
     )
     caption: bool = Field(
         True,

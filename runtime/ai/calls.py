@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Index, select, update
+from sqlalchemy import Index, case, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
@@ -96,33 +96,48 @@ class CallLog:
             rows = conn.execute(select(TABLE).order_by(TABLE.c.at.desc()).limit(limit)).all()
         return [CallRow.model_validate(r._mapping) for r in rows]
 
-    def figures(self, since: float | None = None, per_model: int = 100_000) -> list[ModelFigures]:
-        """Per model, over the calls since `since` (default: the last 30 days), newest `per_model` at most."""
+    def figures(self, since: float | None = None, latencies: int = 10_000) -> list[ModelFigures]:
+        """Per model, over the calls since `since` (default: the last 30 days): sums counted by the
+        database; p50/p95 over the newest `latencies` successful calls of each model."""
         since = time.time() - 30 * 86400 if since is None else since
-        cols = [TABLE.c.model, TABLE.c.tokens_in, TABLE.c.tokens_out, TABLE.c.cost, TABLE.c.latency_ms]
-        cols += [TABLE.c.outcome, TABLE.c.feedback]
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(*cols).where(TABLE.c.at >= since).order_by(TABLE.c.at.desc())).all()
-        grouped: dict[str, list[tuple[int, int, float, float, str, int]]] = {}
-        for model, *rest in rows:
-            bucket = grouped.setdefault(model, [])
-            if len(bucket) < per_model:
-                bucket.append(tuple(rest))
-        out = []
-        for model, items in sorted(grouped.items()):
-            latencies = [lat for _, _, _, lat, outcome, _ in items if outcome == "ok"]
-            out.append(
-                ModelFigures(
-                    model=model,
-                    calls=len(items),
-                    tokens_in=sum(i[0] for i in items),
-                    tokens_out=sum(i[1] for i in items),
-                    cost=sum(i[2] for i in items),
-                    p50_ms=percentile(latencies, 0.5),
-                    p95_ms=percentile(latencies, 0.95),
-                    error_rate=sum(i[4] != "ok" for i in items) / len(items),
-                    thumbs_up=sum(i[5] > 0 for i in items),
-                    thumbs_down=sum(i[5] < 0 for i in items),
-                )
+        c = TABLE.c
+        totals = (
+            select(
+                c.model,
+                func.count(),
+                func.sum(c.tokens_in),
+                func.sum(c.tokens_out),
+                func.sum(c.cost),
+                func.sum(case((c.outcome != "ok", 1), else_=0)),
+                func.sum(case((c.feedback > 0, 1), else_=0)),
+                func.sum(case((c.feedback < 0, 1), else_=0)),
             )
+            .where(c.at >= since)
+            .group_by(c.model)
+            .order_by(c.model)
+        )
+        out = []
+        with self.engine.connect() as conn:
+            for model, calls, t_in, t_out, cost, errors, up, down in conn.execute(totals).all():
+                newest = (
+                    select(c.latency_ms)
+                    .where(c.model == model, c.at >= since, c.outcome == "ok")
+                    .order_by(c.at.desc())
+                    .limit(latencies)
+                )
+                times = [float(v) for v in conn.execute(newest).scalars()]
+                out.append(
+                    ModelFigures(
+                        model=model,
+                        calls=int(calls),
+                        tokens_in=int(t_in or 0),
+                        tokens_out=int(t_out or 0),
+                        cost=float(cost or 0.0),
+                        p50_ms=percentile(times, 0.5),
+                        p95_ms=percentile(times, 0.95),
+                        error_rate=int(errors or 0) / int(calls),
+                        thumbs_up=int(up or 0),
+                        thumbs_down=int(down or 0),
+                    )
+                )
         return out

@@ -168,7 +168,14 @@ def _pdf_text(name: str, data: bytes) -> str:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise UnreadableDocument(f"“{name}” is protected by a password; upload a copy without one.")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages, size = [], 0
+        for page in reader.pages:  # counted as it goes: a small PDF can repeat one page's text thousands of times
+            pages.append(page.extract_text() or "")
+            size += len(pages[-1])
+            if size > MAX_CHARS:
+                raise UnreadableDocument(
+                    f"“{name}” holds more than {MAX_CHARS:,} characters of text; split it into parts."
+                )
     except UnreadableDocument:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, OSError) as exc:

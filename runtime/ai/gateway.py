@@ -18,7 +18,8 @@ from typing import Any
 from nodes.ai.llm import ChatAnswer, ChatRequest, ModelError
 from runtime.ai.calls import CallLog, CallRow, Outcome
 from runtime.ai.local_llm import LocalModel, register_provider
-from runtime.ai.models import LOCAL_PROVIDER, ModelConfig, ModelStore
+from runtime.ai.models import LOCAL_PROVIDER, ModelConfig, ModelConfigError, ModelStore
+from runtime.channels.secretbox import SecretsUnreadable
 
 log = logging.getLogger(__name__)
 KEYLIKE = re.compile(r"\b(sk|key|gsk|AIza|xai)[-_][A-Za-z0-9_\-]{6,}|\bAIza[A-Za-z0-9_\-]{20,}")
@@ -59,11 +60,15 @@ class Models:
         return self.store.default().name
 
     async def chat(self, request: ChatRequest) -> ChatAnswer:
-        names = list(dict.fromkeys(request.models)) or [self.default_model()]
+        try:  # models.toml and the database, read off the event loop
+            models = {m.name: m for m in await asyncio.to_thread(self.store.all)}
+        except (ModelConfigError, SecretsUnreadable) as exc:
+            raise ModelError(f"The models cannot be read: {exc}") from None
+        names = list(dict.fromkeys(request.models)) or [next(m.name for m in models.values() if m.default)]
         failed: list[str] = []
         reasons: list[str] = []
         for name in names:
-            config = self.store.get(name)
+            config = models.get(name)
             if config is None:
                 failed.append(name)
                 reasons.append(f"there is no model named “{name}” (add it on the Models page)")
@@ -106,7 +111,9 @@ class Models:
                 ),
                 timeout=request.timeout,
             )
-            text = response.choices[0].message.content or ""
+            text = (response.choices[0].message.content or "").strip()
+            if not text:  # nothing to send: let the next model try
+                raise ValueError("the model answered nothing")
             usage = getattr(response, "usage", None)
             tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
             tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
@@ -116,7 +123,8 @@ class Models:
         except Exception as exc:  # noqa: BLE001 - any provider failure moves on to the next model
             outcome, error = "error", redact(describe_error(exc), key)
         latency = (time.monotonic() - started) * 1000
-        self.calls.record(
+        await asyncio.to_thread(
+            self.calls.record,
             CallRow(
                 id=call_id,
                 at=time.time(),
@@ -131,7 +139,7 @@ class Models:
                 latency_ms=latency,
                 outcome=outcome,
                 error=error,
-            )
+            ),
         )
         if outcome != "ok":
             log.warning(

@@ -10,10 +10,12 @@ llama.cpp context is not shared between threads).
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,8 @@ class LocalModel:
         self.threads = threads or int(os.environ.get("CHATLOOM_LLM_THREADS", "1"))
         self._llama: Any = None
         self._lock = threading.Lock()
+        # its own thread: waiting callers queue here, not in the pool every other to_thread call uses
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatloom-llm")
 
     def _load(self) -> Any:
         if self._llama is None:
@@ -65,10 +69,19 @@ class LocalModel:
         return self._llama
 
     def complete(
-        self, messages: list[dict[str, str]], *, temperature: float, max_tokens: int, json: bool
+        self,
+        messages: list[dict[str, str]],
+        *,
+        temperature: float,
+        max_tokens: int,
+        json: bool,
+        deadline: float | None = None,
     ) -> dict[str, Any]:
-        """An OpenAI-style chat completion (dict), computed on this thread."""
+        """An OpenAI-style chat completion (dict), computed on this thread. A call that waited past
+        its `deadline` (time.monotonic) for its turn is not started: its caller has given up."""
         with self._lock:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError("the built-in model was busy until the time limit")
             llama = self._load()
             kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens}
             if json:
@@ -101,13 +114,16 @@ def register_provider(provider: str, model: LocalModel | None = None) -> None:
             params = kwargs.get("optional_params") or {}
             fmt = params.get("response_format") or {}
             started = time.monotonic()
-            result = await asyncio.to_thread(
+            timeout = kwargs.get("timeout")
+            call = functools.partial(
                 local.complete,
                 [{"role": m["role"], "content": m.get("content") or ""} for m in messages],
                 temperature=float(params.get("temperature", 0.7)),
                 max_tokens=int(params.get("max_tokens") or params.get("max_completion_tokens") or 256),
                 json=isinstance(fmt, dict) and fmt.get("type") == "json_object",
+                deadline=started + float(timeout) if isinstance(timeout, (int, float)) else None,
             )
+            result = await asyncio.get_running_loop().run_in_executor(local.executor, call)
             response = ModelResponse(**result)
             # litellm reads the latency from here
             response._response_ms = (time.monotonic() - started) * 1000  # type: ignore[attr-defined]

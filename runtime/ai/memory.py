@@ -69,11 +69,13 @@ class ChromaMemory:
             await asyncio.to_thread(self._upsert, chroma.bot_collection(bot), chroma.digest(text), vector, text, meta)
             return
         name, item = chroma.memory_collection(bot), chroma.digest(f"{user}\n{text}")
+        known = item in await asyncio.to_thread(self.tables.items, bot, user, CANDIDATES)
         await asyncio.to_thread(self._upsert, name, item, vector, text, meta)
         try:
-            self.tables.add_item(bot, user, item)
-        except BaseException:  # not recorded as theirs: not kept either
-            await asyncio.shield(asyncio.to_thread(self._delete, name, [item]))
+            await asyncio.to_thread(self.tables.add_item, bot, user, item)
+        except BaseException:  # not recorded as theirs: not kept either (unless it was kept before)
+            if not known:
+                await asyncio.shield(asyncio.to_thread(self._delete, name, [item]))
             raise
 
     def _upsert(self, name: str, item: str, vector: list[float], text: str, meta: dict[str, Any]) -> None:
@@ -153,12 +155,18 @@ class ChromaMemory:
     ) -> list[Passage]:
         """The passages of the bot's documents closest in meaning to `query`, best first."""
         [vector] = await self.embedder.embed([query])
-        found = await asyncio.to_thread(self._query, chroma.knowledge_collection(bot), vector, top_k)
+        found, current = await asyncio.to_thread(self._knowledge, bot, vector, top_k)
         return [
             Passage(text, meta["source"], similarity)
             for text, similarity, meta in found
-            if similarity >= min_similarity
-        ]
+            if similarity >= min_similarity and current.get(meta["source"]) == meta.get("generation")
+        ][:top_k]
+
+    def _knowledge(self, bot: str, vector: list[float], top_k: int) -> tuple[list[Any], dict[str, str]]:
+        """Passages, with a margin: a document being replaced (or one whose removal was cut short)
+        still has passages of another generation than the table's, and those are left out."""
+        found = self._query(chroma.knowledge_collection(bot), vector, top_k * 3)
+        return found, {entry.name: entry.generation for entry in self.tables.documents(bot)}
 
     async def add_document(self, bot: str, name: str, data: bytes, *, mime: str = "") -> KnowledgeDocument:
         """Read, split and index a document, replacing one of the same name. Raises

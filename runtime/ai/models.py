@@ -252,8 +252,13 @@ class ModelStore:
             raise ModelConfigError(f"“{form.name}” is set in models.toml; change it there.")
         key = form.api_key.get_secret_value().strip() if form.api_key else ""
         with self.engine.begin() as conn:
-            old = conn.execute(select(TABLE.c.sealed_key).where(TABLE.c.name == form.name)).first()
-            sealed = self.box.seal({"api_key": key}) if key else (old.sealed_key if old else "")
+            old = conn.execute(
+                select(TABLE.c.sealed_key, TABLE.c.provider, TABLE.c.api_base).where(TABLE.c.name == form.name)
+            ).first()
+            # an empty key field keeps the stored key, but only for the same provider at the same address:
+            # otherwise changing the address would send the stored key to whoever is there
+            same_place = old is not None and (old.provider, old.api_base) == (form.provider, form.api_base)
+            sealed = self.box.seal({"api_key": key}) if key else (old.sealed_key if same_place and old else "")
             if form.provider in NEEDS_KEY and not sealed:
                 raise ModelConfigError(f"{PROVIDERS[form.provider]} needs an API key.")
             values = {

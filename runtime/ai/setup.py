@@ -8,7 +8,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from nodes.api import Services
 from runtime.ai.calls import CallLog
 from runtime.ai.gateway import Models
 from runtime.ai.hosted_embedder import HostedEmbedder
@@ -24,6 +23,7 @@ from runtime.media import LocalMedia
 MODELS_FILE = "models.toml"
 EMBEDDING_MODEL_ENV = "CHATLOOM_EMBEDDING_MODEL"  # a configured model's name, instead of the offline MiniLM
 CHROMA_URL_ENV = "CHATLOOM_CHROMA_URL"  # a chromadb server (http://chroma:8000) instead of the data folder
+VOICES_ENV = "CHATLOOM_PIPER_VOICES"  # de=/voices/de_DE-thorsten-medium.onnx,anna=/voices/anna.onnx
 PUBLIC_URL_ENV = "CHATLOOM_PUBLIC_URL"  # https://bots.example.com: where platforms fetch the voice replies
 
 
@@ -33,6 +33,12 @@ def _threads(env: str) -> int:
         return max(1, int(os.environ.get(env, "1")))
     except ValueError:
         return 1
+
+
+def _voices(setting: str) -> dict[str, str]:
+    """More piper voices, by language code or by a name flows may choose: "de=/path/de.onnx,anna=/path/a.onnx"."""
+    pairs = (item.partition("=") for item in setting.split(",") if item.strip())
+    return {name.strip(): path.strip() for name, _, path in pairs if name.strip() and path.strip()}
 
 
 @dataclass
@@ -64,15 +70,11 @@ def attach_ai(runtime: Runtime, data: Path) -> AI:
             else ChromaMemory.for_data_folder(data, runtime.engine, services.embedder)
         )
     if services.speech is None:
-        services.speech = LocalSpeech.for_data_folder(data, cpu_threads=_threads("CHATLOOM_SPEECH_THREADS"))
+        services.speech = LocalSpeech.for_data_folder(
+            data, cpu_threads=_threads("CHATLOOM_SPEECH_THREADS"), voices=_voices(os.environ.get(VOICES_ENV, ""))
+        )
     if services.media is None:  # before the channels are built: they register their file readers on it
         services.media = LocalMedia.for_data_folder(data, base_url=os.environ.get(PUBLIC_URL_ENV, ""))
     ai = AI(models=models, store=store, calls=calls)
     runtime.ai = ai
     return ai
-
-
-def share_ai(source: Services, target: Services) -> None:
-    """Let another runtime (the builder's test chat) use the same models, memory and speech."""
-    target.models, target.embedder = source.models, source.embedder
-    target.memory, target.speech, target.media = source.memory, source.speech, source.media

@@ -14,12 +14,15 @@ the event loop goes on answering. Nothing is downloaded.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import json
 import logging
+import re
 import shutil
 import subprocess
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +31,7 @@ from nodes.ai.speech import Heard, SpeechError, Spoken
 from runtime.ai import audio
 
 log = logging.getLogger(__name__)
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
 Engine = Literal["faster-whisper", "openai-whisper"]
 MAX_SECONDS = 300.0  # longer voice notes are refused: minutes of CPU on a small server
 MAX_TEXT = 2000
@@ -82,7 +86,7 @@ class SpeechOptions:
     cpu_threads: int = 1  # one thread holds steady beside other work (see docs/MODELS.md)
     max_seconds: float = MAX_SECONDS
     piper_voice: str = ""  # the English .onnx voice; its .onnx.json beside it
-    voices: dict[str, str] = field(default_factory=dict)  # language → piper .onnx, for more languages
+    voices: dict[str, str] = field(default_factory=dict)  # language or voice name → piper .onnx file
 
 
 class LocalSpeech:
@@ -90,6 +94,8 @@ class LocalSpeech:
 
     def __init__(self, data_folder: Path | None = None, options: SpeechOptions | None = None) -> None:
         self.data_folder = data_folder
+        # its own threads: queued recordings wait here, not in the pool every other to_thread call uses
+        self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chatloom-speech")
         self.options = options or SpeechOptions()
         self._lock = threading.Lock()  # one model load at a time; loads happen in worker threads
         self._models: dict[str, Any] = {}
@@ -103,7 +109,8 @@ class LocalSpeech:
     # speech-to-text
 
     async def transcribe(self, audio_bytes: bytes, *, language: str | None = None) -> Heard:
-        return await asyncio.to_thread(self.transcribe_now, audio_bytes, language=language)
+        call = functools.partial(self.transcribe_now, audio_bytes, language=language)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, call)
 
     def transcribe_now(self, audio_bytes: bytes, *, language: str | None = None) -> Heard:
         """`transcribe`, in the calling thread (for benchmarks and scripts)."""
@@ -170,7 +177,8 @@ class LocalSpeech:
     # text-to-speech
 
     async def synthesize(self, text: str, *, language: str = "en", voice: str = "") -> Spoken:
-        return await asyncio.to_thread(self.synthesize_now, text, language=language, voice=voice)
+        call = functools.partial(self.synthesize_now, text, language=language, voice=voice)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, call)
 
     def synthesize_now(self, text: str, *, language: str = "en", voice: str = "") -> Spoken:
         """`synthesize`, in the calling thread (for benchmarks and scripts)."""
@@ -191,8 +199,10 @@ class LocalSpeech:
         """The piper voice to use, or None for espeak-ng."""
         if voice == "espeak":
             return None
-        if voice:
-            return Path(voice)
+        if voice:  # a name the server's configuration gives, never a path a flow chooses
+            if voice not in self.options.voices:
+                raise SpeechUnavailable(f"There is no voice called “{voice[:40]}” on this server.")
+            return Path(self.options.voices[voice])
         if language in self.options.voices:
             return Path(self.options.voices[language])
         if language == "en" or language.startswith("en-"):
@@ -236,12 +246,18 @@ class LocalSpeech:
             return self._voices[key]
 
     def _espeak(self, text: str, language: str) -> bytes:
+        if not LANGUAGE_CODE.match(language):  # it may come from a variable the user's words set
+            raise SpeechError(f"“{language[:20]}” is not a language code such as en or fr.")
         program = shutil.which("espeak-ng")
         if program is None:
             raise SpeechUnavailable(f"There is no voice for the language “{language}” here (espeak-ng is missing).")
         try:
-            done = subprocess.run(  # the text is one argument, never shell words
-                [program, "-v", language, "--stdout", text], capture_output=True, timeout=ESPEAK_SECONDS, check=False
+            done = subprocess.run(  # the text on stdin: as an argument, "-f/etc/…" would be read as an option
+                [program, "-v", language, "--stdout", "--stdin"],
+                input=text.encode(),
+                capture_output=True,
+                timeout=ESPEAK_SECONDS,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             raise SpeechError("Saying that took too long.") from None

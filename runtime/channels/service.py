@@ -77,7 +77,10 @@ DEPLOYMENT_TTL = 5.0  # seconds a deployment is used before it is read again
 NOTE_EVERY = 5.0  # seconds between writes of a channel's "last event received"
 WEBHOOK_SHARE = 3.0  # while webhooks wait, the worker takes about a quarter of this process's time
 UNUSABLE = "Sorry, I can only read text and the buttons here."
-FILE_SCHEMES = {"telegram-file": "telegram"}  # a channel's own file references → that channel's adapter
+FILE_SCHEMES = {
+    "telegram-file": "telegram",
+    "whatsapp-media": "whatsapp",
+}  # a channel's own file references → that channel's adapter
 HEARS_AUDIO = {"speech.to_text"}  # node types that take a voice note as the first message
 
 
@@ -167,7 +170,8 @@ class Channels:
         return deployment, adapter
 
     async def read_file(self, media: Media) -> bytes:
-        """The bytes behind a channel's file reference (`telegram-file:<account>/<id>`)."""
+        """The bytes behind a channel's file reference (`telegram-file:<account>/<id>`,
+        `whatsapp-media:<account>/<media id>`)."""
         scheme, _, rest = media.url.partition(":")
         account, slash, _ = rest.partition("/")
         found = self.adapter(FILE_SCHEMES.get(scheme, ""), account) if slash else None

@@ -26,6 +26,7 @@ SECRET_HEADER = "x-telegram-bot-api-secret-token"
 CALLBACK_BYTES = 64  # Telegram's limit on callback_data
 CAPTION = 1024  # Telegram's limit on a caption; a longer text follows as its own message
 FILE_SCHEME = "telegram-file"  # telegram-file:<account>/<file id>: file ids belong to one bot
+MAX_FETCH = 25_000_000  # bytes of one file a user sent (what the media reader accepts)
 
 
 class Telegram:
@@ -189,6 +190,8 @@ class Telegram:
         """The bytes of a file a user sent (a voice note), through getFile."""
         bot = await self._started()
         file = await bot.get_file(media.url.removeprefix(f"{FILE_SCHEME}:").rsplit("/", 1)[-1])
+        if file.file_size and file.file_size > MAX_FETCH:  # a self-hosted Bot API server allows 2 GB
+            raise MediaError(f"That file is larger than {MAX_FETCH // 1_000_000} MB.")
         return bytes(await file.download_as_bytearray())
 
     async def set_webhook(self, url: str) -> None:

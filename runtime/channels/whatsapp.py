@@ -4,22 +4,34 @@ pywa out, its Graph address redirected to the configured API base (the tests' fa
 A user is keyed on the business-scoped user id (`contacts[].user_id`) when the webhook gives one,
 which may come without a phone number, else on the WhatsApp id. Messages are keyed by their
 `wamid`. Up to three reply buttons of at most 20 characters; more become a numbered list.
+
+Media a user sends arrives as a media id, read in the Cloud API's two steps (its address, then its
+bytes with the token); the bot's own OGG/Opus replies are uploaded and sent as voice notes by id.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import Any
 
 import httpx
 
-from nodes.api import Media, Outbound
+from nodes.api import Media, MediaError, Outbound
 from runtime.channels.base import Capabilities, ChannelEvent, Rejected, SendFailed
 from runtime.channels.meta import Meta
+from runtime.media import LocalMedia, too_big
+
+log = logging.getLogger(__name__)
 
 PUBLIC_API = "https://graph.facebook.com"
 API_VERSION = 23.0
 RATE_LIMITED = {4, 80007, 130429, 131048, 131056}  # throughput, spam-rate and pair-rate limits
 TRANSIENT = {1, 2, 131000, 131016}
+FILE_SCHEME = "whatsapp-media"  # whatsapp-media:<account>/<media id>: media ids belong to one number
+MAX_MEDIA = 25_000_000  # bytes read from a user's file (WhatsApp's own limits are 5 to 100 MB)
+GONE = "That file is no longer on WhatsApp; please send it again."
+VOICE_MIMES = ("audio/ogg", "audio/opus")
 
 
 class _Redirect(httpx.AsyncBaseTransport):
@@ -41,6 +53,7 @@ class WhatsApp(Meta):
     """One WhatsApp business phone number."""
 
     capabilities = Capabilities(max_buttons=3, button_title=20, max_text=4096)
+    files: LocalMedia | None = None  # the bot's own files (spoken replies), uploaded as voice notes
 
     def __init__(self, account: str, credentials: dict[str, Any], api_base: str = "") -> None:
         super().__init__("whatsapp", account, credentials, api_base)
@@ -91,7 +104,7 @@ class WhatsApp(Meta):
             item = message.get(kind) or {}
             media = Media(
                 kind="audio" if kind == "audio" else "image" if kind == "image" else "file",
-                url=f"whatsapp-media:{item.get('id', '')}",
+                url=f"{FILE_SCHEME}:{self.account}/{item.get('id', '')}",
                 mime=str(item.get("mime_type", "")),
                 name=str(item.get("filename", "")),
             )
@@ -105,7 +118,7 @@ class WhatsApp(Meta):
         try:
             media = message.media
             if media is not None and media.kind == "audio":
-                await self.client.send_audio(to=chat, audio=media.url)
+                await self._send_audio(chat, media)
                 if message.text or message.buttons:
                     await self._text(chat, message)
             elif media is not None and media.kind == "image":
@@ -124,6 +137,55 @@ class WhatsApp(Meta):
             raise SendFailed(reason, permanent=True) from None
         except httpx.HTTPError as exc:
             raise SendFailed(f"WhatsApp could not be reached: {type(exc).__name__}") from None
+        except ValueError as exc:  # pywa refuses a media address it cannot use (a relative one)
+            raise SendFailed(f"WhatsApp cannot send that file: {str(exc)[:200]}", permanent=True) from None
+
+    async def _send_audio(self, chat: str, media: Media) -> None:
+        """The bot's own OGG/Opus file is uploaded and sent by its media id, as a voice note
+        (WhatsApp cannot reach a server without a public address); other audio by its address."""
+        own = self.files.path_of(media.url) if self.files is not None else None
+        voice = media.mime.partition(";")[0].strip() in VOICE_MIMES
+        if own is None or not voice or self.files is None:
+            await self.client.send_audio(to=chat, audio=media.url)
+            return
+        try:
+            data = await self.files.read(media)
+        except MediaError as exc:
+            raise SendFailed(str(exc), permanent=True) from None
+        uploaded = await self.client.upload_media(data, mime_type="audio/ogg", filename=own.name, media_type="audio")
+        await self.client.send_voice(to=chat, voice=uploaded.id)
+
+    async def fetch(self, media: Media, *, limit: int = MAX_MEDIA) -> bytes:
+        """The bytes of a file a user sent (a voice note): its address from the Graph API, then
+        the file from that address with the token."""
+        from pywa.errors import WhatsAppError
+
+        media_id = media.url.removeprefix(f"{FILE_SCHEME}:").rsplit("/", 1)[-1]
+        try:
+            found = await self.client.get_media_url(media_id)
+            if found.file_size and found.file_size > limit:
+                raise too_big(limit)
+            chunks, size = [], 0
+            async with contextlib.aclosing(self.client.stream_media(found.url)) as stream:  # closed when too big
+                async for chunk in stream:
+                    size += len(chunk)
+                    if size > limit:
+                        raise too_big(limit)
+                    chunks.append(chunk)
+            return b"".join(chunks)
+        except WhatsAppError as exc:
+            if exc.status_code == 404 or exc.code == 100:  # unknown or expired (30 days) media id
+                raise MediaError(GONE) from None
+            log.info("whatsapp %s: media %s not fetched: error %s", self.account, media_id, exc.code)
+            raise MediaError("That file could not be fetched from WhatsApp.") from None
+        except httpx.HTTPStatusError as exc:  # the file's address (valid for five minutes)
+            if exc.response.status_code in (404, 410):
+                raise MediaError(GONE) from None
+            log.info("whatsapp %s: media %s not fetched: HTTP %s", self.account, media_id, exc.response.status_code)
+            raise MediaError("That file could not be fetched from WhatsApp.") from None
+        except httpx.HTTPError as exc:
+            log.info("whatsapp %s: media %s not fetched: %s", self.account, media_id, type(exc).__name__)
+            raise MediaError("WhatsApp could not be reached to fetch that file.") from None
 
     async def _text(self, chat: str, message: Outbound) -> None:
         from pywa.types import Button

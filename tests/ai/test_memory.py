@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from runtime.ai.chroma import knowledge_collection
 from runtime.ai.documents import UnreadableDocument
 from runtime.ai.local_embedder import LocalEmbedder
 from runtime.ai.memory import ChromaMemory
@@ -294,3 +295,36 @@ async def test_a_failure_while_saving_leaves_the_old_document_in_place(
     assert everything(memory) == before
     found = await memory.search_knowledge("shop", "Do gift cards expire?")
     assert [p.text for p in found] == ["Gift cards never expire."]
+
+
+async def test_passages_of_a_replaced_document_never_come_back(memory: ChromaMemory) -> None:
+    """Passages left behind by a replacement that was cut short (or raced by another upload) are
+    not the document's current generation and are never found."""
+    await memory.add_document("shop", "returns.md", RETURNS.encode())
+    handle = memory.collections.writable(knowledge_collection("shop"))
+    [vector] = await memory.embedder.embed(["Returns are free within 30 days, no questions asked."])
+    handle.add(
+        ids=["stale-0"],
+        embeddings=[vector],
+        documents=["Returns are free within 30 days, no questions asked."],
+        metadatas=[{"source": "returns.md", "chunk": 0, "generation": "an-older-one"}],
+    )
+    found = await memory.search_knowledge("shop", "Returns are free within 30 days, no questions asked.", top_k=3)
+    assert found and all("no questions asked" not in p.text for p in found)
+
+
+async def test_the_test_chat_remembers_apart_from_real_users(memory: ChromaMemory) -> None:
+    """A tester's "remember for the whole bot" must not become something real users recall, while
+    the test chat searches the bot's real knowledge base."""
+    from runtime.ai.tester import TestChatMemory
+
+    tester = TestChatMemory(memory)
+    await tester.remember("shop", "api:default:tester", "The shop is closed forever.", scope="bot")
+    await tester.set_profile("shop", "api:default:tester", "name", "Tess")
+    await memory.add_document("shop", "returns.md", RETURNS.encode())
+    real = await memory.recall("shop", "telegram:shop:1", "Is the shop closed?", scope="both", min_similarity=0)
+    assert real == [] and await memory.profile("shop", "api:default:tester") == {}
+    mine = await tester.recall("shop", "api:default:tester", "Is the shop closed?", scope="both")
+    assert [m.text for m in mine] == ["The shop is closed forever."]
+    assert await tester.profile("shop", "api:default:tester") == {"name": "Tess"}
+    assert await tester.search_knowledge("shop", "How long do I have to return an item?", min_similarity=0)

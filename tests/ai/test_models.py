@@ -52,7 +52,7 @@ def test_keys_are_stored_encrypted_and_never_shown(engine: Engine, box: SecretBo
         raw = sqlite3.connect(tmp_path / "chatloom.db").execute("SELECT * FROM ai_models").fetchall()
         assert KEY not in repr(raw)
     # saving again without a key keeps the stored one
-    store.save({"name": "fast", "provider": "openai", "model": "gpt-4o"})
+    store.save({"name": "fast", "provider": "openai", "model": "gpt-4o", "api_base": "http://127.0.0.1:9/v1"})
     again = store.get("fast")
     assert again is not None and again.model == "gpt-4o" and again.litellm_args()["api_key"] == KEY
 
@@ -197,3 +197,35 @@ async def test_feedback_and_figures_per_model(engine: Engine, box: SecretBox) ->
 def test_percentiles() -> None:
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 0.5) == 50 and percentile(values, 0.95) == 95 and percentile([], 0.5) == 0
+
+
+def test_a_stored_key_is_not_sent_to_a_new_address(engine: Engine, box: SecretBox) -> None:
+    store = ModelStore(engine, box)
+    _openai(store, "fast", "https://api.openai.com/v1")
+    with pytest.raises(ModelConfigError, match="needs an API key"):
+        store.save(
+            {"name": "fast", "provider": "openai", "model": "gpt-4o-mini", "api_base": "https://evil.example/v1"}
+        )
+    moved = {"name": "fast", "provider": "openai_compatible", "model": "m", "api_base": "https://evil.example/v1"}
+    store.save(moved)
+    model = store.get("fast")
+    assert model is not None and not model.has_key and model.litellm_args()["api_key"] == "none"
+
+
+async def test_an_empty_answer_moves_on_to_the_next_model(engine: Engine, box: SecretBox) -> None:
+    store, calls = ModelStore(engine, box), CallLog(engine)
+    with running(FakeOpenAI(("answer", "  "), ("answer", "something"))) as fake:
+        _openai(store, "mute", fake.api_base)
+        _openai(store, "talker", fake.api_base)
+        answer = await Models(store, calls).chat(_request("mute", "talker"))
+    assert answer.text == "something" and answer.failed == ("mute",)
+    assert {r.model: (r.outcome, r.error) for r in calls.recent()}["mute"] == (
+        "error",
+        "ValueError: the model answered nothing",
+    )
+
+
+async def test_a_broken_models_file_is_a_model_error(engine: Engine, box: SecretBox, tmp_path: Path) -> None:
+    (tmp_path / "models.toml").write_text("[[models]\n")
+    with pytest.raises(ModelError, match=r"The models cannot be read: models\.toml is not valid TOML"):
+        await Models(ModelStore(engine, box, tmp_path / "models.toml"), CallLog(engine)).chat(_request())

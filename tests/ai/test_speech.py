@@ -121,8 +121,25 @@ def test_a_missing_model_or_voice_is_named(tmp_path: Path) -> None:
     spoken = broken.synthesize_now("Hello there.")
     with pytest.raises(SpeechUnavailable, match="could not be loaded"):
         broken.transcribe_now(spoken.audio, language="en")
-    with pytest.raises(SpeechUnavailable, match="not on the server"):
+    with pytest.raises(SpeechUnavailable, match="no voice called"):  # a flow names voices, never paths
         broken.synthesize_now("Hello", voice=str(tmp_path / "missing.onnx"))
+    configured = LocalSpeech.for_data_folder(tmp_path, voices={"anna": str(tmp_path / "missing.onnx")})
+    with pytest.raises(SpeechUnavailable, match="not on the server"):
+        configured.synthesize_now("Hello", voice="anna")
+
+
+def test_espeak_reads_the_text_never_options_or_files(tmp_path: Path) -> None:
+    """Words that look like espeak-ng's options (-f FILE reads a file aloud) are spoken as words."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the launch code is banana")
+    speech = LocalSpeech.for_data_folder(tmp_path)
+    spoken = speech.synthesize_now(f"-f{secret}", voice="espeak")
+    heard = speech.transcribe_now(spoken.audio, language="en").text.lower()
+    assert "banana" not in heard and "launch" not in heard
+    with pytest.raises(SpeechError, match="not a language code"):
+        speech.synthesize_now("hello", language="en --stdout")
 
 
 def test_openai_whisper_is_used_only_when_installed(tmp_path: Path) -> None:

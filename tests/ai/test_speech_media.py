@@ -30,13 +30,45 @@ async def test_data_urls_and_broken_ones(tmp_path: Path) -> None:
         await files.read(Media("audio", "data:audio/ogg;base64,@@@"))
 
 
+@pytest.mark.parametrize("url", ["/media/../chatloom.db", "/media/secret", "file:///etc/passwd", "ftp://x/y"])
+async def test_addresses_that_are_not_ours_to_open(tmp_path: Path, url: str) -> None:
+    with pytest.raises(MediaError, match=r"no longer here|cannot open"):
+        await LocalMedia(tmp_path).read(Media("audio", url))
+
+
 @pytest.mark.parametrize(
     "url",
-    ["/media/../chatloom.db", "/media/secret", "file:///etc/passwd", "ftp://x/y", "http://127.0.0.1:9/a.ogg"],
+    [
+        "http://127.0.0.1:9/a.ogg",
+        "http://localhost/a.ogg",
+        "http://10.0.0.1/a.ogg",
+        "http://169.254.169.254/latest/meta-data",
+        "http://100.100.100.200/latest/meta-data",  # shared address space: a cloud's metadata service
+        "http://[::1]/a.ogg",
+        "https://user@192.168.1.1/a.ogg",
+    ],
 )
-async def test_addresses_that_are_not_ours_to_open(tmp_path: Path, url: str) -> None:
-    with pytest.raises(MediaError):
+async def test_private_network_addresses_are_refused(tmp_path: Path, url: str) -> None:
+    with pytest.raises(MediaError, match="not one I may open"):
         await LocalMedia(tmp_path).read(Media("audio", url))
+
+
+async def test_the_checked_address_is_the_one_connected_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second DNS lookup could answer a private address (rebinding): the download goes to the
+    address that was checked, with the original host name in the Host header."""
+    import runtime.media
+    from tests.fakes.echo_api import EchoApi
+
+    with EchoApi() as api:
+        port = int(api.url("/text").rsplit(":", 1)[1].split("/")[0])
+
+        async def checked(host: str) -> str:
+            assert host == "files.example"
+            return "127.0.0.1"  # as if the public address the check saw were this one
+
+        monkeypatch.setattr(runtime.media, "_public_address", checked)
+        data = await LocalMedia(tmp_path).read(Media("audio", f"http://files.example:{port}/text"))
+        assert data and api.seen[-1].headers["host"] == f"files.example:{port}"
 
 
 async def test_channel_references_go_through_the_registered_reader(tmp_path: Path) -> None:

@@ -106,7 +106,7 @@ async def test_a_reply_button_press_and_a_business_scoped_user(rig: WaRig) -> No
         "wamid.10", {"type": "audio", "audio": {"id": "MEDIA1", "mime_type": "audio/ogg; codecs=opus", "voice": True}}
     )
     event = found[1].parse(voice)[0]
-    assert event.kind == "audio" and event.media is not None and event.media.url == "whatsapp-media:MEDIA1"
+    assert event.kind == "audio" and event.media is not None and event.media.url == "whatsapp-media:shop/MEDIA1"
 
 
 async def test_forged_and_foreign_requests_are_refused(rig: WaRig) -> None:
