@@ -5,6 +5,7 @@ cannot be transcribed are refused with a sentence a person understands."""
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -132,11 +133,14 @@ def test_espeak_reads_the_text_never_options_or_files(tmp_path: Path) -> None:
     """Words that look like espeak-ng's options (-f FILE reads a file aloud) are spoken as words."""
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed")
-    secret = tmp_path / "secret.txt"
+    secret = Path("/tmp") / f"cl{os.getpid()}"  # a short path: spoken out letter by letter, it is quick
     secret.write_text("the launch code is banana")
-    speech = LocalSpeech.for_data_folder(tmp_path)
-    spoken = speech.synthesize_now(f"-f{secret}", voice="espeak")
-    heard = speech.transcribe_now(spoken.audio, language="en").text.lower()
+    try:
+        speech = LocalSpeech.for_data_folder(tmp_path)
+        spoken = speech.synthesize_now(f"-f{secret}", voice="espeak")
+        heard = speech.transcribe_now(spoken.audio, language="en").text.lower()
+    finally:
+        secret.unlink()
     assert "banana" not in heard and "launch" not in heard
     with pytest.raises(SpeechError, match="not a language code"):
         speech.synthesize_now("hello", language="en --stdout")
