@@ -262,6 +262,11 @@ class Runtime:
             raise ConversationNotFound(f"There is no conversation {conversation_id!r}.")
         return state
 
+    def forget_cached(self, conversation_ids: Sequence[str]) -> None:
+        """Drop conversations from this process's cache (they were erased)."""
+        for cid in conversation_ids:
+            self._cache.pop(cid, None)
+
     def _cache_put(self, state: ConversationState) -> None:
         if self._cache_size:
             self._cache[state.id] = state

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from nodes.api import NodeContext
 
@@ -103,6 +103,10 @@ class MemoryService(Protocol):
 
     async def erase_user(self, user: str) -> int:
         """Erase everything kept about a user in every bot: memories and profile; returns how much went."""
+        ...
+
+    async def export_user(self, user: str) -> dict[str, Any]:
+        """Everything kept about a user in every bot: {"memories": [...], "profiles": {bot: {key: value}}}."""
         ...
 
 

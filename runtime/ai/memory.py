@@ -258,6 +258,26 @@ class ChromaMemory:
         log.info("user erased from memory", extra={"items": total})  # never the user key: it is personal
         return total
 
+    async def export_user(self, user: str) -> dict[str, Any]:
+        """Everything kept about a user in every bot: their memories and the bot-wide facts they
+        gave (text, bot, when), and their profiles."""
+        memories: list[dict[str, Any]] = []
+        for name in await asyncio.to_thread(self.collections.names):
+            if name.startswith(("m-", "b-")):
+                memories += await asyncio.to_thread(self._said_by, name, user)
+        memories.sort(key=lambda m: (m["bot"], m["at"]))
+        return {"memories": memories, "profiles": self.tables.profiles(user)}
+
+    def _said_by(self, name: str, user: str) -> list[dict[str, Any]]:
+        handle = self.collections.existing(name)
+        if handle is None:
+            return []
+        got = handle.get(where={"user": user}, include=["documents", "metadatas"])
+        return [
+            {"bot": m.get("bot", ""), "text": text, "scope": m.get("scope", ""), "at": m.get("at", 0.0)}
+            for text, m in zip(got["documents"], got["metadatas"], strict=True)
+        ]
+
     def _delete_said_by(self, name: str, user: str) -> int:
         handle = self.collections.existing(name)
         if handle is None:

@@ -96,6 +96,15 @@ class MemoryTables:
         with self.engine.begin() as conn:
             return int(conn.execute(delete(PROFILE).where(*conditions)).rowcount or 0)
 
+    def profiles(self, user: str) -> dict[str, dict[str, str]]:
+        """A user's profile in every bot: bot → key → value."""
+        query = select(PROFILE.c.bot, PROFILE.c.key, PROFILE.c.value).where(PROFILE.c.user == user)
+        out: dict[str, dict[str, str]] = {}
+        with self.engine.connect() as conn:
+            for bot, key, value in conn.execute(query.order_by(PROFILE.c.bot, PROFILE.c.key)):
+                out.setdefault(bot, {})[key] = value
+        return out
+
     def profile_rows(self, user: str) -> int:
         """How many profile entries a user has in every bot."""
         with self.engine.connect() as conn:

@@ -4,6 +4,8 @@ profiles are kept under a test bot of their own ("test:<flow>"), never recalled 
 
 from __future__ import annotations
 
+from typing import Any
+
 from nodes.ai.memory import KnowledgeDocument, Memory, MemoryService, Passage, RecallScope, Scope
 from nodes.api import Services
 
@@ -58,6 +60,9 @@ class TestChatMemory:
 
     async def erase_user(self, user: str) -> int:
         return await self.memory.erase_user(user)
+
+    async def export_user(self, user: str) -> dict[str, Any]:
+        return await self.memory.export_user(user)
 
 
 def share_ai(source: Services, target: Services) -> None:
