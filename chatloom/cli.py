@@ -231,10 +231,11 @@ def _parser() -> argparse.ArgumentParser:
     command("schema", _schema, "Print the JSON Schema of a flow document.")
     p = command("worker", _worker, "Handle channel events and deliver messages (for `serve --no-worker`).")
     data_option(p)
-    from chatloom import deploy, privacy_cli
+    from chatloom import deploy, privacy_cli, users_cli
 
     deploy.add_commands(command, data_option)
     privacy_cli.add_commands(command, data_option)
+    users_cli.add_commands(command, data_option)
     return parser
 
 

@@ -1,0 +1,236 @@
+"""The people who build and run bots: accounts with argon2id passwords, roles, a lockout that
+grows with failed attempts, and sessions that expire and can be revoked.
+
+A session is a random token given to the browser once; the database keeps only its SHA-256, so a
+copy of the database opens no session. Nothing here is wired to the pages and routes yet: the
+rights check that uses it is the next step of issue 6.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, SQLModel
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
+Role = Literal["owner", "admin", "editor", "publisher", "analyst", "viewer"]
+ROLES: tuple[Role, ...] = ("owner", "admin", "editor", "publisher", "analyst", "viewer")
+SESSION_SECONDS = 12 * 3600
+FREE_ATTEMPTS = 5  # failed logins before the lockout starts
+LONGEST_LOCK = 15 * 60  # seconds: the lockout doubles from 1 s up to this
+SHORTEST_PASSWORD = 12
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be done; the message says why in one sentence."""
+
+
+class LoginRefused(Exception):
+    """Wrong email or password (never which), or locked for `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UserRow(SQLModel, table=True):
+    __tablename__ = "users"
+    id: str = Field(primary_key=True, max_length=32)
+    email: str = Field(unique=True, max_length=254)  # kept case-folded
+    name: str = Field(default="", max_length=200)
+    password_hash: str = Field(max_length=200)  # argon2id, with its own salt and settings
+    role: str = Field(max_length=16)
+    disabled: bool = False
+    failed: int = 0  # failed logins in a row
+    locked_until: float = 0.0
+    created_at: float
+
+
+class SessionRow(SQLModel, table=True):
+    __tablename__ = "sessions"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(index=True, max_length=32)
+    created_at: float
+    expires_at: float
+    revoked: bool = False
+
+
+USERS = UserRow.__table__  # type: ignore[attr-defined]
+SESSIONS = SessionRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    email: str
+    name: str
+    role: Role
+
+
+def _hasher() -> PasswordHasher:
+    from argon2 import PasswordHasher  # argon2id with the library's recommended settings
+
+    return PasswordHasher()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Accounts:
+    """Accounts and sessions in the runtime's database."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+        self.engine = engine
+        self.clock = clock
+        SQLModel.metadata.create_all(engine, tables=[USERS, SESSIONS])
+
+    # accounts
+
+    def has_owner(self) -> bool:
+        with self.engine.connect() as conn:
+            return bool(conn.execute(select(func.count()).where(USERS.c.role == "owner")).scalar_one())
+
+    def create_owner(self, email: str, password: str, name: str = "") -> User:
+        """The first account, with every right; refused once an owner exists."""
+        if self.has_owner():
+            raise AccountError("This server already has an owner; the owner or an admin adds other accounts.")
+        return self.create(email, password, "owner", name)
+
+    def create(self, email: str, password: str, role: Role, name: str = "") -> User:
+        email = email.strip().casefold()
+        if not EMAIL.match(email):
+            raise AccountError(f"“{email}” is not an email address.")
+        if role not in ROLES:
+            raise AccountError(f"“{role}” is not a role; choose one of {', '.join(ROLES)}.")
+        _check_password(password)
+        user = User(uuid.uuid4().hex, email, name.strip()[:200], role)
+        with self.engine.begin() as conn:
+            if conn.execute(select(USERS.c.id).where(USERS.c.email == email)).first() is not None:
+                raise AccountError(f"There is already an account for {email}.")
+            conn.execute(
+                USERS.insert().values(
+                    id=user.id,
+                    email=email,
+                    name=user.name,
+                    password_hash=_hasher().hash(password),
+                    role=role,
+                    created_at=self.clock(),
+                )
+            )
+        return user
+
+    def login(self, email: str, password: str) -> tuple[User, str]:
+        """(the user, a new session token) for a right email and password; LoginRefused otherwise.
+        After FREE_ATTEMPTS failures in a row the account waits 1 s, then 2, 4… up to 15 minutes."""
+        from argon2.exceptions import VerificationError
+
+        now = self.clock()
+        with self.engine.connect() as conn:
+            row = conn.execute(select(USERS).where(USERS.c.email == email.strip().casefold())).first()
+        wrong = LoginRefused("That email and password do not match an account.")
+        if row is None or row.disabled:
+            _hasher().hash(password)  # same time as a real check: no account probing
+            raise wrong
+        if row.locked_until > now:
+            raise LoginRefused("Too many failed attempts; try again later.", retry_after=row.locked_until - now)
+        try:
+            _hasher().verify(row.password_hash, password)
+        except VerificationError:
+            failed = row.failed + 1
+            lock = min(2.0 ** (failed - FREE_ATTEMPTS), LONGEST_LOCK) if failed >= FREE_ATTEMPTS else 0.0
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(USERS)
+                    .where(USERS.c.id == row.id)
+                    .values(failed=failed, locked_until=now + lock if lock else 0.0)
+                )
+            raise wrong from None
+        with self.engine.begin() as conn:
+            conn.execute(update(USERS).where(USERS.c.id == row.id).values(failed=0, locked_until=0.0))
+        return _user(row), self._start_session(row.id, now)
+
+    def change_password(self, user_id: str, old: str, new: str) -> None:
+        """The user's own change: the old password is asked again; every other session ends."""
+        from argon2.exceptions import VerificationError
+
+        with self.engine.connect() as conn:
+            row = conn.execute(select(USERS).where(USERS.c.id == user_id)).first()
+        if row is None:
+            raise AccountError("There is no such account.")
+        try:
+            _hasher().verify(row.password_hash, old)
+        except VerificationError:
+            raise AccountError("The current password is not right.") from None
+        self.reset_password(user_id, new)
+
+    def reset_password(self, user_id: str, new: str) -> None:
+        """Set a new password (an admin's reset) and end every session of the account."""
+        _check_password(new)
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                update(USERS)
+                .where(USERS.c.id == user_id)
+                .values(password_hash=_hasher().hash(new), failed=0, locked_until=0.0)
+            )
+            if not found.rowcount:
+                raise AccountError("There is no such account.")
+        self.revoke_all(user_id)
+
+    # sessions
+
+    def _start_session(self, user_id: str, now: float) -> str:
+        token = secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(
+                SESSIONS.insert().values(
+                    token_hash=_digest(token), user_id=user_id, created_at=now, expires_at=now + SESSION_SECONDS
+                )
+            )
+        return token
+
+    def session_user(self, token: str) -> User | None:
+        """Who holds this session token, if it is live (not expired, revoked, or of a disabled account)."""
+        if not token or len(token) > 100:
+            return None
+        query = (
+            select(USERS)
+            .join(SESSIONS, SESSIONS.c.user_id == USERS.c.id)
+            .where(SESSIONS.c.token_hash == _digest(token), SESSIONS.c.revoked.is_(False))
+            .where(SESSIONS.c.expires_at > self.clock(), USERS.c.disabled.is_(False))
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _user(row) if row is not None else None
+
+    def logout(self, token: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(SESSIONS).where(SESSIONS.c.token_hash == _digest(token)).values(revoked=True))
+
+    def revoke_all(self, user_id: str) -> int:
+        with self.engine.begin() as conn:
+            done = conn.execute(update(SESSIONS).where(SESSIONS.c.user_id == user_id).values(revoked=True))
+            return int(done.rowcount or 0)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < SHORTEST_PASSWORD:
+        raise AccountError(f"A password needs at least {SHORTEST_PASSWORD} characters.")
+    if len(password) > 1000:
+        raise AccountError("A password may have at most 1,000 characters.")
+
+
+def _user(row: object) -> User:
+    return User(row.id, row.email, row.name, row.role)  # type: ignore[attr-defined]
