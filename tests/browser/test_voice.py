@@ -5,6 +5,7 @@ and the flow answers with the words."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import wave
@@ -15,7 +16,7 @@ import pytest
 
 from tests.browser.conftest import ARTIFACTS, CHROMIUM
 
-SENTENCE = "Please send my order to Lisbon."
+SENTENCE = "Please book a table for two people tomorrow evening."
 FLOW = {
     "schema_version": 1,
     "id": "voice",
@@ -88,8 +89,9 @@ def test_the_microphone_sends_speech_through_the_speech_step(
             page.locator("button:has(i:text-is('stop'))").click()
             answer = page.locator(".bg-gray-100", has_text="You said:").last  # the chat, not the canvas card
             answer.wait_for(timeout=60_000)
-            said = answer.inner_text().lower()
-            assert "lisbon" in said and "order" in said, said
+            said = set(re.findall(r"[a-z]+", answer.inner_text().lower().removeprefix("you said:")))
+            words = re.findall(r"[a-z]+", SENTENCE.lower())
+            assert sum(w in said for w in words) >= 0.8 * len(words), said  # through a browser's Opus and Whisper
         except Exception:
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
