@@ -15,6 +15,9 @@ from flows.db import make_engine
 from nodes.registry import Registry
 
 POSTGRES_URL = os.environ.get("CHATLOOM_TEST_POSTGRES_URL", "")
+# piper reads a text the same way every time, so what Whisper hears back is repeatable (also in the
+# servers the browser tests start, which inherit the environment)
+os.environ["CHATLOOM_STEADY_VOICE"] = "1"
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 

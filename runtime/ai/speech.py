@@ -18,6 +18,7 @@ import functools
 import importlib.util
 import json
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -87,6 +88,9 @@ class SpeechOptions:
     max_seconds: float = MAX_SECONDS
     piper_voice: str = ""  # the English .onnx voice; its .onnx.json beside it
     voices: dict[str, str] = field(default_factory=dict)  # language or voice name → piper .onnx file
+    # piper varies each reading a little (random noise inside the model); steady reads a text the
+    # same way every time (CHATLOOM_STEADY_VOICE=1): the tests use it so what Whisper hears is repeatable
+    steady: bool = field(default_factory=lambda: os.environ.get("CHATLOOM_STEADY_VOICE") == "1")
 
 
 class LocalSpeech:
@@ -220,8 +224,13 @@ class LocalSpeech:
 
         voice = self._piper_voice(onnx)
         out = io.BytesIO()
+        steady = None
+        if self.options.steady:
+            from piper.config import SynthesisConfig
+
+            steady = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
         with wave.open(out, "wb") as w:
-            voice.synthesize_wav(text, w)
+            voice.synthesize_wav(text, w, syn_config=steady)
         return out.getvalue()
 
     def _piper_voice(self, onnx: Path) -> Any:
