@@ -24,8 +24,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+from runtime.ai.calls import TABLE as CALLS
+from runtime.channels.store import CHATS, INBOX, OUTBOX
 from runtime.engine import Runtime
 from runtime.interpreter import user_key
+from runtime.media import LocalMedia
 from runtime.state import ConversationState
 from runtime.store import CONV, TURN
 
@@ -79,9 +82,6 @@ class Privacy:
     """Data-subject requests against one runtime's stores."""
 
     def __init__(self, runtime: Runtime) -> None:
-        from runtime.ai.calls import TABLE as CALLS
-        from runtime.channels.store import CHATS, INBOX, OUTBOX
-
         self.runtime = runtime
         self.engine: Engine = runtime.engine
         # a server that never ran a channel or a model has none of these yet: make them (empty)
@@ -94,7 +94,6 @@ class Privacy:
         variables hold this email address or phone number. SubjectNotFound when there are none."""
         if sum(bool(x) for x in (user_id, email, phone)) != 1:
             raise ValueError("Give one of: the user's id on the channel, an email address, a phone number.")
-        store = self.runtime.store
         with self.engine.connect() as conn:
             if user_id:
                 query = select(CONV.c.id).where(CONV.c.user_id == user_id)
@@ -107,16 +106,14 @@ class Privacy:
                     raise ValueError(f"“{email}” is not an email address.")
                 if kind == "phone" and not wanted:
                     raise ValueError(f"“{phone}” is not a phone number.")
-                rows = conn.execute(select(CONV.c.id, CONV.c.data)).all()
-                ids = [cid for cid, data in rows if _mentions(json.loads(data).get("vars", {}), wanted, kind)]
-        states = [s for cid in ids if (s := store.load(cid)) is not None]
-        if user_id == "" and states:  # everything else the same person said on those channels
-            more = {(s.channel, s.user_id) for s in states if s.user_id}
-            with self.engine.connect() as conn:
-                for ch, uid in more:
+                rows = conn.execute(select(CONV.c.id, CONV.c.channel, CONV.c.user_id, CONV.c.data)).all()
+                found = [r for r in rows if _mentions(json.loads(r.data).get("vars", {}), wanted, kind)]
+                ids = [r.id for r in found]
+                # and everything else the same person said on those channels
+                for ch, uid in {(r.channel, r.user_id) for r in found if r.user_id}:
                     same = conn.execute(select(CONV.c.id).where(CONV.c.channel == ch, CONV.c.user_id == uid))
                     ids += [cid for cid in same.scalars() if cid not in ids]
-            states = [s for cid in ids if (s := store.load(cid)) is not None]
+        states = [s for cid in ids if (s := self.runtime.store.load(cid)) is not None]
         if not states:
             raise SubjectNotFound("No conversations are held for that person.")
         return Subject(asked=user_id or email or phone, conversations=states)
@@ -145,7 +142,7 @@ class Privacy:
                     "transcript": [m.to_json() for m in store.messages(state.id, limit=100_000)],
                 }
             )
-        out["channel_events"] = [json.loads(e) for e in self._events(subject)]
+        out["channel_events"] = [json.loads(e) for _, e in self._inbox_rows(subject)]
         out["messages_waiting"] = self._outbox(subject)
         out["model_calls"] = self._calls(subject)
         memory = self.runtime.services.memory
@@ -171,11 +168,8 @@ class Privacy:
         return counts
 
     def _sql(self, subject: Subject) -> dict[str, int]:
-        from runtime.ai.calls import TABLE as CALLS
-        from runtime.channels.store import CHATS, INBOX, OUTBOX
-
         ids = subject.ids
-        events = self._event_ids(subject)
+        events = [row_id for row_id, _ in self._inbox_rows(subject)]
         with self.engine.begin() as conn:
             counts = {
                 "channel events": conn.execute(delete(INBOX).where(INBOX.c.id.in_(events))).rowcount if events else 0,
@@ -189,8 +183,6 @@ class Privacy:
 
     def _inbox_rows(self, subject: Subject) -> list[tuple[int, str]]:
         """The channel events the person sent: by their user id (or chat) on that channel account."""
-        from runtime.channels.store import INBOX
-
         wanted = {(s.channel, s.account, s.user_id) for s in subject.conversations if s.user_id}
         out = []
         with self.engine.connect() as conn:
@@ -206,23 +198,13 @@ class Privacy:
                         out.append((int(row_id), event))
         return out
 
-    def _events(self, subject: Subject) -> list[str]:
-        return [event for _, event in self._inbox_rows(subject)]
-
-    def _event_ids(self, subject: Subject) -> list[int]:
-        return [row_id for row_id, _ in self._inbox_rows(subject)]
-
     def _outbox(self, subject: Subject) -> list[dict[str, Any]]:
-        from runtime.channels.store import OUTBOX
-
         cols = (OUTBOX.c.conversation_id, OUTBOX.c.message, OUTBOX.c.status, OUTBOX.c.created_at)
         with self.engine.connect() as conn:
             rows = conn.execute(select(*cols).where(OUTBOX.c.conversation_id.in_(subject.ids))).all()
         return [{"conversation": c, "message": json.loads(m), "status": s, "at": at} for c, m, s, at in rows]
 
     def _calls(self, subject: Subject) -> list[dict[str, Any]]:
-        from runtime.ai.calls import TABLE as CALLS
-
         cols = (CALLS.c.conversation_id, CALLS.c.model, CALLS.c.at, CALLS.c.tokens_in, CALLS.c.tokens_out)
         with self.engine.connect() as conn:
             rows = conn.execute(select(*cols, CALLS.c.feedback).where(CALLS.c.conversation_id.in_(subject.ids)))
@@ -233,8 +215,6 @@ class Privacy:
 
     def _media(self, subject: Subject) -> int:
         """Delete the bot's own files (spoken replies) that the person's transcripts point to."""
-        from runtime.media import LocalMedia
-
         files = self.runtime.services.media
         if not isinstance(files, LocalMedia):
             return 0

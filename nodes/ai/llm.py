@@ -58,10 +58,6 @@ class LanguageModels(Protocol):
         """The first answer among `request.models` (then the default); ModelError when none answers."""
         ...
 
-    def default_model(self) -> str:
-        """The name of the workspace default model."""
-        ...
-
 
 class JsonField(BaseModel):
     """One value to take from the model's JSON answer."""

@@ -56,9 +56,6 @@ class Models:
     def __init__(self, store: ModelStore, calls: CallLog, local: LocalModel | None = None) -> None:
         self.store, self.calls, self.local = store, calls, local
 
-    def default_model(self) -> str:
-        return self.store.default().name
-
     async def chat(self, request: ChatRequest) -> ChatAnswer:
         try:  # models.toml and the database, read off the event loop
             models = {m.name: m for m in await asyncio.to_thread(self.store.all)}

@@ -28,7 +28,7 @@ class HostedEmbedder:
         self.store, self.name, self.timeout = store, name, timeout
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        config = self.store.get(self.name)
+        config = await asyncio.to_thread(self.store.get, self.name)  # models.toml and the database
         if config is None:
             raise EmbeddingError(f"The embedding model “{self.name}” is not set up (add it on the Models page).")
         args = config.litellm_args()

@@ -69,7 +69,7 @@ class ChromaMemory:
             await asyncio.to_thread(self._upsert, chroma.bot_collection(bot), chroma.digest(text), vector, text, meta)
             return
         name, item = chroma.memory_collection(bot), chroma.digest(f"{user}\n{text}")
-        known = item in await asyncio.to_thread(self.tables.items, bot, user, CANDIDATES)
+        known = await asyncio.to_thread(self.tables.has_item, bot, item)
         await asyncio.to_thread(self._upsert, name, item, vector, text, meta)
         try:
             await asyncio.to_thread(self.tables.add_item, bot, user, item)

@@ -147,6 +147,10 @@ class MemoryTables:
             conn.execute(delete(ITEMS).where(ITEMS.c.bot == bot, ITEMS.c.id == item))
             conn.execute(ITEMS.insert().values(bot=bot, id=item, user=user, at=time.time()))
 
+    def has_item(self, bot: str, item: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(ITEMS.c.id).where(ITEMS.c.bot == bot, ITEMS.c.id == item)).first() is not None
+
     def items(self, bot: str, user: str, limit: int) -> list[str]:
         """The ids of a user's memories in a bot, newest first."""
         query = select(ITEMS.c.id).where(ITEMS.c.bot == bot, ITEMS.c.user == user)

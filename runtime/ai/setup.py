@@ -46,16 +46,21 @@ class AI:
     """The parts the builder's pages and the HTTP API manage."""
 
     models: Models
-    store: ModelStore
-    calls: CallLog
+
+    @property
+    def store(self) -> ModelStore:
+        return self.models.store
+
+    @property
+    def calls(self) -> CallLog:
+        return self.models.calls
 
 
 def attach_ai(runtime: Runtime, data: Path) -> AI:
     """Give `runtime` language models, embeddings, memory and speech from the data folder `data`."""
     services = runtime.services
     store = ModelStore(runtime.engine, lambda: SecretBox.for_data_folder(data), data / MODELS_FILE)
-    calls = CallLog(runtime.engine)
-    models = Models(store, calls, shared_model())
+    models = Models(store, CallLog(runtime.engine), shared_model())
     services.models = models
     if services.embedder is None:
         hosted = os.environ.get(EMBEDDING_MODEL_ENV)
@@ -75,6 +80,6 @@ def attach_ai(runtime: Runtime, data: Path) -> AI:
         )
     if services.media is None:  # before the channels are built: they register their file readers on it
         services.media = LocalMedia.for_data_folder(data, base_url=os.environ.get(PUBLIC_URL_ENV, ""))
-    ai = AI(models=models, store=store, calls=calls)
+    ai = AI(models=models)
     runtime.ai = ai
     return ai
