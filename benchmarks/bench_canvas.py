@@ -239,11 +239,23 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
+OWNER, PASSWORD = "owner@chatloom.test", "correct horse battery staple"  # the account running_server makes
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def sign_in(page: Any, url: str) -> None:
+    """Sign the browser in as the owner running_server made, through the sign-in form."""
+    page.goto(f"{url}/login", timeout=TIMEOUT_MS)
+    page.fill("#email", OWNER)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/", timeout=TIMEOUT_MS)
 
 
 @contextmanager
@@ -255,6 +267,11 @@ def running_server(data: Path, env: dict[str, str], *, examples: bool = False) -
     port = free_port()
     log_path = data.parent / "server.log"
     args = [sys.executable, "-m", "chatloom", "run", "--port", str(port)] + ([] if examples else ["--no-examples"])
+    owner = [sys.executable, "-m", "chatloom", "users", "create-owner", "--email", OWNER]
+    with_password = {**env, "CHATLOOM_DATA": str(data), "CHATLOOM_OWNER_PASSWORD": PASSWORD}
+    made = subprocess.run(owner, env=with_password, capture_output=True, text=True, cwd=ROOT, check=False)
+    if made.returncode and "already has an owner" not in made.stderr:
+        raise RuntimeError(f"the owner account could not be made: {made.stderr}")
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             args, env={**env, "CHATLOOM_DATA": str(data)}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
@@ -264,7 +281,7 @@ def running_server(data: Path, env: dict[str, str], *, examples: bool = False) -
             deadline = time.monotonic() + 60
             while True:
                 try:
-                    if httpx.get(f"{url}/", timeout=2).status_code == 200:
+                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
@@ -456,6 +473,7 @@ def main(
             browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--disable-gpu"])
             try:
                 page = browser.new_page(viewport={"width": VIEWPORT[0], "height": VIEWPORT[1]})
+                sign_in(page, url)
                 page.add_init_script(INIT_SCRIPT)
                 page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
 

@@ -14,9 +14,23 @@ from fastapi import FastAPI
 from nicegui import app as nicegui_app
 from nicegui import ui
 
+from builder.access import add_rules
 from builder.canvas import TAILWIND
 from builder.context import Builder
-from builder.pages import deployments, editor, flow_list, knowledge, models, templates, versions
+from builder.pages import (
+    account,
+    audit,
+    deployments,
+    editor,
+    flow_list,
+    knowledge,
+    models,
+    privacy,
+    templates,
+    users,
+    versions,
+)
+from runtime.access import Access
 from runtime.channels.service import Channels
 from runtime.engine import Runtime
 
@@ -24,7 +38,8 @@ TAILWIND_URL = "/_chatloom/tailwind.css"
 
 
 def add_pages(builder: Builder) -> None:
-    """Register every builder page (also used by the tests' simulated user)."""
+    """Register every builder page and its access rule (also used by the tests' simulated user)."""
+    add_rules(builder.access.rules)
     flow_list.register(builder)
     versions.register(builder)
     templates.register(builder)
@@ -32,11 +47,17 @@ def add_pages(builder: Builder) -> None:
     deployments.register(builder)
     models.register(builder)
     knowledge.register(builder)
+    account.register(builder)
+    users.register(builder)
+    audit.register(builder)
+    privacy.register(builder)
 
 
-def mount(app: FastAPI, runtime: Runtime, data_dir: Path, channels: Channels | None = None) -> Builder:
-    """Add the builder to the runtime's app."""
-    builder = Builder(runtime, channels)
+def mount(
+    app: FastAPI, runtime: Runtime, data_dir: Path, channels: Channels | None = None, access: Access | None = None
+) -> Builder:
+    """Add the builder to the runtime's app (and its pages' rules to the app's access gate)."""
+    builder = Builder(runtime, channels, access or app.state.access)
     add_pages(builder)
     # Tailwind compiled by `make` from the classes our Python uses, not NiceGUI's in-browser
     # compiler: that one restyled the whole page on every change, seconds on a large canvas

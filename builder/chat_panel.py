@@ -12,6 +12,7 @@ from typing import Any
 
 from nicegui import ui
 
+from builder.access import visitor
 from builder.context import Builder
 from flows.db import make_engine
 from flows.models import Flow
@@ -127,7 +128,7 @@ class ChatPanel:
 
     async def say(self, text: str, choice: str | None = None) -> None:
         """Send a message as the tester."""
-        if self.runtime is None or not self.cid:
+        if self.runtime is None or not self.cid or not visitor().may("flows.edit"):
             return
         with self.log:
             ui.label(text).classes("self-end bg-blue-100 rounded px-2").mark("chat-user")

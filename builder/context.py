@@ -11,6 +11,7 @@ from flows.document import DocumentError, parse_flow
 from flows.models import Flow
 from flows.store import FlowStore
 from nodes.registry import Registry
+from runtime.access import Access
 from runtime.channels.service import Channels
 from runtime.engine import Runtime
 
@@ -23,7 +24,12 @@ class Builder:
 
     runtime: Runtime
     channels: Channels | None = None  # the messenger channels (None: the deployments page says so)
+    access: Access = None  # type: ignore[assignment]  # accounts, rules, audit log: the app's, or made here
     clipboards: dict[str, dict[str, Any]] = field(default_factory=dict)  # browser → what it copied last
+
+    def __post_init__(self) -> None:
+        if self.access is None:
+            self.access = Access(self.runtime.engine)
 
     @property
     def flows(self) -> FlowStore:

@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import flows
 from chatloom.cli import CliError, data_folder, open_database, parse_flow_bytes, read_flow_bytes
@@ -15,6 +16,11 @@ from flows.problems import has_errors
 from flows.store import FlowStore
 from flows.validate import validate
 from nodes.registry import Registry
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from runtime.channels.secretbox import SecretBox
 
 log = logging.getLogger("chatloom")
 TEMPLATES = Path(flows.__file__).resolve().parent / "templates"
@@ -95,9 +101,9 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: b
     import uvicorn
 
     from chatloom.demo import demo_routes
+    from runtime.access import Access
     from runtime.ai.setup import attach_ai
     from runtime.api import create_app
-    from runtime.channels.secretbox import SecretBox
     from runtime.channels.service import Channels
     from runtime.channels.store import ChannelStore
     from runtime.engine import Runtime
@@ -105,18 +111,20 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: b
     registry = Registry.from_entry_points()
     engine = open_database(data)
     assert engine is not None
+    box = _checked_box(engine, data)  # first: a wrong key stops the server before anything is written
     runtime = Runtime(engine, registry)
     attach_ai(runtime, data_folder(data))
     usable = load_examples(registry)
     if examples:
         install_examples(runtime.flows, registry, usable)
-    channels = Channels(runtime, ChannelStore(engine, SecretBox.for_data_folder(data_folder(data))))
-    app = create_app(runtime, channels, work=work)
+    channels = Channels(runtime, ChannelStore(engine, box))
+    access = Access(engine)
+    app = create_app(runtime, channels, work=work, access=access)
     app.include_router(demo_routes())
     if builder:  # imported only here: the runtime alone never loads NiceGUI
         from builder.app import mount
 
-        mount(app, runtime, data_folder(data), channels)
+        mount(app, runtime, data_folder(data), channels, access)
 
     base = _base_url(host, port)
     order = {flow.id: n for n, flow in enumerate(usable.values())}  # the examples first, the preferred one leading
@@ -127,11 +135,14 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: b
     lines = [f"Chatloom runtime on {base}  (data: {where}; API reference: {base}/docs)"]
     if builder:
         lines.insert(0, f"Chatloom builder: open {base}/ in your browser")
+    if not access.accounts.has_owner():
+        lines.insert(0, f"First run: create the owner account at {base}/setup?code={access.setup_code}")
     if published:
         first = published[0]
         lines.append(f"Published flows: {', '.join(published)}")
         lines.append(
-            f"Chat over HTTP:  curl -s -X POST {base}/api/flows/{first}/conversations "
+            f"Chat over HTTP (with an API token from the builder's Account page, or `chatloom tokens create`):\n"
+            f'  curl -s -X POST {base}/api/flows/{first}/conversations -H "authorization: Bearer $CHATLOOM_TOKEN" '
             "-H 'content-type: application/json' -d '{}'"
         )
     else:
@@ -145,6 +156,18 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: b
     return 0
 
 
+def _checked_box(engine: Engine, data: Path | None) -> SecretBox:
+    """The key that seals this database's secrets; CliError, before anything is written, when it is wrong."""
+    from runtime.channels.secretbox import WrongKey, check_key, open_box
+
+    try:
+        box = open_box(data_folder(data))
+        check_key(box, engine)
+    except WrongKey as exc:
+        raise CliError(str(exc), 1) from None
+    return box
+
+
 def work(*, data: Path | None) -> int:
     """Handle the channels' events and deliver their messages, with no HTTP server: the other half
     of `chatloom serve --no-worker`. Run one per database."""
@@ -152,16 +175,16 @@ def work(*, data: Path | None) -> int:
     import contextlib
 
     from runtime.ai.setup import attach_ai
-    from runtime.channels.secretbox import SecretBox
     from runtime.channels.service import Channels
     from runtime.channels.store import ChannelStore
     from runtime.engine import Runtime
 
     engine = open_database(data)
     assert engine is not None
+    box = _checked_box(engine, data)  # first: a wrong key stops the server before anything is written
     runtime = Runtime(engine, Registry.from_entry_points())
     attach_ai(runtime, data_folder(data))
-    channels = Channels(runtime, ChannelStore(engine, SecretBox.for_data_folder(data_folder(data))))
+    channels = Channels(runtime, ChannelStore(engine, box))
 
     async def main() -> None:
         await runtime.startup()

@@ -1,10 +1,15 @@
-"""`chatloom users create-owner`: the first account of a server, from the terminal."""
+"""`chatloom users …` and `chatloom tokens …`: accounts and API tokens from the server's terminal.
+
+For headless servers and first runs: the owner account, a list of accounts, and API tokens for
+programs. Each change goes into the audit log with "command line" as the actor.
+"""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +28,34 @@ def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: C
     owner.add_argument("--email", required=True)
     owner.add_argument("--name", default="")
     data_option(owner)
+    listing = sub.add_parser("list", help="list the accounts and their roles")
+    data_option(listing)
+
+    from runtime.access import RIGHTS
+
+    p = command("tokens", _tokens, "Make, list and revoke API tokens for the HTTP API.")
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    make = sub.add_parser(
+        "create",
+        help="make a token and print it (shown this once)",
+        description="Make an API token for an account. It can do only what its scopes say, and never more than "
+        "the account's role. Send it as: Authorization: Bearer <token>.",
+    )
+    make.add_argument("--email", required=True, help="the account the token acts for")
+    make.add_argument("--name", required=True, help="what it is for, e.g. 'CRM sync'")
+    make.add_argument(
+        "--scope",
+        action="append",
+        choices=sorted(RIGHTS),
+        metavar="RIGHT",
+        help=f"a right it may use (may be repeated; default chat): {', '.join(sorted(RIGHTS))}",
+    )
+    data_option(make)
+    listing = sub.add_parser("list", help="list the tokens (never the tokens themselves)")
+    data_option(listing)
+    revoke = sub.add_parser("revoke", help="revoke a token by its id (the part after clt_)")
+    revoke.add_argument("token_id", metavar="ID")
+    data_option(revoke)
 
 
 def _password() -> str:
@@ -37,15 +70,65 @@ def _password() -> str:
     return first
 
 
-def _users(args: argparse.Namespace) -> int:
-    from chatloom.cli import CliError, open_database
-    from runtime.accounts import AccountError, Accounts
+def _access(args: argparse.Namespace) -> Any:
+    from chatloom.cli import open_database
+    from runtime.access import Access
 
     engine = open_database(args.data)
     assert engine is not None
+    return Access(engine)
+
+
+def _users(args: argparse.Namespace) -> int:
+    from chatloom.cli import CliError
+    from runtime.accounts import AccountError
+    from runtime.audit import CLI
+
+    access = _access(args)
+    if args.action == "list":
+        for user in access.accounts.users():
+            print("\t".join([user.email, user.role] + (["disabled"] if user.disabled else [])))
+        return 0
     try:
-        user = Accounts(engine).create_owner(args.email, _password(), args.name)
+        user = access.accounts.create_owner(args.email, _password(), args.name)
     except AccountError as exc:
         raise CliError(str(exc)) from None
+    access.audit.record(CLI, "account.create_owner", user.email)
     print(f"Created the owner account {user.email}.")
+    return 0
+
+
+def _tokens(args: argparse.Namespace) -> int:
+    from chatloom.cli import CliError
+    from runtime.access import rights_of
+    from runtime.accounts import AccountError
+    from runtime.audit import CLI
+
+    access = _access(args)
+    if args.action == "list":
+        emails = {u.id: u.email for u in access.accounts.users()}
+        for t in access.accounts.tokens():
+            used = time.strftime("%Y-%m-%d %H:%M", time.localtime(t.last_used_at)) if t.last_used_at else "never"
+            state = "revoked" if t.revoked else f"last used {used}"
+            print(f"{t.id}\t{emails.get(t.user_id, '?')}\t{t.name}\t{' '.join(t.scopes)}\t{state}")
+        return 0
+    if args.action == "revoke":
+        if not access.accounts.revoke_token(args.token_id):
+            raise CliError(f"There is no live token {args.token_id}; see `chatloom tokens list`.")
+        access.audit.record(CLI, "token.revoke", args.token_id)
+        print(f"Revoked {args.token_id}.")
+        return 0
+    user = access.accounts.by_email(args.email)
+    if user is None:
+        raise CliError(f"There is no account {args.email}; see `chatloom users list`.")
+    scopes = sorted(set(args.scope or ["chat"]))
+    beyond = [s for s in scopes if s not in rights_of(user.role)]
+    if beyond:
+        raise CliError(f"The role of {user.email} ({user.role}) does not hold: {', '.join(beyond)}.")
+    try:
+        token, text = access.accounts.create_token(user.id, args.name, scopes)
+    except AccountError as exc:
+        raise CliError(str(exc)) from None
+    access.audit.record(CLI, "token.create", token.id, {"name": token.name, "scopes": scopes, "for": user.email})
+    print(text)
     return 0

@@ -2,8 +2,9 @@
 grows with failed attempts, and sessions that expire and can be revoked.
 
 A session is a random token given to the browser once; the database keeps only its SHA-256, so a
-copy of the database opens no session. Nothing here is wired to the pages and routes yet: the
-rights check that uses it is the next step of issue 6.
+copy of the database opens no session. API tokens are kept the same way, with their scopes and
+the time they were last used. What each role may do is `runtime.access`'s; this module only keeps
+who is who.
 """
 
 from __future__ import annotations
@@ -58,6 +59,18 @@ class UserRow(SQLModel, table=True):
     created_at: float
 
 
+class TokenRow(SQLModel, table=True):
+    __tablename__ = "api_tokens"
+    id: str = Field(primary_key=True, max_length=16)  # shown in lists; also the token's readable prefix
+    token_hash: str = Field(unique=True, max_length=64)
+    user_id: str = Field(index=True, max_length=32)
+    name: str = Field(max_length=100)
+    scopes: str = Field(max_length=1000)  # rights, space-separated
+    created_at: float
+    last_used_at: float | None = None
+    revoked: bool = False
+
+
 class SessionRow(SQLModel, table=True):
     __tablename__ = "sessions"
     token_hash: str = Field(primary_key=True, max_length=64)
@@ -69,6 +82,9 @@ class SessionRow(SQLModel, table=True):
 
 USERS = UserRow.__table__  # type: ignore[attr-defined]
 SESSIONS = SessionRow.__table__  # type: ignore[attr-defined]
+TOKENS = TokenRow.__table__  # type: ignore[attr-defined]
+TOKEN_PREFIX = "clt_"
+LAST_USED_EVERY = 60.0  # seconds: a token's last-used time is written at most this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +93,18 @@ class User:
     email: str
     name: str
     role: Role
+    disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    id: str
+    user_id: str
+    name: str
+    scopes: tuple[str, ...]
+    created_at: float
+    last_used_at: float | None
+    revoked: bool
 
 
 def _hasher() -> PasswordHasher:
@@ -95,7 +123,7 @@ class Accounts:
     def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
         self.clock = clock
-        SQLModel.metadata.create_all(engine, tables=[USERS, SESSIONS])
+        SQLModel.metadata.create_all(engine, tables=[USERS, SESSIONS, TOKENS])
 
     # accounts
 
@@ -131,6 +159,50 @@ class Accounts:
                 )
             )
         return user
+
+    def users(self) -> list[User]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(USERS).order_by(USERS.c.created_at, USERS.c.email)).all()
+        return [_user(row) for row in rows]
+
+    def get(self, user_id: str) -> User | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(USERS).where(USERS.c.id == user_id)).first()
+        return _user(row) if row is not None else None
+
+    def by_email(self, email: str) -> User | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(USERS).where(USERS.c.email == email.strip().casefold())).first()
+        return _user(row) if row is not None else None
+
+    def set_role(self, user_id: str, role: Role) -> None:
+        """Change an account's role; the last owner stays an owner (someone must hold every right)."""
+        if role not in ROLES:
+            raise AccountError(f"“{role}” is not a role; choose one of {', '.join(ROLES)}.")
+        with self.engine.begin() as conn:
+            row = conn.execute(select(USERS).where(USERS.c.id == user_id)).first()
+            if row is None:
+                raise AccountError("There is no such account.")
+            if row.role == "owner" and role != "owner" and self._owners(conn) <= 1:
+                raise AccountError("This is the only owner; make another account owner first.")
+            conn.execute(update(USERS).where(USERS.c.id == user_id).values(role=role))
+
+    def set_disabled(self, user_id: str, disabled: bool) -> None:
+        """Disable (every session and token stops working at once) or enable an account."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(USERS).where(USERS.c.id == user_id)).first()
+            if row is None:
+                raise AccountError("There is no such account.")
+            if disabled and row.role == "owner" and self._owners(conn) <= 1:
+                raise AccountError("This is the only owner; it cannot be disabled.")
+            conn.execute(update(USERS).where(USERS.c.id == user_id).values(disabled=disabled))
+        if disabled:
+            self.revoke_all(user_id)
+
+    @staticmethod
+    def _owners(conn: object) -> int:
+        query = select(func.count()).where(USERS.c.role == "owner", USERS.c.disabled.is_(False))
+        return int(conn.execute(query).scalar_one())  # type: ignore[attr-defined]
 
     def login(self, email: str, password: str) -> tuple[User, str]:
         """(the user, a new session token) for a right email and password; LoginRefused otherwise.
@@ -191,6 +263,10 @@ class Accounts:
 
     # sessions
 
+    def open_session(self, user_id: str) -> str:
+        """A session for an account whose identity was proven elsewhere (single sign-on)."""
+        return self._start_session(user_id, self.clock())
+
     def _start_session(self, user_id: str, now: float) -> str:
         token = secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
@@ -224,6 +300,80 @@ class Accounts:
             done = conn.execute(update(SESSIONS).where(SESSIONS.c.user_id == user_id).values(revoked=True))
             return int(done.rowcount or 0)
 
+    # API tokens
+
+    def create_token(self, user_id: str, name: str, scopes: list[str] | tuple[str, ...]) -> tuple[Token, str]:
+        """A new token for the HTTP API: (its record, the token itself, which is shown this once)."""
+        name = name.strip()
+        if not name:
+            raise AccountError("Give the token a name, so you can tell it apart later.")
+        if not scopes:
+            raise AccountError("Choose at least one right for the token.")
+        secret = secrets.token_urlsafe(32)
+        token_id = secrets.token_hex(4)
+        text = f"{TOKEN_PREFIX}{token_id}_{secret}"
+        now = self.clock()
+        with self.engine.begin() as conn:
+            conn.execute(
+                TOKENS.insert().values(
+                    id=token_id,
+                    token_hash=_digest(text),
+                    user_id=user_id,
+                    name=name[:100],
+                    scopes=" ".join(sorted(set(scopes))),
+                    created_at=now,
+                )
+            )
+        return Token(token_id, user_id, name[:100], tuple(sorted(set(scopes))), now, None, False), text
+
+    def tokens(self, user_id: str | None = None) -> list[Token]:
+        """Every token (of one account, when given), newest first, revoked ones included."""
+        query = select(TOKENS).order_by(TOKENS.c.created_at.desc())
+        if user_id is not None:
+            query = query.where(TOKENS.c.user_id == user_id)
+        with self.engine.connect() as conn:
+            return [_token(row) for row in conn.execute(query)]
+
+    def revoke_token(self, token_id: str, user_id: str | None = None) -> bool:
+        """Revoke a token (only one of `user_id`'s, when given); False when there was none to revoke."""
+        query = update(TOKENS).where(TOKENS.c.id == token_id, TOKENS.c.revoked.is_(False))
+        if user_id is not None:
+            query = query.where(TOKENS.c.user_id == user_id)
+        with self.engine.begin() as conn:
+            return bool(conn.execute(query.values(revoked=True)).rowcount)
+
+    def token_user(self, text: str) -> tuple[User, Token] | None:
+        """Who holds this API token and the token, if it is live (not revoked, account enabled)."""
+        if not text.startswith(TOKEN_PREFIX) or len(text) > 100:
+            return None
+        query = (
+            select(TOKENS, USERS.c.email, USERS.c.name.label("user_name"), USERS.c.role, USERS.c.disabled)
+            .join(USERS, USERS.c.id == TOKENS.c.user_id)
+            .where(TOKENS.c.token_hash == _digest(text), TOKENS.c.revoked.is_(False), USERS.c.disabled.is_(False))
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        now = self.clock()
+        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
+            with self.engine.begin() as conn:
+                conn.execute(update(TOKENS).where(TOKENS.c.id == row.id).values(last_used_at=now))
+        return User(row.user_id, row.email, row.user_name, row.role), _token(row)
+
+
+def _token(row: object) -> Token:
+    r = row  # a row of TOKENS
+    return Token(
+        r.id,  # type: ignore[attr-defined]
+        r.user_id,  # type: ignore[attr-defined]
+        r.name,  # type: ignore[attr-defined]
+        tuple(r.scopes.split()),  # type: ignore[attr-defined]
+        r.created_at,  # type: ignore[attr-defined]
+        r.last_used_at,  # type: ignore[attr-defined]
+        r.revoked,  # type: ignore[attr-defined]
+    )
+
 
 def _check_password(password: str) -> None:
     if len(password) < SHORTEST_PASSWORD:
@@ -233,4 +383,4 @@ def _check_password(password: str) -> None:
 
 
 def _user(row: object) -> User:
-    return User(row.id, row.email, row.name, row.role)  # type: ignore[attr-defined]
+    return User(row.id, row.email, row.name, row.role, row.disabled)  # type: ignore[attr-defined]

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from flows.problems import FlowInvalid
 from flows.store import FlowNotFound
 from nodes.api import Inbound, Media, Outbound
+from runtime.access import Access, AccessGate
 from runtime.ai.feedback_api import feedback_routes
 from runtime.api_models import (
     ConversationOut,
@@ -41,7 +42,9 @@ from runtime.channels.service import Channels
 from runtime.channels.widget import widget_routes
 from runtime.engine import Busy, ConversationNotFound, Runtime
 from runtime.knowledge_api import knowledge_routes, upload_limit
+from runtime.login import account_routes, login_routes
 from runtime.media import media_routes
+from runtime.privacy_api import privacy_routes
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
@@ -53,10 +56,13 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": Problem} for status in statuses}
 
 
-def create_app(runtime: Runtime, channels: Channels | None = None, *, work: bool = True) -> FastAPI:
+def create_app(
+    runtime: Runtime, channels: Channels | None = None, *, work: bool = True, access: Access | None = None
+) -> FastAPI:
     """The HTTP API around a runtime (and the channels' webhooks, when given); the runtime's
     timers and the channels' worker (unless `work` is False: a `chatloom worker` does it) start
-    and stop with the app."""
+    and stop with the app. Every route passes the access gate (runtime.access): only the
+    webhooks, the widget, the health check and the sign-in pages are open to anyone."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -81,6 +87,7 @@ def create_app(runtime: Runtime, channels: Channels | None = None, *, work: bool
         app.add_middleware(HookGate, channels=channels, limit=MAX_BODY)  # outermost: before routing
         app.include_router(hook_routes(channels))
         app.include_router(widget_routes(channels))
+    _guard(app, runtime, access or Access(runtime.engine))
 
     app.include_router(media_routes(lambda: runtime.services.media))
 
@@ -144,6 +151,30 @@ def create_app(runtime: Runtime, channels: Channels | None = None, *, work: bool
         return Transcript(messages=[TranscriptLine.model_validate(line.to_json()) for line in lines])
 
     return app
+
+
+def _guard(app: FastAPI, runtime: Runtime, access: Access) -> None:
+    """The access gate, outermost (nothing is read before it decides), and the account routes."""
+    app.state.access = access
+    app.add_middleware(AccessGate, access=access)
+    app.include_router(login_routes(access))
+    app.include_router(account_routes(access))
+    app.include_router(privacy_routes(runtime, access))
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:  # the schema says how to authenticate: a bearer token
+        schema = plain()
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "token": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An API token from the builder's account page.",
+            }
+        }
+        schema["security"] = [{"token": []}]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _out(messages: Sequence[Outbound]) -> list[MessageOut]:

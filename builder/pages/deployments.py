@@ -11,8 +11,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import Response
 from nicegui import ui
 
+from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
 from runtime.channels.kinds import ACCOUNT, ACCOUNT_RULE, KINDS, MissingCredential, credentials
 from runtime.channels.service import Channels
@@ -20,20 +23,27 @@ from runtime.channels.service import Channels
 
 def register(builder: Builder) -> None:
     @ui.page("/deployments")
-    def deployments() -> None:
-        ui.link("← Flows", "/")
-        ui.label("Channels").classes("text-2xl font-medium")
+    def deployments(request: Request) -> Response | None:
+        who = enter(builder, request)
+        if isinstance(who, Response):
+            return who
+        with ui.row().classes("w-full items-center"):
+            ui.link("← Flows", "/")
+            ui.label("Channels").classes("text-2xl font-medium")
+            ui.space()
+            account_menu(who)
         if builder.channels is None:
             ui.label("Channels are not enabled in this server.")
-            return
-        Deployments(builder, builder.channels)
+            return None
+        Deployments(builder, builder.channels, who)
+        return None
 
 
 class Deployments:
     """One browser tab's deployments page."""
 
-    def __init__(self, builder: Builder, channels: Channels) -> None:
-        self.builder, self.channels, self.store = builder, channels, channels.store
+    def __init__(self, builder: Builder, channels: Channels, who: Visitor) -> None:
+        self.builder, self.channels, self.store, self.who = builder, channels, channels.store, who
         self.base = _base_url()
         with ui.card().classes("w-full max-w-3xl"):
             ui.label("Put a published flow on a channel").classes("text-lg font-medium")
@@ -129,6 +139,8 @@ class Deployments:
                     ).props("outline").mark(f"register-{account}")
 
     async def _deploy(self) -> None:
+        if not self.who.may("channels.deploy"):
+            return
         channel, account, flow_id = self.kind.value, (self.account.value or "").strip(), self.flow.value
         if not ACCOUNT.match(account):
             ui.notify(f"The name is {ACCOUNT_RULE}.", type="warning")
@@ -148,6 +160,10 @@ class Deployments:
         version = self.builder.flows.latest_version(flow_id)
         api_base = (self.api_base.value or "").strip() if channel != "web" else ""
         self.store.deploy(channel, account, flow_id, version, sealed, api_base=api_base)
+        changed = sorted(k for k, i in inputs.items() if i.value)  # which secrets were set: names, never values
+        self.who.record(
+            "channel.deploy", f"{channel}/{account}", {"flow": flow_id, "version": version, "secrets_set": changed}
+        )
         await self.channels.forget(channel, account)
         for field in inputs.values():
             field.value = ""  # never kept in the page
@@ -161,10 +177,12 @@ class Deployments:
             return
 
         async def choose(choice: str | None) -> None:
+            allowed = choice is not None and self.who.may("channels.deploy")
             dialog.delete()  # made for this one choice
-            if choice is None:
+            if choice is None or not allowed:
                 picker.set_value(d.version)  # nothing changed
                 return
+            self.who.record("channel.switch", f"{channel}/{account}", {"version": version, "running": choice})
             moved, stayed = await self.channels.switch(channel, account, version, move=choice == "move")
             said = f"New conversations on {account} use version {version}"
             if choice == "move":
@@ -187,13 +205,16 @@ class Deployments:
         dialog.open()
 
     async def _pause(self, channel: str, account: str, paused: bool) -> None:
+        if not self.who.may("channels.deploy"):
+            return
+        self.who.record("channel.pause" if paused else "channel.resume", f"{channel}/{account}")
         self.store.set_paused(channel, account, paused)
         await self.channels.forget(channel, account)
         ui.notify(f"{account} {'paused: messages are acknowledged and dropped' if paused else 'answers again'}.")
 
     async def _register(self, channel: str, account: str, public: str) -> None:
         found = self.channels.adapter(channel, account)
-        if found is None or not hasattr(found[1], "set_webhook"):
+        if found is None or not hasattr(found[1], "set_webhook") or not self.who.may("channels.deploy"):
             return
         url = f"{(public or '').rstrip('/')}/hooks/{channel}/{account}"
         try:
@@ -205,6 +226,8 @@ class Deployments:
         ui.notify(f"Telegram sends updates to {url}.", type="positive")
 
     def _revive(self, row_id: int) -> None:
+        if not self.who.may("channels.deploy"):
+            return
         self.store.revive(row_id)
         self.channels.nudge()
         ui.notify("It will be sent again.")

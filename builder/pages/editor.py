@@ -13,9 +13,12 @@ from collections.abc import Callable
 from itertools import groupby
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import Response
 from nicegui import app, events, ui
 
 from builder import graph_edit
+from builder.access import Visitor, account_menu, enter
 from builder.canvas import CanvasEdge, CanvasNode, FlowCanvas, VisibleOnly, bundle_missing
 from builder.chat_panel import ChatPanel
 from builder.context import Builder
@@ -42,14 +45,18 @@ SHOWN_PROBLEMS = 50  # the problems list names this many, then counts the rest
 
 def register(builder: Builder) -> None:
     @ui.page("/flows/{flow_id}")
-    def editor(flow_id: str) -> None:
+    def editor(flow_id: str, request: Request) -> Response | None:
+        who = enter(builder, request)
+        if isinstance(who, Response):
+            return who
         try:
             flow = builder.flows.draft(flow_id)
         except FlowNotFound:
             ui.label(f"There is no flow “{flow_id}”.")
             ui.link("Back to the flows", "/")
-            return
-        Editor(builder, flow)
+            return None
+        Editor(builder, flow, who)
+        return None
 
 
 def _drawing(count: int) -> VisibleOnly:
@@ -86,8 +93,8 @@ def variable_names(flow: Flow) -> list[str]:
 class Editor:
     """One browser tab's editor of one flow."""
 
-    def __init__(self, builder: Builder, flow: Flow) -> None:
-        self.builder, self.flow = builder, flow
+    def __init__(self, builder: Builder, flow: Flow, who: Visitor) -> None:
+        self.builder, self.flow, self.who = builder, flow, who
         self.registry = builder.registry
         self.history = History()
         self.selected_nodes: list[str] = []  # canvas ids, notes included
@@ -103,10 +110,15 @@ class Editor:
             self._toolbar()
             ui.space()
             ui.link("Versions and publishing", f"/flows/{flow.id}/versions").mark("versions")
-            ui.button("Test chat", icon="chat", on_click=self._toggle_chat).props("outline").mark("test-chat")
+            if who.can("flows.edit"):
+                ui.button("Test chat", icon="chat", on_click=self._toggle_chat).props("outline").mark("test-chat")
+            else:
+                ui.label("Read only").classes("text-gray-500").mark("read-only")
+            account_menu(who)
         self.chat_drawer = ui.right_drawer(value=False).props("width=380 bordered")
         with ui.row().classes("w-full no-wrap gap-2").style("height: calc(100vh - 90px)"):
-            self._palette()
+            if who.can("flows.edit"):
+                self._palette()
             self.canvas = FlowCanvas(
                 self._cards(), [self.line(e) for e in flow.edges], visible_only=_drawing(len(flow.nodes))
             ).classes("grow h-full border rounded")
@@ -130,6 +142,10 @@ class Editor:
             return named
 
         with ui.row().classes("gap-0 items-center"):
+            if not self.who.can("flows.edit"):
+                self.undo_button = self.redo_button = None
+                button("fit_screen", "Show the whole flow", "fit", self.canvas_fit)
+                return
             self.undo_button = button("undo", "Undo (Ctrl+Z)", "undo", self.undo)
             self.redo_button = button("redo", "Redo (Ctrl+Shift+Z)", "redo", self.redo)
             ui.separator().props("vertical")
@@ -148,6 +164,8 @@ class Editor:
 
     def _toggle_chat(self) -> None:
         """Open the test chat on the current draft (made on first use: it runs its own runtime)."""
+        if not self.who.may("flows.edit"):
+            return
         if self.chat is None:
             with self.chat_drawer:
                 self.chat = ChatPanel(self.builder, self.flow.id, on_node=self.canvas.highlight)
@@ -242,9 +260,19 @@ class Editor:
 
     # every edit goes through here: it can be undone, is saved, and the problems are checked again
 
-    def _apply(self, flow: Flow, label: str, key: str | None = None) -> None:
+    def _apply(self, flow: Flow, label: str, key: str | None = None) -> bool:
+        if not self._may_edit():
+            return False
         self.history.record(self.flow, label, key)
         self._save(flow)
+        return True
+
+    def _may_edit(self) -> bool:
+        """The visitor may still change this draft; if not, the canvas goes back to what is saved."""
+        if self.who.may("flows.edit"):
+            return True
+        self._redraw()
+        return False
 
     def _save(self, flow: Flow) -> None:
         self.builder.flows.save_draft(flow)
@@ -259,6 +287,8 @@ class Editor:
             self._redraw()
 
     def _update_buttons(self) -> None:
+        if self.undo_button is None or self.redo_button is None:
+            return
         for button, entries, verb in ((self.undo_button, self.history.undos, "Undo"),
                                       (self.redo_button, self.history.redos, "Redo")):  # fmt: skip
             button.set_enabled(bool(entries))
@@ -273,6 +303,8 @@ class Editor:
         self._travel(self.history.redo(self.flow), "Nothing to redo.")
 
     def _travel(self, entry: Entry | None, nothing: str) -> None:
+        if not self._may_edit():
+            return
         if entry is None:
             ui.notify(nothing)
             return
@@ -287,19 +319,22 @@ class Editor:
             self._refuse(f"The node type {type_name!r} is not installed.", redraw=False)
             return
         flow, node = graph_edit.add_node(self.flow, spec, x, y)
-        self._apply(flow, f"add {spec.title}")
+        if not self._apply(flow, f"add {spec.title}"):
+            return
         self.canvas.add_nodes([self.card(node)])
 
     def add_note(self) -> None:
         """Add an empty sticky note right of the flow, selected so it can be written at once."""
         flow, note = graph_edit.add_note(self.flow, *self._next_free_spot())
-        self._apply(flow, "add a note")
+        if not self._apply(flow, "add a note"):
+            return
         self.canvas.add_nodes([self.note_card(note)])
         self.canvas.select([NOTE + note.id])
 
     def auto_layout(self) -> None:
         """Arrange the nodes left to right in the order a conversation meets them."""
-        self._apply(graph_edit.auto_layout(self.flow, self.registry), "arrange the flow")
+        if not self._apply(graph_edit.auto_layout(self.flow, self.registry), "arrange the flow"):
+            return
         self._redraw()
         self.canvas.fit()
 
@@ -320,7 +355,8 @@ class Editor:
         except Refused as exc:
             self._refuse(str(exc), redraw=False)  # nothing was drawn, so nothing to undo
             return
-        self._apply(flow, "connect")
+        if not self._apply(flow, "connect"):
+            return
         self.canvas.add_edges([self.line(edge)])
 
     def _on_move(self, e: events.GenericEventArguments) -> None:
@@ -352,7 +388,8 @@ class Editor:
         kept = {x.id for x in flow.edges}
         gone_edges = [x.id for x in self.flow.edges if x.id not in kept]
         count = len(nodes) + len(notes)
-        self._apply(flow, f"delete {count} item{'s' * (count != 1)}" if count else "delete a connection")
+        if not self._apply(flow, f"delete {count} item{'s' * (count != 1)}" if count else "delete a connection"):
+            return
         self.canvas.remove_elements(sorted(canvas_ids), gone_edges)
         if self.selected in canvas_ids:
             self.show_settings(None)
@@ -389,7 +426,8 @@ class Editor:
             return
         new_edges = flow.edges[len(self.flow.edges) :]
         count = len(node_ids) + len(note_ids)
-        self._apply(flow, f"paste {count} item{'s' * (count != 1)}")
+        if not self._apply(flow, f"paste {count} item{'s' * (count != 1)}"):
+            return
         self.canvas.add_nodes(
             [
                 *(self.card(n) for n in flow.nodes if n.id in node_ids),
@@ -487,14 +525,18 @@ class Editor:
         except Refused as exc:
             self._refuse(str(exc), redraw=False)
             return
-        self._apply(flow, "edit a note", key=f"note:{note_id}")
+        if not self._apply(flow, "edit a note", key=f"note:{note_id}"):
+            return
         note = next(n for n in self.flow.notes if n.id == note_id)
         self.canvas.update_node(self.note_card(note))
 
     def _on_settings(self, node_id: str, settings: dict[str, Any]) -> None:
         if self.flow.node(node_id) is None:
             return  # deleted while its form was open
-        self._apply(graph_edit.set_settings(self.flow, node_id, settings), "change settings", key=f"settings:{node_id}")
+        if not self._apply(
+            graph_edit.set_settings(self.flow, node_id, settings), "change settings", key=f"settings:{node_id}"
+        ):
+            return
         node = self.flow.node(node_id)
         assert node is not None
         self.canvas.update_node(self.card(node))

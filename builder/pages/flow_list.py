@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from fastapi import Request
+from fastapi.responses import Response
 from nicegui import events, ui
 
+from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
 from flows.document import DocumentError, dump_flow, parse_flow
 from flows.models import Flow, Node
@@ -26,33 +29,42 @@ def download_flow(flow: Flow, filename: str, registry: Registry) -> None:
 
 def register(builder: Builder) -> None:
     @ui.page("/")
-    def flow_list() -> None:
-        FlowList(builder)
+    def flow_list(request: Request) -> Response | None:
+        who = enter(builder, request)
+        if isinstance(who, Response):
+            return who
+        FlowList(builder, who)
+        return None
 
 
 class FlowList:
     """One browser tab's flow list."""
 
-    def __init__(self, builder: Builder) -> None:
-        self.builder = builder
+    def __init__(self, builder: Builder, who: Visitor) -> None:
+        self.builder, self.who = builder, who
         self.query = ""
         with ui.row().classes("w-full items-center"):
             ui.label("Flows").classes("text-2xl font-medium")
             ui.space()
-            ui.link("Templates", "/templates").mark("templates")
-            ui.link("Channels", "/deployments").mark("deployments")
-            ui.link("AI models", "/models").mark("models")
+            if who.can("flows.edit"):
+                ui.link("Templates", "/templates").mark("templates")
+            if who.can("channels.deploy"):
+                ui.link("Channels", "/deployments").mark("deployments")
+            if who.can("models.read"):
+                ui.link("AI models", "/models").mark("models")
+            account_menu(who)
         with ui.row().classes("w-full items-center gap-2"):
             ui.input(placeholder="Search flows", on_change=self._search).props("clearable dense outlined").classes(
                 "w-64"
             ).mark("search")
-            ui.button("New flow", icon="add", on_click=self._new).mark("new")
-            ui.button("From template", icon="auto_awesome", on_click=self._from_template).props("outline").mark(
-                "from-template"
-            )
-            ui.upload(label="Import a flow file", auto_upload=True, on_upload=self._import).props(
-                "accept=.json flat bordered"
-            ).classes("w-64").mark("import")
+            if who.can("flows.edit"):
+                ui.button("New flow", icon="add", on_click=self._new).mark("new")
+                ui.button("From template", icon="auto_awesome", on_click=self._from_template).props("outline").mark(
+                    "from-template"
+                )
+                ui.upload(label="Import a flow file", auto_upload=True, on_upload=self._import).props(
+                    "accept=.json flat bordered"
+                ).classes("w-64").mark("import")
         self.rows = ui.column().classes("w-full gap-1")
         self.refresh()
 
@@ -74,21 +86,26 @@ class FlowList:
                     ui.button(icon="download", on_click=lambda _, i=f.id: self._export(i)).props("flat dense").tooltip(
                         "Export"
                     ).mark(f"export-{f.id}")
+                    if not self.who.can("flows.edit"):
+                        continue
                     ui.button(icon="content_copy", on_click=lambda _, i=f.id: self._duplicate(i)).props(
                         "flat dense"
                     ).tooltip("Duplicate").mark(f"duplicate-{f.id}")
                     ui.button(icon="edit", on_click=lambda _, i=f.id: self._rename(i)).props("flat dense").tooltip(
                         "Rename"
                     ).mark(f"rename-{f.id}")
-                    ui.button(icon="delete", on_click=lambda _, i=f.id: self._delete(i)).props(
-                        "flat dense color=negative"
-                    ).tooltip("Delete").mark(f"delete-{f.id}")
+                    if self.who.can(_deleting(f.latest_version)):
+                        ui.button(icon="delete", on_click=lambda _, i=f.id: self._delete(i)).props(
+                            "flat dense color=negative"
+                        ).tooltip("Delete").mark(f"delete-{f.id}")
 
     def _search(self, e: events.ValueChangeEventArguments) -> None:
         self.query = (e.value or "").strip()
         self.refresh()
 
     def _save(self, flow: Flow, message: str) -> None:
+        if not self.who.may("flows.edit"):
+            return
         self.builder.flows.save_draft(flow)
         ui.notify(message, type="positive")
         self.refresh()
@@ -105,6 +122,8 @@ class FlowList:
         return (answer or "").strip() or None
 
     async def _new(self) -> None:
+        if not self.who.may("flows.edit"):
+            return
         name = await self._ask_name("A name for the new flow")
         if name:
             flow = Flow(id=self.builder.free_id(name), name=name, start="start", nodes=[BLANK_START])
@@ -129,6 +148,8 @@ class FlowList:
             self._save(copy, f"Created “{copy.name}” from the template.")
 
     async def _import(self, e: events.UploadEventArguments) -> None:
+        if not self.who.may("flows.edit"):
+            return
         raw = await e.file.read()
         try:
             flow = parse_flow(raw, source=e.file.name)
@@ -159,6 +180,9 @@ class FlowList:
 
     async def _delete(self, flow_id: str) -> None:
         flow = self.builder.flows.draft(flow_id)
+        published = next((f.latest_version for f in self.builder.flows.list() if f.id == flow_id), None)
+        if not self.who.may(_deleting(published)):
+            return
         with ui.dialog() as dialog, ui.card():
             ui.label(f"Delete “{flow.name}” and all its published versions? This cannot be undone.")
             with ui.row():
@@ -166,7 +190,13 @@ class FlowList:
                 ui.button("Delete", on_click=lambda: dialog.submit(True)).props("color=negative").mark("confirm")
         confirmed = await dialog
         dialog.delete()
-        if confirmed:
+        if confirmed and self.who.may(_deleting(published)):
             self.builder.flows.delete(flow_id)
+            self.who.record("flow.delete", flow_id, {"published_versions": published or 0})
             ui.notify(f"Deleted “{flow.name}”.")
             self.refresh()
+
+
+def _deleting(published: int | None) -> str:
+    """Deleting a draft is building; deleting published versions (which may be deployed) is publishing."""
+    return "flows.publish" if published else "flows.edit"

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from fastapi import Request
+from fastapi.responses import Response
 from nicegui import events, ui
 
+from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
 from flows.store import FlowNotFound
 from nodes.ai.memory import MemoryService
@@ -20,27 +23,40 @@ SUFFIXES = ".txt,.text,.md,.markdown,.pdf,.html,.htm"
 
 def register(builder: Builder) -> None:
     @ui.page("/flows/{flow_id}/knowledge")
-    async def knowledge(flow_id: str) -> None:
-        ui.link("← Flows", "/")
+    async def knowledge(flow_id: str, request: Request) -> Response | None:
+        who = enter(builder, request)
+        if isinstance(who, Response):
+            return who
+        with ui.row().classes("w-full items-center"):
+            ui.link("← Flows", "/")
+            ui.space()
+            account_menu(who)
         try:
             flow = builder.flows.draft(flow_id)
         except FlowNotFound as exc:
             ui.label(str(exc))
-            return
+            return None
         ui.label(f"{flow.name}: knowledge base").classes("text-2xl font-medium")
         memory = builder.runtime.services.memory
         if memory is None:
             ui.label("The knowledge base is not set up on this server.").mark("unavailable")
-            return
-        page = KnowledgePage(memory, flow_id)
+            return None
+        page = KnowledgePage(memory, flow_id, who)
         await page.refresh()
+        return None
 
 
 class KnowledgePage:
     """One browser tab's view of a bot's documents."""
 
-    def __init__(self, memory: MemoryService, bot: str) -> None:
-        self.memory, self.bot = memory, bot
+    def __init__(self, memory: MemoryService, bot: str, who: Visitor) -> None:
+        self.memory, self.bot, self.who = memory, bot, who
+        if who.can("flows.edit"):
+            self._upload_box()
+        self.problem = ui.label().classes("text-negative").mark("problem")
+        self.list = ui.column().classes("w-full max-w-3xl gap-1").mark("documents")
+
+    def _upload_box(self) -> None:
         ui.label(
             f"Upload {ACCEPTED}, up to {MAX_SIZE // 1_000_000} MB each. The knowledge-base step finds the passages "
             "that answer a question; a file with the same name replaces the earlier one."
@@ -53,8 +69,6 @@ class KnowledgePage:
             on_upload=self._upload,
             on_rejected=lambda: ui.notify(f"That file is larger than {MAX_SIZE // 1_000_000} MB.", type="negative"),
         ).props(f'accept="{SUFFIXES}"').mark("upload")
-        self.problem = ui.label().classes("text-negative").mark("problem")
-        self.list = ui.column().classes("w-full max-w-3xl gap-1").mark("documents")
 
     async def refresh(self) -> None:
         documents = await self.memory.documents(self.bot)
@@ -67,11 +81,14 @@ class KnowledgePage:
                     ui.label(doc.name).classes("font-medium grow")
                     ui.label(f"{doc.kind}, {doc.characters:,} characters, {doc.chunks} passages").classes("text-sm")
                     ui.label(datetime.fromtimestamp(doc.uploaded_at).strftime("%Y-%m-%d %H:%M")).classes("text-sm")
-                    ui.button(icon="delete", on_click=lambda _, n=doc.name: self._remove(n)).props(
-                        "flat dense"
-                    ).tooltip("Remove").mark(f"remove-{doc.name}")
+                    if self.who.can("flows.edit"):
+                        ui.button(icon="delete", on_click=lambda _, n=doc.name: self._remove(n)).props(
+                            "flat dense"
+                        ).tooltip("Remove").mark(f"remove-{doc.name}")
 
     async def _upload(self, event: events.UploadEventArguments) -> None:
+        if not self.who.may("flows.edit"):
+            return
         self.problem.text = ""
         try:
             doc = await self.memory.add_document(
@@ -85,6 +102,8 @@ class KnowledgePage:
         await self.refresh()
 
     async def _remove(self, name: str) -> None:
+        if not self.who.may("flows.edit"):
+            return
         await self.memory.remove_document(self.bot, name)
         ui.notify(f"Removed “{name}”.")
         await self.refresh()

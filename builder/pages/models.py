@@ -10,8 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import Response
 from nicegui import ui
 
+from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
 from nodes.ai.llm import ChatRequest, ModelError
 from runtime.ai.models import LOCAL, PROVIDERS, ModelConfigError
@@ -20,20 +23,35 @@ from runtime.ai.setup import AI
 
 def register(builder: Builder) -> None:
     @ui.page("/models")
-    def models() -> None:
-        ui.link("← Flows", "/")
-        ui.label("AI models").classes("text-2xl font-medium")
+    def models(request: Request) -> Response | None:
+        who = enter(builder, request)
+        if isinstance(who, Response):
+            return who
+        with ui.row().classes("w-full items-center"):
+            ui.link("← Flows", "/")
+            ui.label("AI models").classes("text-2xl font-medium")
+            ui.space()
+            account_menu(who)
         if builder.runtime.ai is None:
             ui.label("AI models are not set up on this server.").mark("unavailable")
-            return
-        ModelsPage(builder.runtime.ai)
+            return None
+        ModelsPage(builder.runtime.ai, who)
+        return None
 
 
 class ModelsPage:
     """One browser tab's models page."""
 
-    def __init__(self, ai: AI) -> None:
-        self.ai = ai
+    def __init__(self, ai: AI, who: Visitor) -> None:
+        self.ai, self.who = ai, who
+        self.table = ui.column().classes("w-full max-w-5xl gap-1").mark("models")
+        if who.can("models.manage"):
+            self._form()
+        self.figures = ui.column().classes("w-full max-w-5xl gap-1").mark("figures")
+        self.recent = ui.column().classes("w-full max-w-5xl gap-1").mark("recent")
+        self.refresh()
+
+    def _form(self) -> None:
         with ui.card().classes("w-full max-w-3xl"):
             ui.label("Add a model").classes("text-lg font-medium")
             with ui.row().classes("w-full items-end gap-2"):
@@ -54,10 +72,6 @@ class ModelsPage:
             self.default = ui.checkbox("Use it for every AI step that names no model").mark("default")
             self.problem = ui.label().classes("text-negative").mark("problem")
             ui.button("Save", icon="save", on_click=self._save).mark("save")
-        self.table = ui.column().classes("w-full max-w-5xl gap-1").mark("models")
-        self.figures = ui.column().classes("w-full max-w-5xl gap-1").mark("figures")
-        self.recent = ui.column().classes("w-full max-w-5xl gap-1").mark("recent")
-        self.refresh()
 
     def refresh(self) -> None:
         self._models()
@@ -83,14 +97,15 @@ class ModelsPage:
                     ui.label(where + (", key stored" if m.has_key else "")).classes("text-sm text-gray-600 grow")
                     if m.default:
                         ui.badge("default").mark(f"default-{m.name}")
-                    else:
+                    elif self.who.can("models.manage"):
                         ui.button("Make default", on_click=lambda _, n=m.name: self._make_default(n)).props(
                             "flat dense"
                         ).mark(f"make-default-{m.name}")
-                    ui.button(icon="chat", on_click=lambda _, n=m.name: self._try(n)).props("flat dense").tooltip(
-                        "Try it"
-                    ).mark(f"try-{m.name}")
-                    if m.source == "page":
+                    if self.who.can("flows.edit"):
+                        ui.button(icon="chat", on_click=lambda _, n=m.name: self._try(n)).props("flat dense").tooltip(
+                            "Try it"
+                        ).mark(f"try-{m.name}")
+                    if m.source == "page" and self.who.can("models.manage"):
                         ui.button(icon="delete", on_click=lambda _, n=m.name: self._remove(n)).props(
                             "flat dense"
                         ).tooltip("Remove").mark(f"remove-{m.name}")
@@ -147,6 +162,8 @@ class ModelsPage:
                         ui.label(c.error).classes("text-negative")
 
     def _save(self) -> None:
+        if not self.who.may("models.manage"):
+            return
         data: dict[str, Any] = {
             "name": (self.name.value or "").strip(),
             "provider": self.provider.value,
@@ -164,10 +181,13 @@ class ModelsPage:
             self.problem.text = str(exc)
             return
         self.problem.text = ""
+        self.who.record("model.save", saved.name, {"provider": saved.provider, "key_changed": "api_key" in data})
         ui.notify(f"Saved “{saved.name}”.", type="positive")
         self.refresh()
 
     def _make_default(self, name: str) -> None:
+        if not self.who.may("models.manage"):
+            return
         try:
             self.ai.store.set_default(name)
         except ModelConfigError as exc:
@@ -176,11 +196,16 @@ class ModelsPage:
         self.refresh()
 
     def _remove(self, name: str) -> None:
+        if not self.who.may("models.manage"):
+            return
         self.ai.store.remove(name)
+        self.who.record("model.remove", name)
         ui.notify(f"Removed “{name}”.")
         self.refresh()
 
     async def _try(self, name: str) -> None:
+        if not self.who.may("flows.edit"):
+            return
         ui.notify(f"Asking {name}…")
         request = ChatRequest(messages=[{"role": "user", "content": "Say hello in five words."}], models=(name,))
         try:

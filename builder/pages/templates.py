@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from fastapi import Request
+from fastapi.responses import Response
 from nicegui import ui
 
+from builder.access import account_menu, enter, visitor
 from builder.chat_panel import ChatPanel
 from builder.context import Builder
 from flows.models import Flow
@@ -11,11 +14,19 @@ from flows.models import Flow
 
 def register(builder: Builder) -> None:
     @ui.page("/templates")
-    def templates() -> None:
-        ui.label("Templates").classes("text-2xl font-medium")
+    def templates(request: Request) -> Response | None:
+        who = enter(builder, request)
+        if isinstance(who, Response):
+            return who
+        with ui.row().classes("w-full items-center"):
+            ui.link("← Flows", "/")
+            ui.label("Templates").classes("text-2xl font-medium")
+            ui.space()
+            account_menu(who)
         with ui.row().classes("w-full gap-4"):
             for template in builder.templates():
                 card(builder, template)
+        return None
 
 
 def card(builder: Builder, template: Flow) -> None:
@@ -47,6 +58,8 @@ def try_it(builder: Builder, template: Flow) -> None:
 
 
 def use(builder: Builder, template: Flow) -> None:
+    if not visitor().may("flows.edit"):
+        return
     copy = template.model_copy(update={"id": builder.free_id(template.name)})
     builder.flows.save_draft(copy)
     ui.notify(f"Created “{copy.name}” from the template.", type="positive")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from fastapi import Request
+from fastapi.responses import Response
 from nicegui import ui
 
+from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
 from builder.pages.flow_list import download_flow
 from flows.diff import diff
@@ -13,25 +16,34 @@ from flows.store import FlowNotFound
 
 def register(builder: Builder) -> None:
     @ui.page("/flows/{flow_id}/versions")
-    def versions(flow_id: str) -> None:
+    def versions(flow_id: str, request: Request) -> Response | None:
+        who = enter(builder, request)
+        if isinstance(who, Response):
+            return who
         try:
             builder.flows.draft(flow_id)
         except FlowNotFound as exc:
             ui.label(str(exc))
             ui.link("Back to the flows", "/")
-            return
-        History(builder, flow_id)
+            return None
+        History(builder, flow_id, who)
+        return None
 
 
 class History:
     """One browser tab's view of a flow's versions."""
 
-    def __init__(self, builder: Builder, flow_id: str) -> None:
-        self.builder, self.flow_id = builder, flow_id
-        self.title = ui.label().classes("text-2xl font-medium")
-        with ui.row().classes("items-end gap-2"):
-            self.note = ui.input("Note for this version (optional)").classes("w-96").mark("note")
-            ui.button("Publish", icon="publish", on_click=self._publish).mark("publish")
+    def __init__(self, builder: Builder, flow_id: str, who: Visitor) -> None:
+        self.builder, self.flow_id, self.who = builder, flow_id, who
+        with ui.row().classes("w-full items-center"):
+            ui.link("← Flows", "/")
+            self.title = ui.label().classes("text-2xl font-medium")
+            ui.space()
+            account_menu(who)
+        if who.can("flows.publish"):
+            with ui.row().classes("items-end gap-2"):
+                self.note = ui.input("Note for this version (optional)").classes("w-96").mark("note")
+                ui.button("Publish", icon="publish", on_click=self._publish).mark("publish")
         self.problems = ui.column().classes("gap-0").mark("problems")
         self.list = ui.column().classes("w-full gap-1")
         self.refresh()
@@ -57,14 +69,17 @@ class History:
                     ui.label(v.published_at.strftime("%Y-%m-%d %H:%M")).classes("w-36 text-gray-500")
                     ui.label(v.note or "—").classes("w-48")
                     ui.label(change).classes("grow text-sm")
-                    ui.button("Restore as draft", on_click=lambda _, n=v.version: self._restore(n)).props(
-                        "flat dense"
-                    ).mark(f"restore-{v.version}")
+                    if self.who.can("flows.edit"):
+                        ui.button("Restore as draft", on_click=lambda _, n=v.version: self._restore(n)).props(
+                            "flat dense"
+                        ).mark(f"restore-{v.version}")
                     ui.button("Export", icon="download", on_click=lambda _, n=v.version: self._export(n)).props(
                         "flat dense"
                     ).mark(f"export-{v.version}")
 
     def _publish(self) -> None:
+        if not self.who.may("flows.publish"):
+            return
         self.problems.clear()
         try:
             version = self.builder.flows.publish(self.flow_id, self.builder.registry, note=self.note.value or "")
@@ -75,6 +90,7 @@ class History:
                     if problem.severity == "error":
                         ui.label(f"• {problem.message}").classes("text-negative text-sm")
             return
+        self.who.record("flow.publish", self.flow_id, {"version": version})
         self.note.value = ""
         ui.notify(f"Published version {version}.", type="positive")
         self.refresh()
@@ -85,6 +101,8 @@ class History:
         download_flow(published.flow, f"{self.flow_id}-version-{version}.json", self.builder.registry)
 
     async def _restore(self, version: int) -> None:
+        if not self.who.may("flows.edit"):
+            return
         with ui.dialog() as dialog, ui.card():
             ui.label(f"Replace the current draft with version {version}? Unpublished changes in the draft are lost.")
             with ui.row():
@@ -92,7 +110,7 @@ class History:
                 ui.button("Restore", on_click=lambda: dialog.submit(True)).mark("confirm-restore")
         confirmed = await dialog
         dialog.delete()
-        if confirmed:
+        if confirmed and self.who.may("flows.edit"):
             self.builder.flows.save_draft(self.builder.flows.version(self.flow_id, version).flow)
             ui.notify(f"The draft is now version {version}.", type="positive")
             self.refresh()

@@ -22,6 +22,7 @@ from runtime.ai.setup import attach_ai
 from runtime.api import create_app
 from runtime.channels.secretbox import SecretBox
 from runtime.engine import Runtime
+from tests.access import api_headers
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import running
 
@@ -129,7 +130,8 @@ async def test_feedback_on_an_answer_over_http(engine: Engine, builtins: Registr
         ai.store.set_default("fast")
         runtime.flows.save_draft(parse_flow(_flow({"history": 0})))
         runtime.flows.publish("ai", builtins)
-        async with AsyncClient(transport=ASGITransport(app=create_app(runtime)), base_url="http://t") as http:
+        app = create_app(runtime)
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t", headers=api_headers(app)) as http:
             started = (await http.post("/api/flows/ai/conversations", json={})).json()
             reply = await http.post(
                 f"/api/conversations/{started['conversation_id']}/messages", json={"text": "Thanks!"}

@@ -19,6 +19,7 @@ from runtime.ai.local_embedder import LocalEmbedder
 from runtime.ai.memory import ChromaMemory
 from runtime.api import create_app
 from runtime.engine import Runtime
+from tests.access import api_headers
 from tests.ai.test_memory_documents import make_pdf
 
 URL = "/api/bots/help/knowledge"
@@ -38,7 +39,9 @@ async def client_for(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(runtime)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://chatloom.test") as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://chatloom.test", headers=api_headers(app)
+        ) as c:
             yield c
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.bench_canvas import running_server
+from benchmarks.bench_canvas import running_server, sign_in
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -44,6 +44,8 @@ def page(request: pytest.FixtureRequest) -> Iterator[object]:
         pg = browser.new_page(viewport={"width": 1400, "height": 900})
         errors: list[str] = []
         pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        if "server" in request.fixturenames:  # the builder is for signed-in people only
+            sign_in(pg, request.getfixturevalue("server"))
         yield pg
         report = getattr(request.node, "rep_call", None)
         if report is not None and report.failed:

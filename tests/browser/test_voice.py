@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.bench_canvas import sign_in
 from tests.browser.conftest import ARTIFACTS, CHROMIUM
 
 SENTENCE = "Please book a table for two people tomorrow evening."
@@ -81,6 +82,7 @@ def test_the_microphone_sends_speech_through_the_speech_step(
         )
         page: Any = browser.new_page(viewport={"width": 1400, "height": 900})
         try:
+            sign_in(page, server)
             page.goto(f"{server}/flows/voice")
             page.get_by_role("button", name="Test chat").click()
             page.get_by_text("Say something.").last.wait_for()

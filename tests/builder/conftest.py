@@ -20,6 +20,7 @@ from runtime.channels.secretbox import SecretBox
 from runtime.channels.service import Channels
 from runtime.channels.store import ChannelStore
 from runtime.engine import Runtime
+from tests.access import sign_in
 
 
 @pytest.fixture
@@ -42,6 +43,7 @@ async def user(builder: Builder) -> AsyncIterator[User]:
                 core.app.router.lifespan_context(core.app),
                 httpx.AsyncClient(transport=transport, base_url="http://test") as client,
             ):
+                sign_in(client, builder.access)
                 yield User(client)
         finally:
             os.environ.pop("NICEGUI_USER_SIMULATION", None)

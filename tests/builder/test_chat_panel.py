@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from fastapi import Request
 from nicegui import ui
 from nicegui.testing.user import User
 
+from builder.access import enter
 from builder.chat_panel import ChatPanel
 from builder.context import TEMPLATES, Builder
 from flows.document import parse_flow
@@ -12,7 +14,8 @@ from flows.document import parse_flow
 
 def chat_page(builder: Builder, flow_id: str, running: list[str | None]) -> None:
     @ui.page("/chat")
-    def page() -> None:
+    def page(request: Request) -> None:
+        enter(builder, request)  # the signed-in tester, as every builder page has
         ChatPanel(builder, flow_id, on_node=running.append)
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+from fastapi import Request
 from nicegui import ui
 from nicegui.testing.user import User
 
+from builder.access import enter
 from builder.chat_panel import ChatPanel
 from builder.context import Builder
 from flows.document import parse_flow
@@ -30,7 +32,8 @@ async def test_a_recording_is_transcribed_and_the_spoken_reply_plays(
     panels: list[ChatPanel] = []
 
     @ui.page("/chat")
-    def page() -> None:
+    def page(request: Request) -> None:
+        enter(builder, request)  # the signed-in tester, as every builder page has
         panels.append(ChatPanel(builder, "voice"))
 
     await user.open("/chat")
@@ -49,7 +52,8 @@ async def test_a_refused_microphone_is_said(user: User, builder: Builder) -> Non
     panels: list[ChatPanel] = []
 
     @ui.page("/chat")
-    def page() -> None:
+    def page(request: Request) -> None:
+        enter(builder, request)  # the signed-in tester, as every builder page has
         panels.append(ChatPanel(builder, "nothing"))
 
     await user.open("/chat")

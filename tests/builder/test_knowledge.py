@@ -28,6 +28,7 @@ from runtime.channels.secretbox import SecretBox
 from runtime.channels.service import Channels
 from runtime.channels.store import ChannelStore
 from runtime.engine import Runtime
+from tests.access import sign_in
 from tests.ai.test_memory_documents import make_pdf
 
 
@@ -61,6 +62,7 @@ async def user(engine: Engine, builtins: Registry, memory: ChromaMemory) -> Asyn
                 core.app.router.lifespan_context(core.app),
                 httpx.AsyncClient(transport=transport, base_url="http://test") as client,
             ):
+                sign_in(client, builder.access)
                 yield User(client)
         finally:
             os.environ.pop("NICEGUI_USER_SIMULATION", None)

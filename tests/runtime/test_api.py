@@ -15,6 +15,7 @@ from nodes.api import Button, Outbound
 from nodes.registry import Registry
 from runtime.api import MAX_BODY, OOPS, create_app
 from runtime.engine import Runtime
+from tests.access import api_headers
 
 FLOW = {
     "id": "signup",
@@ -56,7 +57,9 @@ async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     assert app.state.runtime is runtime
     async with app.router.lifespan_context(app):  # starts the runtime's timers
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://chatloom.test") as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://chatloom.test", headers=api_headers(app)
+        ) as c:
             yield c
 
 
@@ -261,7 +264,12 @@ def test_the_openapi_schema_documents_every_route(runtime: Runtime) -> None:
         "/api/bots/{flow_id}/knowledge": {"get", "post"},
         "/api/bots/{flow_id}/knowledge/{name}": {"delete"},
         "/api/feedback/{call_id}": {"post"},
+        "/api/me": {"get"},
+        "/api/audit": {"get"},
+        "/api/privacy/export": {"post"},
+        "/api/privacy/erase": {"post"},
     }
+    assert schema["security"] == [{"token": []}]  # a bearer token, described for clients
     schemas = schema["components"]["schemas"]
     assert {"StartIn", "MessageIn", "MediaIn", "Started", "Replies", "Transcript", "ConversationOut"} <= set(schemas)
     assert {"text", "choice", "event_id", "media"} == set(schemas["MessageIn"]["properties"])

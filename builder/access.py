@@ -1,0 +1,136 @@
+"""The builder's side of access control: the rule of every page, the signed-in visitor, the account menu.
+
+Every page starts with `enter(builder, request)`: it finds the page's rule in the same table the
+access gate uses (runtime.access.Rules) and answers a redirect to the sign-in page, or a refusal,
+instead of the page. Every action that changes something first asks `visitor().may(right)`, which
+reads the session again (a session revoked a second ago stops the next click) and says in a
+notification why not. Controls a visitor may not use are not drawn at all: NiceGUI dispatches an
+event only to an element that exists for that browser tab, so a hidden button cannot be clicked by a
+forged message either.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from nicegui import app, ui
+
+from builder.context import Builder
+from runtime.access import COOKIE, SIGNED_IN, Access, Need, Principal, Rules, client_address, refusal
+
+# The builder's pages and the rule of each; registered into the gate's table by add_rules.
+PAGES: dict[str, Need] = {
+    "/": "flows.read",
+    "/flows/{flow_id}": "flows.read",
+    "/flows/{flow_id}/versions": "flows.read",
+    "/flows/{flow_id}/knowledge": "flows.read",
+    "/templates": "flows.edit",
+    "/deployments": "channels.deploy",
+    "/models": "models.read",
+    "/account": SIGNED_IN,
+    "/users": "users.manage",
+    "/audit": "audit.read",
+    "/privacy": "privacy.manage",
+}
+# NiceGUI's own addresses: its scripts, uploads and the page's socket. Only for a signed-in person.
+NICEGUI: dict[str, tuple[str, ...]] = {
+    "/_nicegui/{rest:path}": ("GET", "POST"),
+    "/_nicegui_ws/{rest:path}": ("GET", "POST", "WS"),
+    "/_chatloom/{rest:path}": ("GET",),
+}
+MENU: list[tuple[str, str, Need, str]] = [  # (label, address, rule, marker) in the account menu
+    ("Users", "/users", "users.manage", "menu-users"),
+    ("Audit log", "/audit", "audit.read", "menu-audit"),
+    ("Privacy and data", "/privacy", "privacy.manage", "menu-privacy"),
+    ("Account and API tokens", "/account", SIGNED_IN, "menu-account"),
+]
+
+
+def add_rules(rules: Rules) -> None:
+    for path, need in PAGES.items():
+        rules.add(path, ["GET"], need)
+    for path, methods in NICEGUI.items():
+        rules.add(path, methods, SIGNED_IN)
+
+
+@dataclass
+class Visitor:
+    """The person behind one browser tab."""
+
+    access: Access
+    token: str  # their session, read again before each action
+    principal: Principal
+    address: str
+
+    @property
+    def email(self) -> str:
+        return self.principal.user.email
+
+    def can(self, need: Need) -> bool:
+        """Whether to draw a control (the action checks again with `may`)."""
+        return self.principal.may(need)
+
+    def may(self, need: Need) -> bool:
+        """Before an action: the session is still live and its role holds the right; else say why."""
+        principal = self.access.from_session(self.token)
+        if principal is None:
+            ui.notify("Your session has ended; sign in again.", type="warning")
+            ui.navigate.to("/login")
+            return False
+        self.principal = principal
+        if not principal.may(need):
+            ui.notify(refusal(principal, need), type="warning")
+            return False
+        return True
+
+    def record(self, action: str, target: str = "", detail: Mapping[str, object] | None = None) -> None:
+        """Write an action to the audit log under this visitor's name."""
+        self.access.audit.record(self.email, action, target, detail, self.address)
+
+
+def enter(builder: Builder, request: Request) -> Visitor | Response:
+    """The visitor of a page, or the answer instead of the page (sign in first, or not allowed)."""
+    rule = builder.access.rules.find("GET", request.url.path)
+    need = rule.need if rule else SIGNED_IN
+    token = request.cookies.get(COOKIE, "")
+    principal = builder.access.from_session(token) if token else None
+    if principal is None:
+        return RedirectResponse("/login?next=" + request.url.path, status_code=303)
+    if not principal.may(need):
+        words = html.escape(refusal(principal, need))
+        page = (
+            f'<!doctype html><meta charset="utf-8"><title>Not allowed</title><p>{words}</p><p><a href="/">Back</a></p>'
+        )
+        return HTMLResponse(page, status_code=403)
+    visitor = Visitor(builder.access, token, principal, client_address(request.scope))
+    app.storage.client["visitor"] = visitor
+    return visitor
+
+
+def visitor() -> Visitor:
+    """The visitor of the page whose event is being handled."""
+    found = app.storage.client.get("visitor")
+    if not isinstance(found, Visitor):
+        raise RuntimeError("a builder page was built without enter()")
+    return found
+
+
+def account_menu(who: Visitor) -> None:
+    """The signed-in person, the pages their role opens, and signing out."""
+    button = ui.button(icon="account_circle").props("flat dense").tooltip(f"{who.email} ({who.principal.user.role})")
+    with button.mark("account-button"), ui.menu().mark("account-menu"):
+        ui.menu_item(f"{who.email} · {who.principal.user.role}").props("disable")
+        for label, path, need, marker in MENU:
+            if who.can(need):
+                ui.menu_item(label, on_click=lambda _, p=path: ui.navigate.to(p)).mark(marker)
+        ui.menu_item("Sign out", on_click=lambda: sign_out(who)).mark("sign-out")
+
+
+def sign_out(who: Visitor) -> None:
+    who.access.accounts.logout(who.token)
+    who.record("logout")
+    ui.navigate.to("/login")

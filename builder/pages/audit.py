@@ -1,0 +1,71 @@
+"""The audit log: who did what, when, from where; filtered, and exported as CSV (which is recorded too)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from fastapi import Request
+from fastapi.responses import Response
+from nicegui import ui
+
+from builder.access import Visitor, enter
+from builder.context import Builder
+from builder.pages.account import header
+from runtime.audit import Entry, as_csv
+
+SHOWN = 200
+
+
+def register(builder: Builder) -> None:
+    @ui.page("/audit")
+    def audit(request: Request) -> Response | None:
+        who = enter(builder, request)
+        if isinstance(who, Response):
+            return who
+        AuditPage(who)
+        return None
+
+
+class AuditPage:
+    def __init__(self, who: Visitor) -> None:
+        self.who, self.log = who, who.access.audit
+        header("Audit log", who)
+        with ui.row().classes("items-end gap-2"):
+            self.actor = ui.input("Who (email)").classes("w-64").mark("actor")
+            self.action = ui.input("What (e.g. login, token, flow.publish)").classes("w-64").mark("action")
+            ui.button("Filter", icon="filter_list", on_click=self.refresh).mark("filter")
+            ui.button("Export as CSV", icon="download", on_click=self._export).props("outline").mark("export")
+        names = {"at": "When", "actor": "Who", "action": "What", "target": "On", "detail": "Detail", "address": "From"}
+        columns = [{"name": k, "label": label, "field": k, "align": "left"} for k, label in names.items()]
+        self.table = ui.table(columns=columns, rows=[], row_key="id").classes("w-full").mark("entries")
+        self.refresh()
+
+    def _entries(self, limit: int) -> list[Entry]:
+        return self.log.entries(
+            actor=self.actor.value or None, action=(self.action.value or "").strip() or None, limit=limit
+        )
+
+    def refresh(self) -> None:
+        if not self.who.may("audit.read"):
+            return
+        self.table.rows = [
+            {
+                "id": e.id,
+                "at": datetime.fromtimestamp(e.at).strftime("%Y-%m-%d %H:%M:%S"),
+                "actor": e.actor,
+                "action": e.action,
+                "target": e.target,
+                "detail": ", ".join(f"{k}: {v}" for k, v in e.detail.items()),
+                "address": e.address,
+            }
+            for e in self._entries(SHOWN)
+        ]
+        self.table.update()
+
+    def _export(self) -> None:
+        if not self.who.may("audit.read"):
+            return
+        entries = self._entries(10_000)
+        self.who.record("audit.export", detail={"entries": len(entries), "format": "csv"})
+        ui.download.content(as_csv(entries).encode(), time.strftime("audit-%Y%m%d-%H%M%S.csv"), "text/csv")

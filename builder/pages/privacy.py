@@ -1,0 +1,133 @@
+"""Privacy and data: what Chatloom stores and where (for the data protection officer), and the
+requests of one end user: find them, download everything held about them, erase it.
+
+Each export and erasure goes into the audit log by its counts only, never whom it was about.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from fastapi import Request
+from fastapi.responses import Response
+from nicegui import ui
+
+from builder.access import Visitor, enter
+from builder.context import Builder
+from builder.pages.account import header
+from runtime.privacy import Privacy, Subject, SubjectNotFound
+
+CHANNELS = ["any channel", "api", "telegram", "slack", "whatsapp", "messenger", "instagram", "web"]
+
+STORED = [  # (what, where, how long) for the data protection officer
+    ("End users' conversations: where each stands in its flow and the variables it collected "
+     "(names, emails, phone numbers the flow asked for)", "the database: table conversations", "until erased"),
+    ("Transcripts: everything said both ways", "the database: table turns", "until erased"),
+    ("Channel events as received, and messages waiting to be sent", "the database: channel_inbox, channel_outbox",
+     "until erased"),
+    ("Where each end user is reached on a channel (chat ids)", "the database: channel_chats", "until erased"),
+    ("Long-term memories and profiles the flows keep", "chromadb in data/memory/ (or your chromadb server), "
+     "and the memory_items table", "until forgotten by a flow or erased"),
+    ("Knowledge-base documents you upload", "chromadb, per bot", "until removed"),
+    ("Voice replies made for end users", "files in data/media/", "until erased"),
+    ("AI model calls: model, tokens, cost, time, outcome (not the text)", "the database: ai_calls", "kept; the link "
+     "to a conversation is removed when it is erased"),
+    ("Accounts of the people who build bots, hashed passwords (argon2id), sessions and API tokens (hashed)",
+     "the database: users, sessions, api_tokens", "until removed"),
+    ("The audit log: who did what and from which address", "the database: audit_log (append-only)", "kept"),
+    ("Channel tokens, app secrets and model API keys", "the database, encrypted with the key in "
+     "data/secret.key or CHATLOOM_SECRET_KEY", "until replaced"),
+]  # fmt: skip
+
+
+def register(builder: Builder) -> None:
+    @ui.page("/privacy")
+    def privacy(request: Request) -> Response | None:
+        who = enter(builder, request)
+        if isinstance(who, Response):
+            return who
+        PrivacyPage(builder, who)
+        return None
+
+
+class PrivacyPage:
+    def __init__(self, builder: Builder, who: Visitor) -> None:
+        self.who, self.privacy = who, Privacy(builder.runtime)
+        self.subject: Subject | None = None
+        header("Privacy and data", who)
+        with ui.card().classes("w-full max-w-4xl"):
+            ui.label("One person's data").classes("text-lg font-medium")
+            ui.label(
+                "Find an end user by their id on a channel, or by an email address or phone number one of their "
+                "conversations holds. Then download everything held about them, or erase it."
+            ).classes("text-sm text-gray-600")
+            with ui.row().classes("items-end gap-2"):
+                self.kind = ui.select({"user_id": "Channel user id", "email": "Email", "phone": "Phone"},
+                                      value="user_id", label="Find by").classes("w-44").mark("find-by")  # fmt: skip
+                self.value = ui.input("Value").classes("w-64").mark("find-value")
+                self.channel = ui.select(CHANNELS, value="any channel", label="Channel").classes("w-40")
+                self.channel.mark("find-channel")
+                ui.button("Find", icon="search", on_click=self._find).mark("find")
+            self.found = ui.column().classes("w-full gap-1").mark("found")
+        with ui.card().classes("w-full max-w-4xl"):
+            ui.label("What Chatloom stores, and where").classes("text-lg font-medium")
+            columns = [
+                {"name": k, "label": k.capitalize(), "field": k, "align": "left"} for k in ("what", "where", "kept")
+            ]
+            rows = [{"what": a, "where": b, "kept": c} for a, b, c in STORED]
+            ui.table(columns=columns, rows=rows, row_key="what").classes("w-full").mark("stored")
+            ui.label(
+                "Nothing leaves the server unless a flow sends it: an AI step to a hosted model, an HTTP step, "
+                "a channel's platform. The built-in AI model, embeddings and speech run on this server."
+            ).classes("text-sm")
+
+    def _find(self) -> None:
+        if not self.who.may("privacy.manage"):
+            return
+        value = (self.value.value or "").strip()
+        channel = "" if self.channel.value == "any channel" else str(self.channel.value)
+        self.found.clear()
+        self.subject = None
+        try:
+            self.subject = self.privacy.find(**{str(self.kind.value): value}, channel=channel)
+        except (SubjectNotFound, ValueError) as exc:
+            with self.found:
+                ui.label(str(exc)).mark("not-found")
+            return
+        with self.found:
+            ui.label(f"{len(self.subject.ids)} conversation(s) held for that person.").mark("found-count")
+            with ui.row():
+                ui.button("Download everything (JSON)", icon="download", on_click=self._export).mark("export")
+                ui.button("Erase everything", icon="delete_forever", on_click=self._erase).props("color=negative").mark(
+                    "erase"
+                )
+
+    async def _export(self) -> None:
+        if self.subject is None or not self.who.may("privacy.manage"):
+            return
+        data = await self.privacy.export(self.subject)
+        self.who.record("privacy.export", detail={"conversations": len(self.subject.ids)})
+        body = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
+        ui.download.content(body, time.strftime("person-%Y%m%d-%H%M%S.json"), "application/json")
+
+    async def _erase(self) -> None:
+        if self.subject is None or not self.who.may("privacy.manage"):
+            return
+        with ui.dialog() as dialog, ui.card():
+            ui.label(
+                f"Erase {len(self.subject.ids)} conversation(s) and everything tied to them? This cannot be undone."
+            )
+            with ui.row():
+                ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat")
+                ui.button("Erase", on_click=lambda: dialog.submit(True)).props("color=negative").mark("confirm-erase")
+        confirmed = await dialog
+        dialog.delete()
+        if not confirmed or not self.who.may("privacy.manage"):
+            return
+        counts = await self.privacy.erase(self.subject)
+        self.who.record("privacy.erase", detail=counts)
+        self.subject = None
+        self.found.clear()
+        with self.found:
+            ui.label("Erased: " + ", ".join(f"{n} {what}" for what, n in counts.items()) + ".").mark("erased")

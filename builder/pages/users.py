@@ -1,0 +1,134 @@
+"""Accounts: add people with a role, change roles, disable an account, reset a password.
+
+Only an owner makes or changes owners; an admin manages everyone else. A new account's first
+password and a reset password are made here and shown once, to hand over; the person changes it
+on their account page.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import Request
+from fastapi.responses import Response
+from nicegui import ui
+
+from builder.access import Visitor, enter
+from builder.context import Builder
+from builder.pages.account import header
+from runtime.access import ROLE_WORDS
+from runtime.accounts import ROLES, AccountError, Role, User
+
+
+def register(builder: Builder) -> None:
+    @ui.page("/users")
+    def users(request: Request) -> Response | None:
+        who = enter(builder, request)
+        if isinstance(who, Response):
+            return who
+        UsersPage(who)
+        return None
+
+
+class UsersPage:
+    def __init__(self, who: Visitor) -> None:
+        self.who, self.accounts = who, who.access.accounts
+        header("Users", who)
+        with ui.card().classes("w-full max-w-3xl"):
+            ui.label("Add an account").classes("text-lg font-medium")
+            with ui.row().classes("items-end gap-2"):
+                self.email = ui.input("Email").classes("w-64").mark("new-email")
+                self.name = ui.input("Name").mark("new-name")
+                self.role = ui.select(self._roles(), value="editor", label="Role").classes("w-64").mark("new-role")
+            ui.button("Add", icon="person_add", on_click=self._add).mark("add-user")
+        self.list = ui.column().classes("w-full max-w-5xl gap-1").mark("users")
+        self.refresh()
+
+    def _roles(self) -> dict[str, str]:
+        """The roles this visitor may give: an admin cannot make owners."""
+        mine = self.who.principal.user.role
+        return {r: f"{r}: {ROLE_WORDS[r]}" for r in ROLES if r != "owner" or mine == "owner"}
+
+    def _may_touch(self, user: User) -> bool:
+        return user.role != "owner" or self.who.principal.user.role == "owner"
+
+    def refresh(self) -> None:
+        self.list.clear()
+        with self.list:
+            for u in self.accounts.users():
+                with ui.row().classes("w-full items-center gap-3 border-b py-1").mark(f"user-{u.email}"):
+                    ui.label(u.email).classes("font-medium w-64")
+                    ui.label(u.name).classes("w-40")
+                    if self._may_touch(u) and u.id != self.who.principal.user.id:
+                        role = ui.select(self._roles(), value=u.role).classes("w-64").mark(f"role-{u.email}")
+                        role.on_value_change(lambda e, user=u: self._set_role(user, e.value))
+                        ui.switch(
+                            "Disabled", value=u.disabled, on_change=lambda e, user=u: self._disable(user, e.value)
+                        ).mark(f"disabled-{u.email}")
+                        ui.button("Reset password", on_click=lambda _, user=u: self._reset(user)).props(
+                            "flat dense"
+                        ).mark(f"reset-{u.email}")
+                    else:
+                        ui.label(u.role + (" (you)" if u.id == self.who.principal.user.id else "")).classes("w-64")
+
+    def _handover(self, email: str, password: str) -> None:
+        with ui.dialog(value=True) as dialog, ui.card().mark("handover"):
+            ui.label(f"The password for {email}, shown once. Hand it over safely; they change it after signing in.")
+            ui.code(password).classes("w-full").mark("handover-password")
+            ui.button("Done", on_click=dialog.close)
+
+    def _allowed(self, user: User | None, role: str | None = None) -> bool:
+        if not self.who.may("users.manage"):
+            return False
+        if (user is not None and not self._may_touch(user)) or (
+            role == "owner" and self.who.principal.user.role != "owner"
+        ):
+            ui.notify("Only an owner can make or change owners.", type="warning")
+            return False
+        return True
+
+    def _add(self) -> None:
+        role = str(self.role.value)
+        if not self._allowed(None, role):
+            return
+        password = secrets.token_urlsafe(12)
+        try:
+            user = self.accounts.create(self.email.value or "", password, role, self.name.value or "")  # type: ignore[arg-type]
+        except AccountError as exc:
+            ui.notify(str(exc), type="warning")
+            return
+        self.who.record("account.create", user.email, {"role": role})
+        self.email.value = self.name.value = ""
+        self._handover(user.email, password)
+        self.refresh()
+
+    def _set_role(self, user: User, role: Role) -> None:
+        if role == user.role:
+            return
+        if self._allowed(user, role):
+            try:
+                self.accounts.set_role(user.id, role)
+            except AccountError as exc:
+                ui.notify(str(exc), type="warning")
+            else:
+                self.who.record("account.role", user.email, {"from": user.role, "to": role})
+                ui.notify(f"{user.email} is now {role}.")
+        self.refresh()
+
+    def _disable(self, user: User, disabled: bool) -> None:
+        if disabled != user.disabled and self._allowed(user):
+            try:
+                self.accounts.set_disabled(user.id, disabled)
+            except AccountError as exc:
+                ui.notify(str(exc), type="warning")
+            else:
+                self.who.record("account.disable" if disabled else "account.enable", user.email)
+        self.refresh()
+
+    def _reset(self, user: User) -> None:
+        if not self._allowed(user):
+            return
+        password = secrets.token_urlsafe(12)
+        self.accounts.reset_password(user.id, password)
+        self.who.record("account.reset_password", user.email)
+        self._handover(user.email, password)

@@ -1,0 +1,407 @@
+"""Who may do what: rights, what each role holds, a rule for every route, and the gate that checks them.
+
+One table of rules (`Rules`) says for every address what it needs: nothing (the channel webhooks,
+the web widget, the health check, the sign-in pages), a signed-in person, or a right. The gate
+(`AccessGate`, pure ASGI, the outermost layer of the app) finds the rule, identifies the caller
+by the session cookie or an `Authorization: Bearer` API token, and lets the request through only
+with the right. An address with no rule needs a signed-in person. The builder registers its pages'
+rules here and checks the same rule again when it builds a page, and before every action
+(`runtime` never imports the builder).
+
+The gate also refuses state-changing requests carried by the session cookie from another site
+(the `Origin` must be this server: CSRF), limits the sign-in attempts and the widget's connections
+per address, and adds the security headers to every answer.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import re
+import secrets
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import quote, urlsplit
+
+from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from runtime.accounts import ROLES, Accounts, Role, User
+from runtime.asgi import answer, answer_json
+from runtime.audit import AuditLog
+
+COOKIE = "chatloom_session"
+PUBLIC = "public"  # anyone: verified by other means (a signature) or harmless
+SIGNED_IN = "signed in"  # any account
+
+RIGHTS: dict[str, str] = {
+    "flows.read": "see flows, their versions and knowledge",
+    "flows.edit": "build and test flows (drafts, imports, knowledge, templates)",
+    "flows.publish": "publish flow versions and restore old ones",
+    "channels.deploy": "deploy flows to channels and change their credentials",
+    "chat": "talk to published flows through the HTTP API",
+    "conversations.read": "read conversations, transcripts and analytics",
+    "conversations.export": "export conversations and analytics",
+    "models.read": "see the AI models and their figures",
+    "models.manage": "add AI models and their API keys",
+    "privacy.manage": "export or erase everything held about one person, and set retention",
+    "users.manage": "add accounts, change roles and reset passwords",
+    "audit.read": "read and export the audit log",
+}
+_VIEWER = {"flows.read"}
+_EDITOR = _VIEWER | {"flows.edit", "chat", "models.read"}
+_PUBLISHER = _EDITOR | {"flows.publish", "channels.deploy"}
+_ANALYST = _VIEWER | {"conversations.read", "conversations.export", "models.read"}
+ROLE_RIGHTS: dict[Role, frozenset[str]] = {
+    "owner": frozenset(RIGHTS),
+    "admin": frozenset(RIGHTS),  # everything; only an owner can make or unmake owners
+    "publisher": frozenset(_PUBLISHER),
+    "editor": frozenset(_EDITOR),
+    "analyst": frozenset(_ANALYST),
+    "viewer": frozenset(_VIEWER),
+}
+ROLE_WORDS: dict[Role, str] = {
+    "owner": "everything, including making other owners",
+    "admin": "everything but making or changing owners",
+    "publisher": "build, test, publish and deploy flows",
+    "editor": "build and test flows",
+    "analyst": "read conversations and analytics, and export them",
+    "viewer": "read flows",
+}
+Need = str | tuple[str, ...]  # PUBLIC, SIGNED_IN, a right, or any one of several rights
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def rights_of(role: str) -> frozenset[str]:
+    return ROLE_RIGHTS.get(role, frozenset())  # type: ignore[call-overload]
+
+
+def describe(need: Need) -> str:
+    """A rule in words: “publish flow versions and restore old ones”."""
+    if isinstance(need, tuple):
+        return " or ".join(RIGHTS[n] for n in need)
+    return RIGHTS.get(need, need)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking, and what they may do: an account's session, or an API token limited to its scopes."""
+
+    user: User
+    rights: frozenset[str]
+    via: Literal["session", "token"]
+    token_id: str | None = None
+
+    def may(self, need: Need) -> bool:
+        if need in (PUBLIC, SIGNED_IN):
+            return True
+        if isinstance(need, tuple):
+            return any(n in self.rights for n in need)
+        return need in self.rights
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    template: str  # "/api/flows/{flow_id}/conversations"; "{name:path}" matches the rest
+    methods: frozenset[str]  # HTTP methods, and "WS" for a WebSocket
+    need: Need
+    pattern: re.Pattern[str]
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    out, pos = [], 0
+    for m in re.finditer(r"\{(\w+)(:path)?\}", template):
+        out.append(re.escape(template[pos : m.start()]))
+        out.append(".*" if m.group(2) else "[^/]+")
+        pos = m.end()
+    out.append(re.escape(template[pos:]))
+    return re.compile("^" + "".join(out) + "$")
+
+
+class Rules:
+    """The rule of every address; the first that matches the method and path wins."""
+
+    def __init__(self) -> None:
+        self.rules: list[Rule] = []
+
+    def add(self, template: str, methods: Iterable[str], need: Need) -> None:
+        if isinstance(need, str) and need not in (PUBLIC, SIGNED_IN) and need not in RIGHTS:
+            raise ValueError(f"unknown right {need!r}")
+        self.rules.append(Rule(template, frozenset(methods), need, _compile(template)))
+
+    def find(self, method: str, path: str) -> Rule | None:
+        for rule in self.rules:
+            if (method in rule.methods or (method == "HEAD" and "GET" in rule.methods)) and rule.pattern.match(path):
+                return rule
+        return None
+
+
+ANY = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "WS")
+
+
+def runtime_rules() -> Rules:
+    """The runtime's own addresses. The builder adds its pages (builder.access)."""
+    rules = Rules()
+    rules.add("/health", ["GET"], PUBLIC)
+    rules.add("/hooks/{rest:path}", ANY, PUBLIC)  # each channel verifies its platform's signature
+    rules.add("/widget/{rest:path}", ["GET", "WS"], PUBLIC)  # the web chat on customers' sites
+    rules.add("/media/{name:path}", ["GET"], PUBLIC)  # unguessable names, fetched by the channels' apps
+    rules.add("/demo/{rest:path}", ["GET"], PUBLIC)  # the example order API: made-up data
+    rules.add("/login", ["GET", "POST"], PUBLIC)
+    rules.add("/logout", ["POST"], PUBLIC)
+    rules.add("/setup", ["GET", "POST"], PUBLIC)  # needs the code the server printed, and no owner yet
+    rules.add("/favicon.ico", ["GET"], PUBLIC)
+    for reference in ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"):
+        rules.add(reference, ["GET"], SIGNED_IN)
+    rules.add("/api/flows", ["GET"], "flows.read")
+    rules.add("/api/flows/{flow_id}/conversations", ["POST"], "chat")
+    rules.add("/api/conversations/{conversation_id}/messages", ["POST"], "chat")
+    rules.add("/api/conversations/{conversation_id}", ["GET"], ("chat", "conversations.read"))
+    rules.add("/api/conversations/{conversation_id}/messages", ["GET"], ("chat", "conversations.read"))
+    rules.add("/api/feedback/{call_id}", ["POST"], "chat")
+    rules.add("/api/bots/{flow_id}/knowledge", ["GET"], "flows.read")
+    rules.add("/api/bots/{flow_id}/knowledge", ["POST"], "flows.edit")
+    rules.add("/api/bots/{flow_id}/knowledge/{name}", ["DELETE"], "flows.edit")
+    rules.add("/api/audit", ["GET"], "audit.read")
+    rules.add("/api/privacy/export", ["POST"], "privacy.manage")
+    rules.add("/api/privacy/erase", ["POST"], "privacy.manage")
+    rules.add("/api/me", ["GET"], SIGNED_IN)
+    return rules
+
+
+class Limiter:
+    """At most `count` hits per key in any `seconds`; in memory, per process."""
+
+    def __init__(self, count: int, seconds: float, clock: object = time.monotonic) -> None:
+        self.count, self.seconds, self.clock = count, seconds, clock
+        self.hits: dict[str, deque[float]] = {}
+
+    def hit(self, key: str) -> float:
+        """0 when this hit is allowed (and counted); otherwise the seconds to wait."""
+        now = self.clock()  # type: ignore[operator]
+        seen = self.hits.setdefault(key, deque())
+        while seen and seen[0] <= now - self.seconds:
+            seen.popleft()
+        if len(seen) >= self.count:
+            return float(seen[0] + self.seconds - now)
+        seen.append(now)
+        if len(self.hits) > 10_000:  # forget the quiet ones: memory stays bounded under a scan
+            for key_ in [k for k, v in self.hits.items() if not v or v[-1] <= now - self.seconds]:
+                del self.hits[key_]
+        return 0.0
+
+
+@dataclass
+class Access:
+    """Accounts, the audit log, the rules and the limits of one installation."""
+
+    engine: Engine
+    rules: Rules = field(default_factory=runtime_rules)
+    public_url: str = field(default_factory=lambda: os.environ.get("CHATLOOM_PUBLIC_URL", ""))
+    logins: Limiter = field(default_factory=lambda: Limiter(10, 60))  # per address
+    widget: Limiter = field(default_factory=lambda: Limiter(120, 60))  # script loads and connections per address
+    setup_code: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+
+    def __post_init__(self) -> None:
+        self.accounts = Accounts(self.engine)
+        self.audit = AuditLog(self.engine)
+
+    def from_session(self, token: str) -> Principal | None:
+        user = self.accounts.session_user(token)
+        return Principal(user, rights_of(user.role), "session") if user else None
+
+    def from_token(self, text: str) -> Principal | None:
+        found = self.accounts.token_user(text)
+        if found is None:
+            return None
+        user, token = found
+        return Principal(user, rights_of(user.role) & frozenset(token.scopes), "token", token.id)
+
+    def setup_open(self, code: str) -> bool:
+        return not self.accounts.has_owner() and hmac.compare_digest(code.encode(), self.setup_code.encode())
+
+    def secure_cookies(self, scope: Scope) -> bool:
+        return scope.get("scheme") in ("https", "wss") or self.public_url.startswith("https://")
+
+
+def cookie_header(token: str, *, secure: bool, max_age: int) -> bytes:
+    parts = [f"{COOKIE}={token}", "Path=/", "HttpOnly", "SameSite=Lax", f"Max-Age={max_age}"]
+    if secure:
+        parts.append("Secure")
+    return "; ".join(parts).encode()
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    return {k.lower(): v for k, v in scope.get("headers", ())}
+
+
+def read_cookie(scope: Scope, name: str = COOKIE) -> str:
+    raw = _headers(scope).get(b"cookie", b"").decode("latin-1")
+    for part in raw.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return ""
+
+
+def client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+def same_origin(scope: Scope, public_url: str = "") -> bool:
+    """The request came from a page of this server: its Origin (or, lacking one, its Referer) names this host."""
+    headers = _headers(scope)
+    origin = headers.get(b"origin") or headers.get(b"referer")
+    if not origin:
+        return False
+    parts = urlsplit(origin.decode("latin-1"))
+    allowed = {headers.get(b"host", b"").decode("latin-1")}
+    if public_url:
+        allowed.add(urlsplit(public_url).netloc)
+    return bool(parts.netloc) and parts.netloc in allowed
+
+
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; media-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+)
+_ALWAYS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), geolocation=(), microphone=(self)"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+class AccessGate:
+    """Pure ASGI: every HTTP request and WebSocket passes here first (see the module's words)."""
+
+    def __init__(self, app: ASGIApp, access: Access) -> None:
+        self.app, self.access = app, access
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        method = "WS" if kind == "websocket" else scope["method"]
+        rule = self.access.rules.find(method, path)
+        need: Need = rule.need if rule else SIGNED_IN
+        secure = self.access.secure_cookies(scope)
+        send = _with_headers(send, secure) if kind == "http" else send
+        address = client_address(scope)
+        if need == PUBLIC:
+            if path.startswith("/widget/") and (wait := self.access.widget.hit(address)):
+                await _refuse(
+                    scope, receive, send, 429, "Too many requests from your address; wait a minute.", retry_after=wait
+                )
+                return
+            await self.app(scope, receive, send)
+            return
+        principal, problem = self._identify(scope)
+        if principal is None:
+            if kind == "http" and method in SAFE_METHODS and _wants_html(scope):
+                target = path + ("?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else "")
+                await _redirect(send, "/login?next=" + quote(target, safe="/"))
+                return
+            await _refuse(scope, receive, send, 401, problem)
+            return
+        if principal.via == "session" and method not in SAFE_METHODS and not same_origin(scope, self.access.public_url):
+            await _refuse(scope, receive, send, 403, "This request came from another site; it was refused (CSRF).")
+            return
+        if not principal.may(need):
+            await _refuse(scope, receive, send, 403, refusal(principal, need))
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+    def _identify(self, scope: Scope) -> tuple[Principal | None, str]:
+        authorization = _headers(scope).get(b"authorization", b"").decode("latin-1")
+        if authorization:
+            scheme, _, text = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not text.strip():
+                return None, "Send the API token as: Authorization: Bearer <token>."
+            principal = self.access.from_token(text.strip())
+            return principal, "This API token is not valid: it was revoked, mistyped, or its account is disabled."
+        cookie = read_cookie(scope)
+        if cookie:
+            principal = self.access.from_session(cookie)
+            return principal, "Your session has ended; sign in again."
+        return None, "Sign in first, or send an API token: Authorization: Bearer <token>."
+
+
+def _wants_html(scope: Scope) -> bool:
+    return b"text/html" in _headers(scope).get(b"accept", b"")
+
+
+def _with_headers(send: Send, secure: bool) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            present = {k.lower() for k, _ in headers}
+            extra = [(k, v) for k, v in _ALWAYS if k not in present]
+            content_type = dict(headers).get(b"content-type", b"")
+            if content_type.startswith(b"text/html") and b"content-security-policy" not in present:
+                extra.append((b"content-security-policy", CSP.encode()))
+            if secure:
+                extra.append((b"strict-transport-security", b"max-age=31536000"))
+            message = {**message, "headers": headers + extra}
+        await send(message)
+
+    return sending
+
+
+async def _redirect(send: Send, location: str) -> None:
+    await send({"type": "http.response.start", "status": 303, "headers": [(b"location", location.encode())]})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def refusal(principal: Principal, need: Need) -> str:
+    """Why a signed-in caller may not: “Your role (viewer) may not publish flow versions…”."""
+    if principal.via == "token":
+        return f"This API token may not {describe(need)}: it lacks that right, or its account's role does."
+    return f"Your role ({principal.user.role}) may not {describe(need)}."
+
+
+async def _refuse(
+    scope: Scope, receive: Receive, send: Send, status: int, detail: str, *, retry_after: float = 0.0
+) -> None:
+    if scope["type"] == "websocket":
+        # closing before accepting: the client sees the handshake refused (403)
+        if (await receive())["type"] != "websocket.connect":
+            return
+        await send({"type": "websocket.close", "code": 4000 + status, "reason": detail[:120]})
+        return
+    if retry_after:
+        body = json.dumps({"detail": detail}).encode()
+        headers = [(b"content-type", b"application/json"), (b"retry-after", str(int(retry_after) + 1).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return
+    if status == 401:
+        await answer_json(send, 401, {"detail": detail})
+        return
+    await answer(send, status, detail)
+
+
+def matrix_markdown(rules: Rules) -> str:
+    """The permission matrix as docs/permissions.md shows it: rights by role, then every address's rule."""
+    lines = ["| right | " + " | ".join(ROLES) + " |", "|---|" + "---|" * len(ROLES)]
+    for right, words in RIGHTS.items():
+        marks = " | ".join("✓" if right in ROLE_RIGHTS[role] else "" for role in ROLES)
+        lines.append(f"| `{right}`: {words} | {marks} |")
+    lines += ["", "| address | methods | needs |", "|---|---|---|"]
+    for rule in rules.rules:
+        need = rule.need if isinstance(rule.need, str) else " or ".join(rule.need)
+        shown = {PUBLIC: "anyone", SIGNED_IN: "any signed-in account"}.get(need, f"`{need}`")
+        methods = ", ".join(sorted(m for m in rule.methods if m != "HEAD"))
+        lines.append(f"| `{rule.template}` | {methods} | {shown} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,36 @@
+"""Signing the tests in: an owner (or an account of any role) with a session cookie or an API token."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import httpx
+from fastapi import FastAPI
+
+from runtime.access import COOKIE, RIGHTS, Access
+from runtime.accounts import Role, User
+
+OWNER = "owner@chatloom.test"
+PASSWORD = "correct horse battery staple"
+
+
+def account(access: Access, role: Role = "owner") -> User:
+    """The test account of this role (made once per database; the first one is the owner)."""
+    if not access.accounts.has_owner():
+        access.accounts.create_owner(OWNER, PASSWORD)
+    email = OWNER if role == "owner" else f"{role}@chatloom.test"
+    return access.accounts.by_email(email) or access.accounts.create(email, PASSWORD, role)
+
+
+def api_headers(app: FastAPI | Access, scopes: Iterable[str] = RIGHTS, role: Role = "owner") -> dict[str, str]:
+    """Authorization for the HTTP API: a token of the role's account with these scopes."""
+    access = app if isinstance(app, Access) else app.state.access
+    _, text = access.accounts.create_token(account(access, role).id, "tests", list(scopes))
+    return {"authorization": f"Bearer {text}"}
+
+
+def sign_in(client: httpx.AsyncClient, access: Access, role: Role = "owner") -> User:
+    """A live session of the role's account, as the browser's cookie."""
+    user = account(access, role)
+    client.cookies.set(COOKIE, access.accounts.open_session(user.id))
+    return user
