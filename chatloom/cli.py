@@ -430,6 +430,9 @@ def _import(args: argparse.Namespace) -> int:
             version = store.publish(flow.id, catalog, note=args.note)
         except FlowInvalid as exc:  # cannot happen after the check above, short of a plugin changing under us
             raise CliError(str(exc), EXIT_PROBLEMS) from None
+        from runtime.audit import record_cli
+
+        record_cli(engine, "flow.publish", flow.id, {"version": version})
         print(f"Imported {flow.id!r} and published it as version {version}{replacing}.")
     elif has_errors(problems):
         errors = sum(p.severity == "error" for p in problems)

@@ -54,19 +54,25 @@ def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: C
 
 def _store(args: argparse.Namespace, create: bool = True) -> Any:
     from chatloom.cli import CliError, data_folder, open_database
-    from runtime.channels.secretbox import SecretBox
+    from runtime.channels.secretbox import WrongKey, check_key, open_box
     from runtime.channels.store import ChannelStore
 
     engine = open_database(args.data, create=create)
     if engine is None:
         raise CliError(f"There is no database in {data_folder(args.data)} yet.")
-    return ChannelStore(engine, SecretBox.for_data_folder(data_folder(args.data))), engine
+    try:
+        box = open_box(data_folder(args.data))
+        check_key(box, engine)
+    except WrongKey as exc:
+        raise CliError(str(exc), 1) from None
+    return ChannelStore(engine, box), engine
 
 
 def _deploy(args: argparse.Namespace) -> int:
     from chatloom.cli import CliError
     from flows.store import FlowNotFound, FlowStore
-    from runtime.channels.kinds import ACCOUNT, ACCOUNT_RULE, KINDS
+    from runtime.audit import record_cli
+    from runtime.channels.kinds import ACCOUNT, ACCOUNT_RULE
 
     if not ACCOUNT.match(args.account):
         raise CliError(f"{args.account!r}: an account name is {ACCOUNT_RULE}.")
@@ -75,6 +81,7 @@ def _deploy(args: argparse.Namespace) -> int:
         if store.deployment(args.channel, args.account) is None:
             raise CliError(f"There is no {args.channel} channel {args.account!r} to pause or resume.")
         store.set_paused(args.channel, args.account, args.pause)
+        record_cli(engine, "channel.pause" if args.pause else "channel.resume", f"{args.channel}/{args.account}")
         print(f"{args.channel}/{args.account} {'paused' if args.pause else 'answering again'}.")
         return 0
     flows = FlowStore(engine)
@@ -85,9 +92,19 @@ def _deploy(args: argparse.Namespace) -> int:
         raise CliError(f"{exc} Publish it first (`chatloom import FILE --publish`).") from None
     credentials = _credentials(args, store.deployment(args.channel, args.account))
     store.deploy(args.channel, args.account, args.flow_id, version, credentials, api_base=args.api_base)
+    record_cli(engine, "channel.deploy", f"{args.channel}/{args.account}", {"flow": args.flow_id, "version": version})
     print(f"{args.channel}/{args.account} answers with {args.flow_id} version {version}.")
     if args.move_running:
         _move_running(args, engine, version)
+    _say_where(args, credentials)
+    return 0
+
+
+def _say_where(args: argparse.Namespace, credentials: dict[str, Any]) -> None:
+    """Where the platform sends its events, and what to paste into it; Telegram's registered."""
+    from chatloom.cli import CliError
+    from runtime.channels.kinds import KINDS
+
     path = f"/hooks/{args.channel}/{args.account}"
     if args.channel == "web":
         site = (args.webhook or "https://your.server").rstrip("/")
@@ -117,7 +134,6 @@ def _deploy(args: argparse.Namespace) -> int:
         print(f"Telegram sends updates to {url}.")
     else:
         print(f"Webhook path: {path} (run again with --webhook https://your.server to register it).")
-    return 0
 
 
 def _move_running(args: argparse.Namespace, engine: Any, version: int) -> None:

@@ -60,7 +60,10 @@ def _privacy(args: argparse.Namespace) -> Any:
 
 def _export(args: argparse.Namespace) -> int:
     privacy, subject = _privacy(args)
+    from runtime.audit import record_cli
+
     text = json.dumps(asyncio.run(privacy.export(subject)), ensure_ascii=False, indent=2, default=str)
+    record_cli(privacy.engine, "privacy.export", detail={"conversations": len(subject.ids)})
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(text + "\n")
@@ -77,5 +80,8 @@ def _erase(args: argparse.Namespace) -> int:
     if not args.yes:
         raise CliError(f"This erases {len(subject.ids)} conversations and everything tied to them; add --yes.")
     counts = asyncio.run(privacy.erase(subject))
+    from runtime.audit import record_cli
+
+    record_cli(privacy.engine, "privacy.erase", detail=counts)  # by its counts: never whom it was about
     print("Erased: " + ", ".join(f"{n} {what}" for what, n in counts.items()) + ".")
     return 0

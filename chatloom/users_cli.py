@@ -31,8 +31,6 @@ def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: C
     listing = sub.add_parser("list", help="list the accounts and their roles")
     data_option(listing)
 
-    from runtime.access import RIGHTS
-
     p = command("tokens", _tokens, "Make, list and revoke API tokens for the HTTP API.")
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     make = sub.add_parser(
@@ -46,9 +44,9 @@ def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: C
     make.add_argument(
         "--scope",
         action="append",
-        choices=sorted(RIGHTS),
         metavar="RIGHT",
-        help=f"a right it may use (may be repeated; default chat): {', '.join(sorted(RIGHTS))}",
+        help="a right it may use, e.g. chat, flows.read, conversations.read (may be repeated; default chat; "
+        "all of them: docs/permissions.md)",
     )
     data_option(make)
     listing = sub.add_parser("list", help="list the tokens (never the tokens themselves)")
@@ -100,7 +98,7 @@ def _users(args: argparse.Namespace) -> int:
 
 def _tokens(args: argparse.Namespace) -> int:
     from chatloom.cli import CliError
-    from runtime.access import rights_of
+    from runtime.access import RIGHTS, rights_of
     from runtime.accounts import AccountError
     from runtime.audit import CLI
 
@@ -122,6 +120,9 @@ def _tokens(args: argparse.Namespace) -> int:
     if user is None:
         raise CliError(f"There is no account {args.email}; see `chatloom users list`.")
     scopes = sorted(set(args.scope or ["chat"]))
+    unknown = [s for s in scopes if s not in RIGHTS]
+    if unknown:
+        raise CliError(f"Not a right: {', '.join(unknown)}. The rights: {', '.join(RIGHTS)}.")
     beyond = [s for s in scopes if s not in rights_of(user.role)]
     if beyond:
         raise CliError(f"The role of {user.email} ({user.role}) does not hold: {', '.join(beyond)}.")

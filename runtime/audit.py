@@ -137,6 +137,11 @@ class AuditLog:
             ]
 
 
+def record_cli(engine: Engine, action: str, target: str = "", detail: Mapping[str, Any] | None = None) -> None:
+    """Record what a `chatloom` command did on the server (the actor: CLI)."""
+    AuditLog(engine).record(CLI, action, target, detail)
+
+
 def as_csv(entries: list[Entry]) -> str:
     """The entries as CSV (UTC times), for a spreadsheet or an auditor."""
     out = io.StringIO()

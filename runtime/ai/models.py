@@ -24,6 +24,7 @@ from sqlmodel import SQLModel
 
 from flows.problems import describe_validation_error
 from nodes.ai.llm import MODEL_NAME
+from runtime import redaction
 from runtime.channels.secretbox import SecretBox
 
 Provider = Literal["local", "openai", "anthropic", "mistral", "groq", "gemini", "azure", "ollama", "openai_compatible"]
@@ -183,6 +184,7 @@ def read_models_file(path: Path) -> tuple[list[ModelConfig], str | None]:
         except ModelConfigError as exc:
             raise ModelConfigError(f"In {path.name}, model {entry.get('name', '?')!r}: {exc}") from None
         key = os.environ.get(form.api_key_env, "") if form.api_key_env else ""
+        redaction.remember(key)
         out.append(_config(form, key, "file", form.name == default))
     return out, default
 

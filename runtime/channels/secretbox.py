@@ -11,7 +11,10 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from runtime import redaction
+
 KEY_ENV = "CHATLOOM_SECRET_KEY"
+redaction.install()  # a process that holds secrets scrubs them from its logs
 
 
 class SecretsUnreadable(Exception):
@@ -29,6 +32,7 @@ class SecretBox:
         """The key from $CHATLOOM_SECRET_KEY, else from `data/secret.key` (made on first use, mode 0600)."""
         env = os.environ.get(KEY_ENV)
         if env:
+            redaction.remember(env)
             return cls(env.encode())
         path = data / "secret.key"
         if not path.exists():
@@ -39,6 +43,7 @@ class SecretBox:
         return cls(path.read_bytes().strip())
 
     def seal(self, values: dict[str, Any]) -> str:
+        redaction.remember(*values.values())
         return self._fernet.encrypt(json.dumps(values).encode()).decode()
 
     def open(self, sealed: str) -> dict[str, Any]:
@@ -50,6 +55,7 @@ class SecretBox:
             ) from exc
         if not isinstance(data, dict):
             raise SecretsUnreadable("The channel's stored credentials are damaged; enter them again.")
+        redaction.remember(*data.values())
         return data
 
 

@@ -15,6 +15,7 @@ from flows.document import parse_flow
 from nodes.api import Inbound, Outbound
 from runtime.ai.local_embedder import LocalEmbedder
 from runtime.ai.memory import ChromaMemory
+from runtime.audit import CLI, AuditLog
 from runtime.channels.base import ChannelEvent
 from runtime.media import LocalMedia
 from runtime.privacy import Privacy, SubjectNotFound
@@ -155,3 +156,8 @@ def test_the_command_line_exports_and_erases(tmp_path: Path) -> None:
     assert erased.returncode == 0 and "1 conversations" in erased.stdout, erased.stderr
     again = chatloom("privacy-export", "--user-id", "ann")
     assert again.returncode != 0 and "No conversations are held for that person." in again.stderr
+    engine = make_engine(f"sqlite:///{data / 'chatloom.db'}")
+    entries = AuditLog(engine).entries(action="privacy")
+    engine.dispose()
+    assert [(e.actor, e.action) for e in entries] == [(CLI, "privacy.erase"), (CLI, "privacy.export")]
+    assert entries[0].detail["conversations"] == 1 and '"ann"' not in json.dumps([e.to_json() for e in entries])
