@@ -186,14 +186,20 @@ def work(*, data: Path | None) -> int:
     attach_ai(runtime, data_folder(data))
     channels = Channels(runtime, ChannelStore(engine, box))
 
+    from runtime.retention import Retention
+
+    retention = Retention(runtime)
+
     async def main() -> None:
         await runtime.startup()
+        retention.start()
         await channels.start()
         print(f"Chatloom worker: handling channel events in {data_folder(data)}", flush=True)
         try:
             await asyncio.Event().wait()
         finally:
             await channels.stop()
+            await retention.stop()
             await runtime.shutdown()
 
     with contextlib.suppress(KeyboardInterrupt):

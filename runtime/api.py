@@ -45,6 +45,7 @@ from runtime.knowledge_api import knowledge_routes, upload_limit
 from runtime.login import account_routes, login_routes
 from runtime.media import media_routes
 from runtime.privacy_api import privacy_routes
+from runtime.retention import Retention
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
@@ -64,19 +65,7 @@ def create_app(
     and stop with the app. Every route passes the access gate (runtime.access): only the
     webhooks, the widget, the health check and the sign-in pages are open to anyone."""
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await runtime.startup()
-        if channels is not None:
-            await channels.start(work=work)
-        try:
-            yield
-        finally:
-            if channels is not None:
-                await channels.stop()
-            await runtime.shutdown()
-
-    app = FastAPI(title="Chatloom runtime", version="1", lifespan=lifespan)
+    app = FastAPI(title="Chatloom runtime", version="1", lifespan=_lifespan(runtime, channels, work))
     app.state.runtime = runtime
     app.add_middleware(Guard, limit=MAX_BODY, larger=upload_limit)
     _error_handlers(app)
@@ -153,9 +142,33 @@ def create_app(
     return app
 
 
+def _lifespan(runtime: Runtime, channels: Channels | None, work: bool) -> Callable[[FastAPI], Any]:
+    """Start and stop with the app: the runtime's timers, retention, and the channels' worker."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.startup()
+        retention: Retention = app.state.retention
+        retention.apply()  # transcripts masked from the first turn, when asked
+        if work:
+            retention.start()
+        if channels is not None:
+            await channels.start(work=work)
+        try:
+            yield
+        finally:
+            if channels is not None:
+                await channels.stop()
+            await retention.stop()
+            await runtime.shutdown()
+
+    return lifespan
+
+
 def _guard(app: FastAPI, runtime: Runtime, access: Access) -> None:
     """The access gate, outermost (nothing is read before it decides), and the account routes."""
     app.state.access = access
+    app.state.retention = Retention(runtime, access.audit)
     app.add_middleware(AccessGate, access=access)
     app.include_router(login_routes(access))
     app.include_router(account_routes(access))

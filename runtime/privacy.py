@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -155,24 +156,32 @@ class Privacy:
     async def erase(self, subject: Subject) -> dict[str, int]:
         """Erase everything held about the person; returns how much went, by store."""
         counts: dict[str, int] = {}
-        for state in subject.conversations:
-            if state.wake_token:
-                self.runtime.timers.cancel(state.id, state.wake_token)
-        counts["voice files"] = self._media(subject)
         memory = self.runtime.services.memory
         if memory is not None:
             counts["memories"] = sum([await memory.erase_user(user) for user in subject.users])
-        counts.update(self._sql(subject))
-        self.runtime.forget_cached(subject.ids)
+        events = [row_id for row_id, _ in self._inbox_rows(subject)]
+        counts = {**self.erase_conversations(subject.conversations, events), **counts}
         log.info("a person's data was erased", extra={"counts": counts})  # never who
         return counts
 
-    def _sql(self, subject: Subject) -> dict[str, int]:
-        ids = subject.ids
-        events = [row_id for row_id, _ in self._inbox_rows(subject)]
+    def erase_conversations(self, states: list[ConversationState], events: Sequence[int] = ()) -> dict[str, int]:
+        """Erase these conversations: timers, voice replies, transcripts, waiting messages, chats (and
+        these channel event rows); model calls lose the link. Long-term memories stay (they are the
+        user's, not one conversation's). Idempotent."""
+        subject = Subject(asked="", conversations=states)
+        for state in states:
+            if state.wake_token:
+                self.runtime.timers.cancel(state.id, state.wake_token)
+        counts = {"voice files": self._media(subject), **self._sql(subject.ids, events)}
+        self.runtime.forget_cached(subject.ids)
+        return counts
+
+    def _sql(self, ids: list[str], events: Sequence[int]) -> dict[str, int]:
         with self.engine.begin() as conn:
             counts = {
-                "channel events": conn.execute(delete(INBOX).where(INBOX.c.id.in_(events))).rowcount if events else 0,
+                "channel events": conn.execute(delete(INBOX).where(INBOX.c.id.in_(list(events)))).rowcount
+                if events
+                else 0,
                 "messages waiting": conn.execute(delete(OUTBOX).where(OUTBOX.c.conversation_id.in_(ids))).rowcount,
                 "chats": conn.execute(delete(CHATS).where(CHATS.c.conversation_id.in_(ids))).rowcount,
                 "transcript turns": conn.execute(delete(TURN).where(TURN.c.conversation_id.in_(ids))).rowcount,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -174,6 +174,7 @@ class ConversationStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.mask: Callable[[str], str] | None = None  # applied to the texts of each turn written (retention)
         SQLModel.metadata.create_all(engine, tables=[CONV, TURN])
         seen = (
             select(TURN.c.seq)
@@ -324,8 +325,8 @@ class ConversationStore:
                         "account": state.account,
                         "event_id": inbound.event_id if inbound else None,
                         "node_id": answered,
-                        "inbound": _dumps(inbound.to_json()) if inbound else None,
-                        "outbound": _dumps([[node, m.to_json()] for node, m in outbound]),
+                        "inbound": _dumps(self._masked(inbound.to_json())) if inbound else None,
+                        "outbound": _dumps([[node, self._masked(m.to_json())] for node, m in outbound]),
                         "status": "stored",
                         "created_at": now,
                     },
@@ -334,6 +335,11 @@ class ConversationStore:
                 raise Duplicate(inbound.event_id if inbound else "") from None
         state.seq = turn
         return turn
+
+    def _masked(self, message: dict[str, Any]) -> dict[str, Any]:
+        if self.mask is not None and isinstance(message.get("text"), str):
+            return {**message, "text": self.mask(message["text"])}
+        return message
 
     def messages(self, conversation_id: str, after: int = 0, limit: int = 500) -> list[StoredMessage]:
         """The transcript after line id `after`, oldest first (inbound and outbound lines)."""

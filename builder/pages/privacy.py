@@ -17,6 +17,7 @@ from builder.access import Visitor, enter
 from builder.context import Builder
 from builder.pages.account import header
 from runtime.privacy import Privacy, Subject, SubjectNotFound
+from runtime.retention import Retention
 
 CHANNELS = ["any channel", "api", "telegram", "slack", "whatsapp", "messenger", "instagram", "web"]
 
@@ -70,6 +71,19 @@ class PrivacyPage:
                 self.channel.mark("find-channel")
                 ui.button("Find", icon="search", on_click=self._find).mark("find")
             self.found = ui.column().classes("w-full gap-1").mark("found")
+        self.retention = Retention(builder.runtime, who.access.audit)
+        kept = self.retention.settings()
+        with ui.card().classes("w-full max-w-4xl"):
+            ui.label("Retention").classes("text-lg font-medium")
+            ui.label(
+                "Conversations and their transcripts are deleted this many days after their last message "
+                "(checked every ten minutes); 0 keeps them until erased. Masking replaces emails, phone numbers "
+                "and card numbers in transcripts written from now on."
+            ).classes("text-sm text-gray-600")
+            with ui.row().classes("items-end gap-2"):
+                self.days = ui.number("Days to keep", value=kept.days, min=0, max=36_500, step=1).mark("days")
+                self.mask = ui.checkbox("Mask emails, phone numbers and card numbers", value=kept.mask).mark("mask")
+                ui.button("Save", on_click=self._keep).mark("save-retention")
         with ui.card().classes("w-full max-w-4xl"):
             ui.label("What Chatloom stores, and where").classes("text-lg font-medium")
             columns = [
@@ -81,6 +95,18 @@ class PrivacyPage:
                 "Nothing leaves the server unless a flow sends it: an AI step to a hosted model, an HTTP step, "
                 "a channel's platform. The built-in AI model, embeddings and speech run on this server."
             ).classes("text-sm")
+
+    def _keep(self) -> None:
+        if not self.who.may("privacy.manage"):
+            return
+        try:
+            kept = self.retention.configure(int(self.days.value or 0), bool(self.mask.value))
+        except (TypeError, ValueError) as exc:
+            ui.notify(str(exc), type="warning")
+            return
+        self.who.record("retention.set", detail={"days": kept.days, "mask": kept.mask})
+        kept_for = f"{kept.days} days" if kept.days else "until erased"
+        ui.notify(f"Saved: conversations are kept {kept_for}" + ("; transcripts are masked." if kept.mask else "."))
 
     def _find(self) -> None:
         if not self.who.may("privacy.manage"):
