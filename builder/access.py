@@ -134,3 +134,21 @@ def sign_out(who: Visitor) -> None:
     who.access.accounts.logout(who.token)
     who.record("logout")
     ui.navigate.to("/login")
+
+
+def write_matrix(path: str = "docs/permissions.md") -> None:
+    """Rewrite the generated part of the permission matrix (`python -m builder.access`)."""
+    from pathlib import Path
+
+    from runtime.access import matrix_markdown, runtime_rules
+
+    rules = runtime_rules()
+    add_rules(rules)
+    doc = Path(path)
+    head, rest = doc.read_text().split("<!-- matrix -->\n", 1)
+    tail = rest.split("<!-- /matrix -->", 1)[1]
+    doc.write_text(f"{head}<!-- matrix -->\n{matrix_markdown(rules)}<!-- /matrix -->{tail}")
+
+
+if __name__ == "__main__":
+    write_matrix()

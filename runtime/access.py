@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from runtime.accounts import ROLES, Accounts, Role, User
 from runtime.asgi import answer, answer_json
 from runtime.audit import AuditLog
+from runtime.sso import SingleSignOn, SsoConfig
 
 COOKIE = "chatloom_session"
 PUBLIC = "public"  # anyone: verified by other means (a signature) or harmless
@@ -152,6 +153,8 @@ def runtime_rules() -> Rules:
     rules.add("/media/{name:path}", ["GET"], PUBLIC)  # unguessable names, fetched by the channels' apps
     rules.add("/demo/{rest:path}", ["GET"], PUBLIC)  # the example order API: made-up data
     rules.add("/login", ["GET", "POST"], PUBLIC)
+    rules.add("/login/sso", ["GET"], PUBLIC)  # to the company's identity provider
+    rules.add("/login/sso/callback", ["GET"], PUBLIC)  # and back, checked by state, PKCE and the ID token
     rules.add("/logout", ["POST"], PUBLIC)
     rules.add("/setup", ["GET", "POST"], PUBLIC)  # needs the code the server printed, and no owner yet
     rules.add("/favicon.ico", ["GET"], PUBLIC)
@@ -209,6 +212,8 @@ class Access:
     def __post_init__(self) -> None:
         self.accounts = Accounts(self.engine)
         self.audit = AuditLog(self.engine)
+        config = SsoConfig.from_env()
+        self.sso = SingleSignOn(config, self.accounts) if config else None
 
     def from_session(self, token: str) -> Principal | None:
         user = self.accounts.session_user(token)

@@ -42,7 +42,7 @@ from runtime.channels.service import Channels
 from runtime.channels.widget import widget_routes
 from runtime.engine import Busy, ConversationNotFound, Runtime
 from runtime.knowledge_api import knowledge_routes, upload_limit
-from runtime.login import account_routes, login_routes
+from runtime.login import account_routes, login_routes, sso_routes
 from runtime.media import media_routes
 from runtime.privacy_api import privacy_routes
 from runtime.retention import Retention
@@ -171,6 +171,7 @@ def _guard(app: FastAPI, runtime: Runtime, access: Access) -> None:
     app.state.retention = Retention(runtime, access.audit)
     app.add_middleware(AccessGate, access=access)
     app.include_router(login_routes(access))
+    app.include_router(sso_routes(access))
     app.include_router(account_routes(access))
     app.include_router(privacy_routes(runtime, access))
     plain = app.openapi

@@ -8,10 +8,11 @@ not.
 
 from __future__ import annotations
 
+import hmac
 import html
 import time
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -20,8 +21,10 @@ from runtime.access import COOKIE, Access, Principal, client_address, cookie_hea
 from runtime.accounts import SESSION_SECONDS, AccountError, LoginRefused
 from runtime.api_models import Problem
 from runtime.audit import as_csv
+from runtime.sso import SsoRefused
 
 MAX_FORM = 4096
+SSO_COOKIE = "chatloom_sso"
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -34,7 +37,8 @@ main{{background:#fff;padding:2rem;border-radius:12px;box-shadow:0 2px 12px #000
 h1{{font-size:1.4rem;margin:0 0 1rem}} label{{display:block;margin:.8rem 0 .2rem;font-size:.9rem}}
 input{{width:100%;box-sizing:border-box;padding:.55rem;border:1px solid #bbb;border-radius:6px;font-size:1rem}}
 button{{margin-top:1.2rem;width:100%;padding:.6rem;border:0;border-radius:6px;background:#5b3cc4;color:#fff;
-font-size:1rem;cursor:pointer}} .error{{color:#b00020;margin:.5rem 0}} p{{line-height:1.4}}
+font-size:1rem;cursor:pointer}} a.sso{{display:block;text-align:center;padding:.6rem;border:1px solid #5b3cc4;
+border-radius:6px;color:#5b3cc4;text-decoration:none}} .error{{color:#b00020;margin:.5rem 0}} p{{line-height:1.4}}
 </style></head><body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"""
     return HTMLResponse(document, status_code=status, headers={"cache-control": "no-store"})
 
@@ -46,9 +50,15 @@ def _safe_next(target: str) -> str:
     return target
 
 
-def _login_form(next_url: str, error: str = "", email: str = "") -> str:
+def _login_form(next_url: str, error: str = "", email: str = "", sso: str = "") -> str:
     problem = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    return f"""{problem}<form method="post" action="/login">
+    button = (
+        f'<p><a class="sso" href="/login/sso?next={quote(next_url, safe="/")}">Sign in with {html.escape(sso)}</a></p>'
+        '<p style="text-align:center;color:#666">or with your password</p>'
+        if sso
+        else ""
+    )
+    return f"""{problem}{button}<form method="post" action="/login">
 <input type="hidden" name="next" value="{html.escape(next_url)}">
 <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required
  value="{html.escape(email)}" autofocus>
@@ -86,6 +96,15 @@ def _signed_in(access: Access, request: Request, token: str, target: str) -> Red
     return response
 
 
+def _sso_name(access: Access) -> str:
+    return access.sso.config.name if access.sso else ""
+
+
+def _callback(access: Access, request: Request) -> str:
+    """The address the provider sends the browser back to (registered with the provider)."""
+    return (access.public_url or str(request.base_url)).rstrip("/") + "/login/sso/callback"
+
+
 def login_routes(access: Access) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     other_site = "This form came from another site; open the sign-in page of this server and try again."
@@ -98,7 +117,7 @@ def login_routes(access: Access) -> APIRouter:
                 "<p>This server has no owner account yet. Open the set-up link the server printed when it "
                 "started, or run <code>chatloom users create-owner --email you@example.com</code>.</p>",
             )
-        return _page("Sign in to Chatloom", _login_form(_safe_next(next)))
+        return _page("Sign in to Chatloom", _login_form(_safe_next(next), sso=_sso_name(access)))
 
     @router.post("/login")
     async def login(request: Request) -> Response:
@@ -109,7 +128,9 @@ def login_routes(access: Access) -> APIRouter:
         form = await _form(request)
         email, target = form.get("email", "")[:254], _safe_next(form.get("next", "/"))
         if wait:
-            body = _login_form(target, "Too many sign-in attempts from your address; wait a minute.", email)
+            body = _login_form(
+                target, "Too many sign-in attempts from your address; wait a minute.", email, _sso_name(access)
+            )
             return _page("Sign in to Chatloom", body, 429)
         try:
             user, token = access.accounts.login(email, form.get("password", ""))
@@ -122,7 +143,7 @@ def login_routes(access: Access) -> APIRouter:
                 address=address,
             )
             status = 429 if exc.retry_after else 401
-            return _page("Sign in to Chatloom", _login_form(target, str(exc), email), status)
+            return _page("Sign in to Chatloom", _login_form(target, str(exc), email, _sso_name(access)), status)
         access.audit.record(user.email, "login", address=address)
         return _signed_in(access, request, token, target)
 
@@ -173,6 +194,55 @@ def login_routes(access: Access) -> APIRouter:
         access.audit.record(user.email, "account.create_owner", user.email, address=address)
         access.audit.record(user.email, "login", address=address)
         return _signed_in(access, request, access.accounts.open_session(user.id), "/")
+
+    return router
+
+
+def sso_routes(access: Access) -> APIRouter:
+    """Single sign-on: to the company's identity provider and back (runtime.sso)."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/login/sso")
+    async def sso_start(request: Request, next: str = "/") -> Response:
+        if access.sso is None:
+            return _page("Sign in to Chatloom", "<p>Single sign-on is not set up on this server.</p>", 404)
+        try:
+            url, state = await access.sso.begin(_callback(access, request), _safe_next(next))
+        except SsoRefused as exc:
+            return _page("Sign in to Chatloom", _login_form("/", str(exc), sso=_sso_name(access)), 502)
+        response = RedirectResponse(url, status_code=303)
+        secure = "; Secure" if access.secure_cookies(request.scope) else ""
+        response.headers.append(
+            "set-cookie", f"{SSO_COOKIE}={state}; Path=/login/sso; HttpOnly; SameSite=Lax; Max-Age=600{secure}"
+        )
+        return response
+
+    @router.get("/login/sso/callback")
+    async def sso_back(request: Request, state: str = "", code: str = "", error: str = "") -> Response:
+        def refused(words: str, status: int) -> Response:
+            page = _page("Sign in to Chatloom", _login_form("/", words, sso=_sso_name(access)), status)
+            page.delete_cookie(SSO_COOKIE, path="/login/sso")
+            return page
+
+        if access.sso is None:
+            return refused("Single sign-on is not set up on this server.", 404)
+        if error:
+            return refused(f"The sign-in provider did not sign you in ({error[:80]}).", 401)
+        started = read_cookie(request.scope, SSO_COOKIE)
+        if not state or not started or not hmac.compare_digest(state.encode(), started.encode()):
+            return refused("This sign-in was not started in this browser; sign in again.", 400)
+        address = client_address(request.scope)
+        try:
+            user, target, made = await access.sso.finish(state, code, _callback(access, request))
+        except SsoRefused as exc:
+            access.audit.record("unknown account", "login.sso_failed", detail={"reason": str(exc)}, address=address)
+            return refused(str(exc), 401)
+        if made:
+            access.audit.record("single sign-on", "account.create", user.email, {"role": user.role}, address)
+        access.audit.record(user.email, "login.sso", address=address)
+        response = _signed_in(access, request, access.accounts.open_session(user.id), target)
+        response.delete_cookie(SSO_COOKIE, path="/login/sso")
+        return response
 
     return router
 
