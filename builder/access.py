@@ -21,6 +21,7 @@ from nicegui import app, ui
 
 from builder.context import Builder
 from runtime.access import COOKIE, SIGNED_IN, Access, Need, Principal, Rules, client_address, refusal
+from runtime.workspaces import Workspace
 
 # The builder's pages and the rule of each; registered into the gate's table by add_rules.
 PAGES: dict[str, Need] = {
@@ -87,6 +88,23 @@ class Visitor:
             return False
         return True
 
+    def workspaces(self) -> list[Workspace]:
+        """The workspaces this visitor sees, in the order they were made."""
+        return [w for w in self.access.workspaces.all() if self.principal.sees(w.id)]
+
+    def workspace(self) -> str | None:
+        """The workspace this visitor works in (chosen on the flow list; kept per browser); None: no workspace."""
+        mine = [w.id for w in self.workspaces()]
+        chosen = app.storage.user.get("workspace")
+        return chosen if chosen in mine else (mine[0] if mine else None)
+
+    def choose(self, workspace_id: str) -> None:
+        if self.principal.sees(workspace_id):
+            app.storage.user["workspace"] = workspace_id
+
+    def sees_flow(self, flow_id: str) -> bool:
+        return self.principal.sees(self.access.workspaces.of_flow(flow_id))
+
     def record(self, action: str, target: str = "", detail: Mapping[str, object] | None = None) -> None:
         """Write an action to the audit log under this visitor's name."""
         self.access.audit.record(self.email, action, target, detail, self.address)
@@ -101,14 +119,19 @@ def enter(builder: Builder, request: Request) -> Visitor | Response:
     if principal is None:
         return RedirectResponse("/login?next=" + request.url.path, status_code=303)
     if not principal.may(need):
-        words = html.escape(refusal(principal, need))
-        page = (
-            f'<!doctype html><meta charset="utf-8"><title>Not allowed</title><p>{words}</p><p><a href="/">Back</a></p>'
-        )
-        return HTMLResponse(page, status_code=403)
+        return _said(refusal(principal, need), 403)
+    if not builder.access.sees(principal, rule, request.url.path):
+        return _said("There is no such flow in your workspaces.", 404)
     visitor = Visitor(builder.access, token, principal, client_address(request.scope))
     app.storage.client["visitor"] = visitor
     return visitor
+
+
+def _said(words: str, status: int) -> HTMLResponse:
+    page = (
+        f'<!doctype html><meta charset="utf-8"><title>Chatloom</title><p>{html.escape(words)}</p><a href="/">Back</a>'
+    )
+    return HTMLResponse(page, status_code=status)
 
 
 def visitor() -> Visitor:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import quote, urlsplit
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,6 +35,8 @@ from runtime.accounts import ROLES, Accounts, Role, User
 from runtime.asgi import answer, answer_json
 from runtime.audit import AuditLog
 from runtime.sso import SingleSignOn, SsoConfig
+from runtime.store import CONV
+from runtime.workspaces import Workspaces
 
 COOKIE = "chatloom_session"
 PUBLIC = "public"  # anyone: verified by other means (a signature) or harmless
@@ -96,6 +99,10 @@ class Principal:
     rights: frozenset[str]
     via: Literal["session", "token"]
     token_id: str | None = None
+    workspaces: frozenset[str] | None = None  # the workspaces it sees; None: all (owners, admins)
+
+    def sees(self, workspace_id: str) -> bool:
+        return self.workspaces is None or workspace_id in self.workspaces
 
     def may(self, need: Need) -> bool:
         if need in (PUBLIC, SIGNED_IN):
@@ -111,13 +118,14 @@ class Rule:
     methods: frozenset[str]  # HTTP methods, and "WS" for a WebSocket
     need: Need
     pattern: re.Pattern[str]
+    scope: str = ""  # "flow_id" or "conversation_id": the workspace of that one must be the caller's too
 
 
 def _compile(template: str) -> re.Pattern[str]:
     out, pos = [], 0
     for m in re.finditer(r"\{(\w+)(:path)?\}", template):
         out.append(re.escape(template[pos : m.start()]))
-        out.append(".*" if m.group(2) else "[^/]+")
+        out.append(f"(?P<{m.group(1)}>{'.*' if m.group(2) else '[^/]+'})")
         pos = m.end()
     out.append(re.escape(template[pos:]))
     return re.compile("^" + "".join(out) + "$")
@@ -132,7 +140,8 @@ class Rules:
     def add(self, template: str, methods: Iterable[str], need: Need) -> None:
         if isinstance(need, str) and need not in (PUBLIC, SIGNED_IN) and need not in RIGHTS:
             raise ValueError(f"unknown right {need!r}")
-        self.rules.append(Rule(template, frozenset(methods), need, _compile(template)))
+        scope = next((s for s in SCOPES if "{" + s + "}" in template), "")
+        self.rules.append(Rule(template, frozenset(methods), need, _compile(template), scope))
 
     def find(self, method: str, path: str) -> Rule | None:
         for rule in self.rules:
@@ -141,6 +150,7 @@ class Rules:
         return None
 
 
+SCOPES = ("flow_id", "conversation_id")  # path parameters whose workspace is checked
 ANY = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "WS")
 
 
@@ -212,19 +222,41 @@ class Access:
     def __post_init__(self) -> None:
         self.accounts = Accounts(self.engine)
         self.audit = AuditLog(self.engine)
+        self.workspaces = Workspaces(self.engine)
         config = SsoConfig.from_env()
-        self.sso = SingleSignOn(config, self.accounts) if config else None
+        self.sso = SingleSignOn(config, self.accounts, self.workspaces) if config else None
 
     def from_session(self, token: str) -> Principal | None:
         user = self.accounts.session_user(token)
-        return Principal(user, rights_of(user.role), "session") if user else None
+        if user is None:
+            return None
+        return Principal(user, rights_of(user.role), "session", None, self.workspaces.visible(user.id, user.role))
 
     def from_token(self, text: str) -> Principal | None:
         found = self.accounts.token_user(text)
         if found is None:
             return None
         user, token = found
-        return Principal(user, rights_of(user.role) & frozenset(token.scopes), "token", token.id)
+        rights = rights_of(user.role) & frozenset(token.scopes)
+        return Principal(user, rights, "token", token.id, self.workspaces.visible(user.id, user.role))
+
+    def workspace_of(self, scope: str, value: str) -> str | None:
+        """The workspace of a flow, or of a conversation's flow (None: no such conversation)."""
+        if scope == "conversation_id":
+            with self.engine.connect() as conn:
+                flow_id = conn.execute(select(CONV.c.flow_id).where(CONV.c.id == value)).scalar()
+            return self.workspaces.of_flow(str(flow_id)) if flow_id else None
+        return self.workspaces.of_flow(value)
+
+    def sees(self, principal: Principal, rule: Rule | None, path: str) -> bool:
+        """Whether the flow or conversation the path names is in a workspace the caller sees."""
+        if rule is None or not rule.scope or principal.workspaces is None:
+            return True
+        matched = rule.pattern.match(path)
+        if matched is None:
+            return True
+        workspace = self.workspace_of(rule.scope, matched.group(rule.scope))
+        return workspace is None or principal.sees(workspace)
 
     def setup_open(self, code: str) -> bool:
         return not self.accounts.has_owner() and hmac.compare_digest(code.encode(), self.setup_code.encode())
@@ -324,6 +356,10 @@ class AccessGate:
             return
         if not principal.may(need):
             await _refuse(scope, receive, send, 403, refusal(principal, need))
+            return
+        if not self.access.sees(principal, rule, path):  # in a workspace it is not a member of: as if absent
+            what = "flow" if rule is not None and rule.scope == "flow_id" else "conversation"
+            await _refuse(scope, receive, send, 404, f"There is no such {what} in your workspaces.")
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)

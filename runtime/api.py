@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from flows.problems import FlowInvalid
 from flows.store import FlowNotFound
 from nodes.api import Inbound, Media, Outbound
-from runtime.access import Access, AccessGate
+from runtime.access import Access, AccessGate, Principal
 from runtime.ai.feedback_api import feedback_routes
 from runtime.api_models import (
     ConversationOut,
@@ -46,6 +46,7 @@ from runtime.login import account_routes, login_routes, sso_routes
 from runtime.media import media_routes
 from runtime.privacy_api import privacy_routes
 from runtime.retention import Retention
+from runtime.workspaces import DEFAULT
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
@@ -76,7 +77,8 @@ def create_app(
         app.add_middleware(HookGate, channels=channels, limit=MAX_BODY)  # outermost: before routing
         app.include_router(hook_routes(channels))
         app.include_router(widget_routes(channels))
-    _guard(app, runtime, access or Access(runtime.engine))
+    access = access or Access(runtime.engine)
+    _guard(app, runtime, access)
 
     app.include_router(media_routes(lambda: runtime.services.media))
 
@@ -85,12 +87,14 @@ def create_app(
         return Health()
 
     @app.get("/api/flows")
-    async def flows() -> list[FlowOut]:
-        """Flows that have a published version."""
+    async def flows(request: Request) -> list[FlowOut]:
+        """Flows that have a published version, in the caller's workspaces."""
+        principal: Principal = request.state.principal
+        places = access.workspaces.flows_in()
         return [
             FlowOut(id=f.id, name=f.name, latest_version=f.latest_version)
             for f in runtime.flows.list()
-            if f.latest_version is not None
+            if f.latest_version is not None and principal.sees(places.get(f.id, DEFAULT))
         ]
 
     @app.post("/api/flows/{flow_id}/conversations", status_code=201, responses=_documented(400, 404, 409, 413, 422))

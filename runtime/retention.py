@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,24 +23,21 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
 from runtime.audit import SYSTEM, AuditLog
-from runtime.channels.store import INBOX
+from runtime.channels.store import DEPLOY, INBOX
 from runtime.engine import Runtime
 from runtime.privacy import Privacy
 from runtime.store import CONV
+from runtime.workspaces import DEFAULT, Workspaces
 
 log = logging.getLogger(__name__)
 EVERY = 600.0  # seconds between sweeps
 BATCH = 500  # conversations erased per transaction
 DAY = 86_400.0
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-CARD = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
-PHONE = re.compile(r"(?<![\w+])\+?\d[\d ().-]{6,}\d\b")
-
 
 class RetentionRow(SQLModel, table=True):
-    __tablename__ = "retention"
-    id: int = Field(default=1, primary_key=True)
+    __tablename__ = "workspace_retention"
+    workspace_id: str = Field(primary_key=True, max_length=64)
     days: int = 0  # 0: keep conversations until erased
     mask: bool = False
     changed_at: float = 0.0
@@ -56,78 +52,86 @@ class Settings:
     mask: bool = False
 
 
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        n = int(ch) * (2 if i % 2 else 1)
-        total += n - 9 if n > 9 else n
-    return total % 10 == 0
-
-
-def mask(text: str) -> str:
-    """Emails, card numbers (those passing the Luhn check) and phone numbers replaced by words."""
-
-    def card(m: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", m.group())
-        return "[card number]" if _luhn(digits) else m.group()
-
-    def phone(m: re.Match[str]) -> str:
-        return "[phone number]" if len(re.sub(r"\D", "", m.group())) >= 8 else m.group()
-
-    return PHONE.sub(phone, CARD.sub(card, EMAIL.sub("[email]", text)))
-
-
 class Retention:
     def __init__(self, runtime: Runtime, audit: AuditLog | None = None, clock: Callable[[], float] = time.time) -> None:
         self.runtime, self.clock = runtime, clock
         self.engine: Engine = runtime.engine
         self.audit = audit or AuditLog(self.engine)
+        self.workspaces = Workspaces(self.engine)
         SQLModel.metadata.create_all(self.engine, tables=[TABLE])
         self._task: asyncio.Task[None] | None = None
 
-    def settings(self) -> Settings:
+    def settings(self, workspace: str = DEFAULT) -> Settings:
         with self.engine.connect() as conn:
-            row = conn.execute(select(TABLE.c.days, TABLE.c.mask).where(TABLE.c.id == 1)).first()
+            row = conn.execute(select(TABLE.c.days, TABLE.c.mask).where(TABLE.c.workspace_id == workspace)).first()
         return Settings(int(row.days), bool(row.mask)) if row else Settings()
 
-    def configure(self, days: int, masked: bool) -> Settings:
-        """Keep conversations `days` days after their last message (0: until erased); mask or not."""
+    def _all(self) -> dict[str, Settings]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(TABLE.c.workspace_id, TABLE.c.days, TABLE.c.mask)).all()
+        return {r.workspace_id: Settings(int(r.days), bool(r.mask)) for r in rows}
+
+    def configure(self, days: int, masked: bool, workspace: str = DEFAULT) -> Settings:
+        """Keep a workspace's conversations `days` days after their last message (0: until erased); mask or not."""
         if not 0 <= days <= 36_500:
             raise ValueError("Keep conversations between 1 and 36,500 days, or 0 to keep them until erased.")
+        if not self.workspaces.exists(workspace):
+            raise ValueError(f"There is no workspace “{workspace}”.")
         with self.engine.begin() as conn:
-            conn.execute(delete(TABLE))
-            conn.execute(TABLE.insert().values(id=1, days=days, mask=masked, changed_at=self.clock()))
+            conn.execute(delete(TABLE).where(TABLE.c.workspace_id == workspace))
+            conn.execute(TABLE.insert().values(workspace_id=workspace, days=days, mask=masked, changed_at=self.clock()))
         self.apply()
         return Settings(days, masked)
 
-    def apply(self) -> Settings:
-        """Set this process's transcript masking from the stored settings."""
-        found = self.settings()
-        self.runtime.store.mask = mask if found.mask else None
+    def apply(self) -> dict[str, Settings]:
+        """Set this process's transcript masking from the stored settings: the flows of the
+        workspaces that mask are masked (looked up per turn, so a flow made since is too)."""
+        found = self._all()
+        masking = {w for w, s in found.items() if s.mask}
+        spaces = self.workspaces
+        self.runtime.store.masked = (lambda flow_id: spaces.of_flow(flow_id) in masking) if masking else None
         return found
 
     async def sweep(self) -> dict[str, int]:
-        """Delete the conversations idle longer than the retention period, and channel events as old."""
-        found = self.apply()
-        if not found.days:
-            return {}
-        cutoff = self.clock() - found.days * DAY
+        """Delete, workspace by workspace, the conversations idle longer than its retention period,
+        and the channel events of its channels as old."""
+        counts: dict[str, int] = {}
+        for workspace, kept in self.apply().items():
+            if kept.days:
+                for what, n in (await self._sweep(workspace, kept.days)).items():
+                    counts[what] = counts.get(what, 0) + n
+        return counts
+
+    async def _sweep(self, workspace: str, days: int) -> dict[str, int]:
+        cutoff = self.clock() - days * DAY
+        places = self.workspaces.flows_in()
+        flows = [f.id for f in self.runtime.flows.list() if places.get(f.id, DEFAULT) == workspace]
         privacy = Privacy(self.runtime)
         counts: dict[str, int] = {}
-        while True:
+        while flows:
             with self.engine.connect() as conn:
-                ids = list(conn.execute(select(CONV.c.id).where(CONV.c.updated_at < cutoff).limit(BATCH)).scalars())
+                query = select(CONV.c.id).where(CONV.c.updated_at < cutoff, CONV.c.flow_id.in_(flows)).limit(BATCH)
+                ids = list(conn.execute(query).scalars())
             states = [s for cid in ids if (s := self.runtime.store.load(cid)) is not None]
             if not states:
                 break
             for what, n in (await asyncio.to_thread(privacy.erase_conversations, states)).items():
                 counts[what] = counts.get(what, 0) + n
         with self.engine.begin() as conn:
-            old = delete(INBOX).where(INBOX.c.received_at < cutoff, INBOX.c.status != "new")
-            counts["channel events"] = counts.get("channel events", 0) + int(conn.execute(old).rowcount or 0)
+            accounts = conn.execute(select(DEPLOY.c.channel, DEPLOY.c.account).where(DEPLOY.c.flow_id.in_(flows))).all()
+            gone = 0
+            for channel, account in accounts:
+                old = delete(INBOX).where(
+                    INBOX.c.channel == channel,
+                    INBOX.c.account == account,
+                    INBOX.c.received_at < cutoff,
+                    INBOX.c.status != "new",
+                )
+                gone += int(conn.execute(old).rowcount or 0)
+        counts["channel events"] = counts.get("channel events", 0) + gone
         if any(counts.values()):
-            self.audit.record(SYSTEM, "retention.sweep", detail={"days": found.days, **counts})
-            log.info("retention: deleted what was older than %d days", found.days, extra={"counts": counts})
+            self.audit.record(SYSTEM, "retention.sweep", workspace, {"days": days, **counts})
+            log.info("retention: deleted what was older than %d days", days, extra={"counts": counts})
         return counts
 
     def start(self) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from runtime.accounts import ROLES, AccountError, Accounts, Role, User
+from runtime.workspaces import DEFAULT, Workspaces
 
 PENDING_SECONDS = 600  # a sign-in started must come back within this
 MAX_PENDING = 10_000
@@ -73,6 +74,7 @@ class _Pending:
 class SingleSignOn:
     config: SsoConfig
     accounts: Accounts
+    workspaces: Workspaces
     clock: Any = time.time
     pending: dict[str, _Pending] = field(default_factory=dict)
     _discovery: dict[str, Any] | None = None
@@ -151,6 +153,7 @@ class SingleSignOn:
                 )
             except AccountError as exc:
                 raise SsoRefused(str(exc)) from None
+            self.workspaces.set_member(DEFAULT, user.id, True)  # where new people start; an admin moves them
             made = True
         if user.disabled:
             raise SsoRefused("Your account is disabled; ask an admin.")

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
 from nodes.api import Inbound, Outbound
+from runtime.masking import mask
 from runtime.state import ConversationState
 
 LINES_PER_TURN = 10_000  # transcript line ids are seq * LINES_PER_TURN + position in the turn
@@ -174,7 +175,7 @@ class ConversationStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.mask: Callable[[str], str] | None = None  # applied to the texts of each turn written (retention)
+        self.masked: Callable[[str], bool] | None = None  # by flow id: mask the transcript's texts (retention)
         SQLModel.metadata.create_all(engine, tables=[CONV, TURN])
         seen = (
             select(TURN.c.seq)
@@ -278,6 +279,7 @@ class ConversationStore:
         expected = state.seq
         turn = expected + 1
         data = _dumps(state.data())
+        hide = _masking if self.masked is not None and self.masked(state.flow_id) else _as_is
         unique_violation = self.engine.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
         with self.engine.begin() as conn:
             if expected == 0:
@@ -325,8 +327,8 @@ class ConversationStore:
                         "account": state.account,
                         "event_id": inbound.event_id if inbound else None,
                         "node_id": answered,
-                        "inbound": _dumps(self._masked(inbound.to_json())) if inbound else None,
-                        "outbound": _dumps([[node, self._masked(m.to_json())] for node, m in outbound]),
+                        "inbound": _dumps(hide(inbound.to_json())) if inbound else None,
+                        "outbound": _dumps([[node, hide(m.to_json())] for node, m in outbound]),
                         "status": "stored",
                         "created_at": now,
                     },
@@ -335,11 +337,6 @@ class ConversationStore:
                 raise Duplicate(inbound.event_id if inbound else "") from None
         state.seq = turn
         return turn
-
-    def _masked(self, message: dict[str, Any]) -> dict[str, Any]:
-        if self.mask is not None and isinstance(message.get("text"), str):
-            return {**message, "text": self.mask(message["text"])}
-        return message
 
     def messages(self, conversation_id: str, after: int = 0, limit: int = 500) -> list[StoredMessage]:
         """The transcript after line id `after`, oldest first (inbound and outbound lines)."""
@@ -387,3 +384,13 @@ class ConversationStore:
             ids = conn.execute(select(CONV.c.id).where(CONV.c.status.in_(("sleeping", "waiting")))).scalars().all()
         found = [self.load(i) for i in ids]
         return [s for s in found if s is not None and s.wake_token]
+
+
+def _as_is(message: dict[str, Any]) -> dict[str, Any]:
+    return message
+
+
+def _masking(message: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(message.get("text"), str):
+        return {**message, "text": mask(message["text"])}
+    return message

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from runtime.access import COOKIE, RIGHTS, Access
 from runtime.accounts import Role, User
+from runtime.workspaces import DEFAULT
 
 OWNER = "owner@chatloom.test"
 PASSWORD = "correct horse battery staple"
@@ -19,7 +20,11 @@ def account(access: Access, role: Role = "owner") -> User:
     if not access.accounts.has_owner():
         access.accounts.create_owner(OWNER, PASSWORD)
     email = OWNER if role == "owner" else f"{role}@chatloom.test"
-    return access.accounts.by_email(email) or access.accounts.create(email, PASSWORD, role)
+    found = access.accounts.by_email(email)
+    if found is None:
+        found = access.accounts.create(email, PASSWORD, role)
+        access.workspaces.set_member(DEFAULT, found.id, True)  # a member of the default workspace
+    return found
 
 
 def api_headers(app: FastAPI | Access, scopes: Iterable[str] = RIGHTS, role: Role = "owner") -> dict[str, str]:

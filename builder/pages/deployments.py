@@ -48,7 +48,7 @@ class Deployments:
         with ui.card().classes("w-full max-w-3xl"):
             ui.label("Put a published flow on a channel").classes("text-lg font-medium")
             self.kind = ui.toggle({k: kind.title for k, kind in KINDS.items()}, value="telegram").mark("kind")
-            published = [f for f in builder.flows.list() if f.latest_version]
+            published = [f for f in builder.flows.list() if f.latest_version and who.sees_flow(f.id)]
             with ui.row().classes("w-full items-end gap-2"):
                 self.account = ui.input("Name in Chatloom", placeholder="support-bot").mark("account")
                 self.flow = ui.select({f.id: f.name for f in published}, label="Flow").classes("w-56").mark("flow")
@@ -74,14 +74,16 @@ class Deployments:
     def refresh(self) -> None:
         self.rows.clear()
         with self.rows:
-            found = self.store.deployments()
+            found = [d for d in self.store.deployments() if self.who.sees_flow(d.flow_id)]
             if not found:
                 ui.label("Nothing deployed yet.")
             for d in found:
                 self._row(d)
         self.dead.clear()
         with self.dead:
-            letters = self.store.dead_letters()
+            mine = {(d.channel, d.account) for d in self.store.deployments() if self.who.sees_flow(d.flow_id)}
+            everything = self.who.principal.workspaces is None  # owners and admins: also a removed channel's
+            letters = [x for x in self.store.dead_letters() if everything or (x.channel, x.account) in mine]
             if letters:
                 ui.label(f"{len(letters)} message(s) could not be delivered").classes("text-lg font-medium mt-4")
             for letter in letters:
@@ -150,6 +152,9 @@ class Deployments:
             return
         kind, inputs = KINDS[channel], self.secrets[channel]
         existing = self.store.deployment(channel, account)
+        if not self.who.sees_flow(flow_id) or (existing is not None and not self.who.sees_flow(existing.flow_id)):
+            ui.notify(f"The name “{account}” is taken on {kind.title} by another workspace.", type="warning")
+            return
         try:
             sealed = credentials(
                 kind, {k: i.value or "" for k, i in inputs.items()}, existing.credentials if existing else None

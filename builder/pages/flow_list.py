@@ -14,6 +14,7 @@ from flows.problems import has_errors
 from flows.validate import validate
 from nodes.registry import Registry
 from nodes.secrets import without_secrets
+from runtime.workspaces import DEFAULT
 
 BLANK_START = Node.model_validate({"id": "start", "type": "flow.start", "ui": {"x": 0, "y": 0}})
 
@@ -43,8 +44,14 @@ class FlowList:
     def __init__(self, builder: Builder, who: Visitor) -> None:
         self.builder, self.who = builder, who
         self.query = ""
+        self.place = who.workspace()
         with ui.row().classes("w-full items-center"):
             ui.label("Flows").classes("text-2xl font-medium")
+            spaces = who.workspaces()
+            if len(spaces) > 1:
+                ui.select(
+                    {w.id: w.name for w in spaces}, value=self.place, label="Workspace", on_change=self._switch
+                ).classes("w-56").mark("workspace")
             ui.space()
             if who.can("flows.edit"):
                 ui.link("Templates", "/templates").mark("templates")
@@ -57,7 +64,11 @@ class FlowList:
             ui.input(placeholder="Search flows", on_change=self._search).props("clearable dense outlined").classes(
                 "w-64"
             ).mark("search")
-            if who.can("flows.edit"):
+            if self.place is None:
+                ui.label("You are not a member of any workspace yet: ask an admin to add you to one.").mark(
+                    "no-workspace"
+                )
+            elif who.can("flows.edit"):
                 ui.button("New flow", icon="add", on_click=self._new).mark("new")
                 ui.button("From template", icon="auto_awesome", on_click=self._from_template).props("outline").mark(
                     "from-template"
@@ -71,7 +82,12 @@ class FlowList:
     def refresh(self) -> None:
         self.rows.clear()
         wanted = self.query.casefold()
-        flows = [f for f in self.builder.flows.list() if wanted in f.name.casefold() or wanted in f.id]
+        places = self.builder.access.workspaces.flows_in()
+        flows = [
+            f
+            for f in self.builder.flows.list()
+            if places.get(f.id, DEFAULT) == self.place and (wanted in f.name.casefold() or wanted in f.id)
+        ]
         with self.rows:
             if not flows:
                 ui.label("No flows yet: create one, or start from a template." if not wanted else "No flow matches.")
@@ -103,8 +119,17 @@ class FlowList:
         self.query = (e.value or "").strip()
         self.refresh()
 
+    def _switch(self, e: events.ValueChangeEventArguments) -> None:
+        self.who.choose(str(e.value))
+        self.place = self.who.workspace()
+        self.refresh()
+
     def _save(self, flow: Flow, message: str) -> None:
-        if not self.who.may("flows.edit"):
+        if not self.who.may("flows.edit") or self.place is None:
+            return
+        if not self.builder.flows.exists(flow.id):  # a new flow goes into the workspace being worked in
+            self.builder.access.workspaces.place(flow.id, self.place)
+        elif not self.who.sees_flow(flow.id):
             return
         self.builder.flows.save_draft(flow)
         ui.notify(message, type="positive")
@@ -192,6 +217,7 @@ class FlowList:
         dialog.delete()
         if confirmed and self.who.may(_deleting(published)):
             self.builder.flows.delete(flow_id)
+            self.builder.access.workspaces.forget_flow(flow_id)
             self.who.record("flow.delete", flow_id, {"published_versions": published or 0})
             ui.notify(f"Deleted “{flow.name}”.")
             self.refresh()

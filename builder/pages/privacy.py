@@ -18,6 +18,7 @@ from builder.context import Builder
 from builder.pages.account import header
 from runtime.privacy import Privacy, Subject, SubjectNotFound
 from runtime.retention import Retention
+from runtime.workspaces import DEFAULT
 
 CHANNELS = ["any channel", "api", "telegram", "slack", "whatsapp", "messenger", "instagram", "web"]
 
@@ -72,15 +73,19 @@ class PrivacyPage:
                 ui.button("Find", icon="search", on_click=self._find).mark("find")
             self.found = ui.column().classes("w-full gap-1").mark("found")
         self.retention = Retention(builder.runtime, who.access.audit)
-        kept = self.retention.settings()
+        place = who.workspace() or DEFAULT
+        kept = self.retention.settings(place)
         with ui.card().classes("w-full max-w-4xl"):
-            ui.label("Retention").classes("text-lg font-medium")
+            ui.label("Retention, per workspace").classes("text-lg font-medium")
             ui.label(
                 "Conversations and their transcripts are deleted this many days after their last message "
                 "(checked every ten minutes); 0 keeps them until erased. Masking replaces emails, phone numbers "
                 "and card numbers in transcripts written from now on."
             ).classes("text-sm text-gray-600")
             with ui.row().classes("items-end gap-2"):
+                spaces = {w.id: w.name for w in who.workspaces()}
+                self.place = ui.select(spaces, value=place, label="Workspace", on_change=self._show_kept)
+                self.place.classes("w-48").mark("retention-workspace")
                 self.days = ui.number("Days to keep", value=kept.days, min=0, max=36_500, step=1).mark("days")
                 self.mask = ui.checkbox("Mask emails, phone numbers and card numbers", value=kept.mask).mark("mask")
                 ui.button("Save", on_click=self._keep).mark("save-retention")
@@ -96,15 +101,20 @@ class PrivacyPage:
                 "a channel's platform. The built-in AI model, embeddings and speech run on this server."
             ).classes("text-sm")
 
+    def _show_kept(self) -> None:
+        kept = self.retention.settings(str(self.place.value))
+        self.days.value, self.mask.value = kept.days, kept.mask
+
     def _keep(self) -> None:
-        if not self.who.may("privacy.manage"):
+        place = str(self.place.value)
+        if not self.who.may("privacy.manage") or not self.who.principal.sees(place):
             return
         try:
-            kept = self.retention.configure(int(self.days.value or 0), bool(self.mask.value))
+            kept = self.retention.configure(int(self.days.value or 0), bool(self.mask.value), place)
         except (TypeError, ValueError) as exc:
             ui.notify(str(exc), type="warning")
             return
-        self.who.record("retention.set", detail={"days": kept.days, "mask": kept.mask})
+        self.who.record("retention.set", place, {"days": kept.days, "mask": kept.mask})
         kept_for = f"{kept.days} days" if kept.days else "until erased"
         ui.notify(f"Saved: conversations are kept {kept_for}" + ("; transcripts are masked." if kept.mask else "."))
 

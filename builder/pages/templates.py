@@ -58,9 +58,12 @@ def try_it(builder: Builder, template: Flow) -> None:
 
 
 def use(builder: Builder, template: Flow) -> None:
-    if not visitor().may("flows.edit"):
+    who = visitor()
+    place = who.workspace()
+    if not who.may("flows.edit") or place is None:
         return
     copy = template.model_copy(update={"id": builder.free_id(template.name)})
+    builder.access.workspaces.place(copy.id, place)
     builder.flows.save_draft(copy)
     ui.notify(f"Created “{copy.name}” from the template.", type="positive")
     ui.navigate.to("/")

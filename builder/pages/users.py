@@ -18,6 +18,7 @@ from builder.context import Builder
 from builder.pages.account import header
 from runtime.access import ROLE_WORDS
 from runtime.accounts import ROLES, AccountError, Role, User
+from runtime.workspaces import DEFAULT, EVERYWHERE, WorkspaceError
 
 
 def register(builder: Builder) -> None:
@@ -32,7 +33,7 @@ def register(builder: Builder) -> None:
 
 class UsersPage:
     def __init__(self, who: Visitor) -> None:
-        self.who, self.accounts = who, who.access.accounts
+        self.who, self.accounts, self.spaces = who, who.access.accounts, who.access.workspaces
         header("Users", who)
         with ui.card().classes("w-full max-w-3xl"):
             ui.label("Add an account").classes("text-lg font-medium")
@@ -40,7 +41,19 @@ class UsersPage:
                 self.email = ui.input("Email").classes("w-64").mark("new-email")
                 self.name = ui.input("Name").mark("new-name")
                 self.role = ui.select(self._roles(), value="editor", label="Role").classes("w-64").mark("new-role")
+                self.place = ui.select({w.id: w.name for w in self.spaces.all()}, value=DEFAULT, label="Workspace")
+                self.place.classes("w-48").mark("new-workspace")
             ui.button("Add", icon="person_add", on_click=self._add).mark("add-user")
+        with ui.card().classes("w-full max-w-3xl"):
+            ui.label("Workspaces").classes("text-lg font-medium")
+            ui.label(
+                "Each holds its own flows, and with them their channels, conversations and analytics. Owners and "
+                "admins see every workspace; the others see those they are members of."
+            ).classes("text-sm text-gray-600")
+            self.workspace_list = ui.label().mark("workspaces")
+            with ui.row().classes("items-end gap-2"):
+                self.workspace_name = ui.input("New workspace").mark("workspace-name")
+                ui.button("Make", on_click=self._make_workspace).props("outline").mark("make-workspace")
         self.list = ui.column().classes("w-full max-w-5xl gap-1").mark("users")
         self.refresh()
 
@@ -53,6 +66,8 @@ class UsersPage:
         return user.role != "owner" or self.who.principal.user.role == "owner"
 
     def refresh(self) -> None:
+        spaces = self.spaces.all()
+        self.workspace_list.text = ", ".join(f"{w.name} ({w.id})" for w in spaces)
         self.list.clear()
         with self.list:
             for u in self.accounts.users():
@@ -68,8 +83,39 @@ class UsersPage:
                         ui.button("Reset password", on_click=lambda _, user=u: self._reset(user)).props(
                             "flat dense"
                         ).mark(f"reset-{u.email}")
+                        if u.role in EVERYWHERE:
+                            ui.label("every workspace").classes("text-sm text-gray-600")
+                        else:
+                            ui.select(
+                                {w.id: w.name for w in spaces},
+                                value=sorted(self.spaces.of_user(u.id)),
+                                multiple=True,
+                                label="Workspaces",
+                                on_change=lambda e, user=u: self._members(user, e.value or []),
+                            ).classes("w-64").mark(f"workspaces-{u.email}")
                     else:
                         ui.label(u.role + (" (you)" if u.id == self.who.principal.user.id else "")).classes("w-64")
+
+    def _make_workspace(self) -> None:
+        if not self.who.may("users.manage"):
+            return
+        try:
+            made = self.spaces.create(self.workspace_name.value or "")
+        except WorkspaceError as exc:
+            ui.notify(str(exc), type="warning")
+            return
+        self.who.record("workspace.create", made.id, {"name": made.name})
+        self.workspace_name.value = ""
+        ui.notify(f"Made the workspace “{made.name}”.")
+        self.refresh()
+
+    def _members(self, user: User, chosen: list[str]) -> None:
+        if not self._allowed(user):
+            return
+        for w in self.spaces.all():
+            if self.spaces.set_member(w.id, user.id, w.id in chosen):
+                self.who.record("workspace.member_add" if w.id in chosen else "workspace.member_remove", user.email,
+                                {"workspace": w.id})  # fmt: skip
 
     def _handover(self, email: str, password: str) -> None:
         with ui.dialog(value=True) as dialog, ui.card().mark("handover"):
@@ -97,7 +143,9 @@ class UsersPage:
         except AccountError as exc:
             ui.notify(str(exc), type="warning")
             return
-        self.who.record("account.create", user.email, {"role": role})
+        place = str(self.place.value or DEFAULT)
+        self.spaces.set_member(place, user.id, True)
+        self.who.record("account.create", user.email, {"role": role, "workspace": place})
         self.email.value = self.name.value = ""
         self._handover(user.email, password)
         self.refresh()

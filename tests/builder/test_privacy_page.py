@@ -48,6 +48,6 @@ async def test_set_retention_and_masking(user: User, builder: Builder) -> None:
     await user.should_see("Saved: conversations are kept 30 days; transcripts are masked.")
     kept = Retention(builder.runtime).settings()
     assert (kept.days, kept.mask) == (30, True)
-    assert builder.runtime.store.mask is not None  # this server masks from the next turn
+    assert builder.runtime.store.masked is not None  # this server masks from the next turn
     [entry] = builder.access.audit.entries(action="retention")
-    assert entry.detail == {"days": 30, "mask": True}
+    assert entry.detail == {"days": 30, "mask": True} and entry.target == "default"

@@ -15,7 +15,8 @@ from nodes.api import Inbound
 from nodes.registry import Registry
 from runtime.audit import SYSTEM, AuditLog
 from runtime.engine import Runtime
-from runtime.retention import DAY, Retention, mask
+from runtime.masking import mask
+from runtime.retention import DAY, Retention
 from runtime.store import CONV, TURN
 from tests.runtime.test_accounts import Clock
 
