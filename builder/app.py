@@ -31,6 +31,7 @@ from builder.pages import (
     versions,
 )
 from runtime.access import Access
+from runtime.asgi import OOPS
 from runtime.channels.service import Channels
 from runtime.engine import Runtime
 
@@ -40,6 +41,7 @@ TAILWIND_URL = "/_chatloom/tailwind.css"
 def add_pages(builder: Builder) -> None:
     """Register every builder page and its access rule (also used by the tests' simulated user)."""
     add_rules(builder.access.rules)
+    nicegui_app.on_page_exception(_oops)
     flow_list.register(builder)
     versions.register(builder)
     templates.register(builder)
@@ -73,6 +75,14 @@ def mount(
         reconnect_timeout=10,  # a big flow can keep a slow machine's browser busy for seconds: do not drop it
     )
     return builder
+
+
+def _oops() -> None:
+    """A page that failed: one sentence, never the exception (NiceGUI's own page names it); the log has it."""
+    with ui.column().classes("w-full items-center p-16"):
+        ui.label("500").classes("text-6xl")
+        ui.label(OOPS).classes("text-xl").mark("oops")
+        ui.link("Back to the flows", "/")
 
 
 def _storage_secret(data_dir: Path) -> str:

@@ -149,6 +149,8 @@ class ModelsPage:
     def _recent(self) -> None:
         self.recent.clear()
         calls = self.ai.calls.recent(20)
+        if self.who.principal.workspaces is not None:  # another workspace's calls name its flows and errors
+            calls = [c for c in calls if c.flow_id and self.who.sees_flow(c.flow_id)]
         if not calls:
             return
         with self.recent:

@@ -21,12 +21,14 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from nodes.api import Inbound
+from runtime.access import Limiter
 from runtime.channels.service import Channels
 from runtime.channels.store import Deployment, conversation_id
 from runtime.engine import ConversationExists, Runtime
 
 VISITOR = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+FRAMES_PER_10S = 20  # what a person types or taps, with room for reconnections
 MAX_FRAME = 8 * 1024  # a typed message is at most 4,096 characters
 SCRIPT = files("runtime.channels").joinpath("widget.js").read_text(encoding="utf-8")
 
@@ -102,6 +104,7 @@ class _Chat:
         self.cid = conversation_id("web", deployment.account, visitor)
         self.poked = asyncio.Event()
         self.last = 0
+        self.pace = Limiter(FRAMES_PER_10S, 10)  # one browser cannot make the flow run without pause
 
     async def run(self) -> None:
         self.sockets.open.setdefault(self.cid, set()).add(self.poked)
@@ -132,6 +135,9 @@ class _Chat:
             self.last = line.id
 
     async def frame(self, frame: str) -> None:
+        if self.pace.hit(""):
+            await self.ws.send_json({"type": "error", "detail": "You are sending messages too fast; wait a moment."})
+            return
         if len(frame) > MAX_FRAME:
             await self.ws.send_json({"type": "error", "detail": "That message is too long."})
             return

@@ -139,3 +139,15 @@ async def test_an_admin_adds_an_account_but_cannot_make_owners(user: User, flows
     assert not _exists(user, "role-owner@chatloom.test")  # the owner's row has no controls for an admin
     entry = flows.access.audit.entries(action="account.create")[0]
     assert (entry.actor, entry.target) == ("admin@chatloom.test", "new@chatloom.test")
+
+
+async def test_a_failing_page_shows_no_exception_to_the_browser(user: User, flows: Builder) -> None:
+    from nicegui import ui
+
+    @ui.page("/broken")
+    def broken() -> None:
+        raise RuntimeError("SELECT password_hash FROM users")  # what an exception might carry
+
+    r = await user.http_client.get("/broken")
+    assert r.status_code == 500 and "Something went wrong on our side." in r.text
+    assert "password_hash" not in r.text and "RuntimeError" not in r.text and "Traceback" not in r.text

@@ -19,6 +19,7 @@ from runtime.api import create_app
 from runtime.channels.secretbox import SecretBox
 from runtime.channels.service import Channels
 from runtime.channels.store import ChannelStore
+from runtime.channels.widget import FRAMES_PER_10S
 from runtime.engine import Runtime
 
 VISITOR = "a1b2c3d4e5f6a7b8"
@@ -82,6 +83,14 @@ def test_bad_frames_get_an_answer_not_a_crash(client: TestClient) -> None:
         assert ws.receive_json() == {"type": "error", "detail": "That message is too long."}
         ws.send_json({"type": "hello", "after": "soon"})
         assert _lines(ws, "What would you like to know?")
+
+
+def test_a_visitor_sending_too_fast_is_slowed_down(client: TestClient) -> None:
+    with client.websocket_connect(f"/widget/site/ws?visitor={VISITOR}") as ws:
+        for n in range(FRAMES_PER_10S):
+            ws.send_text(json.dumps({"type": "rate", "feedback": f"x{n}", "score": 1}))  # no answer to a rating
+        ws.send_json({"type": "say", "id": "1", "text": "Prices"})
+        assert ws.receive_json() == {"type": "error", "detail": "You are sending messages too fast; wait a moment."}
 
 
 @pytest.mark.parametrize(
