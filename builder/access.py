@@ -36,6 +36,7 @@ PAGES: dict[str, Need] = {
     "/users": "users.manage",
     "/audit": "audit.read",
     "/privacy": "privacy.manage",
+    "/conversations": "conversations.read",
 }
 # NiceGUI's own addresses: its scripts, uploads and the page's socket. Only for a signed-in person.
 NICEGUI: dict[str, tuple[str, ...]] = {

@@ -20,6 +20,7 @@ from builder.context import Builder
 from builder.pages import (
     account,
     audit,
+    conversations,
     deployments,
     editor,
     flow_list,
@@ -53,6 +54,7 @@ def add_pages(builder: Builder) -> None:
     users.register(builder)
     audit.register(builder)
     privacy.register(builder)
+    conversations.register(builder)
 
 
 def mount(

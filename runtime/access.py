@@ -173,6 +173,7 @@ def runtime_rules() -> Rules:
     rules.add("/api/flows", ["GET"], "flows.read")
     rules.add("/api/flows/{flow_id}/conversations", ["POST"], "chat")
     rules.add("/api/conversations/{conversation_id}/messages", ["POST"], "chat")
+    rules.add("/api/conversations", ["GET"], "conversations.read")
     rules.add("/api/conversations/{conversation_id}", ["GET"], ("chat", "conversations.read"))
     rules.add("/api/conversations/{conversation_id}/messages", ["GET"], ("chat", "conversations.read"))
     rules.add("/api/feedback/{call_id}", ["POST"], "chat")

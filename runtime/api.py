@@ -40,6 +40,7 @@ from runtime.asgi import OOPS, TooLarge, answer, read_body
 from runtime.channels.hooks import HookGate, hook_routes
 from runtime.channels.service import Channels
 from runtime.channels.widget import widget_routes
+from runtime.conversations_api import conversation_routes
 from runtime.engine import Busy, ConversationNotFound, Runtime
 from runtime.knowledge_api import knowledge_routes, upload_limit
 from runtime.login import account_routes, login_routes, sso_routes
@@ -178,6 +179,7 @@ def _guard(app: FastAPI, runtime: Runtime, access: Access) -> None:
     app.include_router(sso_routes(access))
     app.include_router(account_routes(access))
     app.include_router(privacy_routes(runtime, access))
+    app.include_router(conversation_routes(runtime, access))
     plain = app.openapi
 
     def openapi() -> dict[str, Any]:  # the schema says how to authenticate: a bearer token

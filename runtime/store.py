@@ -89,6 +89,20 @@ class Duplicate(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    """A conversation as a list shows it."""
+
+    id: str
+    flow_id: str
+    version: int
+    channel: str
+    user_id: str
+    status: str
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class StoredMessage:
     """A transcript line as the API returns it."""
 
@@ -377,6 +391,16 @@ class ConversationStore:
                 lines.append(("user", str(said["text"])))
             lines += [("assistant", str(m["text"])) for _, m in json.loads(outbound) if m.get("text")]
         return lines[-count:]
+
+    def recent(self, flow_ids: Sequence[str], limit: int = 100, status: str = "") -> list[ConversationSummary]:
+        """The conversations of these flows, last active first (for the conversations page and its export)."""
+        cols = (CONV.c.id, CONV.c.flow_id, CONV.c.version, CONV.c.channel, CONV.c.user_id, CONV.c.status)
+        query = select(*cols, CONV.c.created_at, CONV.c.updated_at).where(CONV.c.flow_id.in_(list(flow_ids)))
+        if status:
+            query = query.where(CONV.c.status == status)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(CONV.c.updated_at.desc()).limit(max(1, min(limit, 10_000)))).all()
+        return [ConversationSummary(*row) for row in rows]
 
     def sleeping(self) -> list[ConversationState]:
         """Conversations that wait for a timer (to re-arm timers after a restart)."""

@@ -59,6 +59,8 @@ class FlowList:
                 ui.link("Channels", "/deployments").mark("deployments")
             if who.can("models.read"):
                 ui.link("AI models", "/models").mark("models")
+            if who.can("conversations.read"):
+                ui.link("Conversations", "/conversations").mark("conversations")
             account_menu(who)
         with ui.row().classes("w-full items-center gap-2"):
             ui.input(placeholder="Search flows", on_change=self._search).props("clearable dense outlined").classes(

@@ -33,6 +33,8 @@ ACTIONS: list[tuple[str, str, str]] = [
     ("/flows/quiz/versions", "restore-1", "flows.edit"),
     ("/models", "save", "models.manage"),
     ("/models", "try-local", "flows.edit"),
+    ("/", "conversations", "conversations.read"),
+    ("/conversations", "export", "conversations.export"),
 ]
 SAMPLES = {"{flow_id}": "quiz"}
 

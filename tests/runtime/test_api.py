@@ -265,6 +265,7 @@ def test_the_openapi_schema_documents_every_route(runtime: Runtime) -> None:
         "/api/bots/{flow_id}/knowledge/{name}": {"delete"},
         "/api/feedback/{call_id}": {"post"},
         "/api/me": {"get"},
+        "/api/conversations": {"get"},
         "/api/audit": {"get"},
         "/api/privacy/export": {"post"},
         "/api/privacy/erase": {"post"},
