@@ -100,7 +100,7 @@ class ChatPanel:
         """A fresh conversation on the current draft (and fresh copies of every other draft)."""
         await self.close()
         shared = self.builder.runtime.services  # AI steps use the server's own models, memory and voices
-        services = Services(http=shared.http)
+        services = Services(http=shared.http, secrets_for=shared.secrets_for)  # the draft's workspace's secrets
         share_ai(shared, services)
         runtime = Runtime(
             make_engine("sqlite://"),

@@ -107,12 +107,14 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: b
     from runtime.channels.service import Channels
     from runtime.channels.store import ChannelStore
     from runtime.engine import Runtime
+    from runtime.workspace_secrets import WorkspaceSecrets
 
     registry = Registry.from_entry_points()
     engine = open_database(data)
     assert engine is not None
     box = _checked_box(engine, data)  # first: a wrong key stops the server before anything is written
     runtime = Runtime(engine, registry)
+    runtime.services.secrets_for = WorkspaceSecrets(engine, box).for_flow  # {{ secrets.NAME }} in HTTP steps
     attach_ai(runtime, data_folder(data))
     usable = load_examples(registry)
     if examples:
@@ -178,11 +180,13 @@ def work(*, data: Path | None) -> int:
     from runtime.channels.service import Channels
     from runtime.channels.store import ChannelStore
     from runtime.engine import Runtime
+    from runtime.workspace_secrets import WorkspaceSecrets
 
     engine = open_database(data)
     assert engine is not None
     box = _checked_box(engine, data)  # first: a wrong key stops the server before anything is written
     runtime = Runtime(engine, Registry.from_entry_points())
+    runtime.services.secrets_for = WorkspaceSecrets(engine, box).for_flow
     attach_ai(runtime, data_folder(data))
     channels = Channels(runtime, ChannelStore(engine, box))
 

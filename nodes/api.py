@@ -239,6 +239,8 @@ class Services:
     clock: Callable[[], datetime] = datetime.now
     random: random.Random = field(default_factory=random.Random)
     secrets: Mapping[str, str] = field(default_factory=dict)
+    # the secrets of a flow's workspace, by flow id (when set, used instead of `secrets`)
+    secrets_for: Callable[[str], Mapping[str, str]] | None = None
     models: LanguageModels | None = None
     embedder: Embedder | None = None
     memory: MemoryService | None = None

@@ -19,6 +19,7 @@ from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
 from runtime.channels.kinds import ACCOUNT, ACCOUNT_RULE, KINDS, MissingCredential, credentials
 from runtime.channels.service import Channels
+from runtime.workspace_secrets import WorkspaceSecrets
 
 
 def register(builder: Builder) -> None:
@@ -67,9 +68,55 @@ class Deployments:
             self.api_base = ui.input("The platform's API address (leave empty for the public one)").classes("w-96")
             self.api_base.mark("api-base").bind_visibility_from(self.kind, "value", backward=lambda v: v != "web")
             ui.button("Deploy", icon="rocket_launch", on_click=self._deploy).mark("deploy")
+        self.vault, self.place = WorkspaceSecrets(builder.runtime.engine, channels.store.box), who.workspace()
+        if self.place is not None:
+            with ui.card().classes("w-full max-w-3xl"):
+                ui.label(f"Secrets for HTTP steps (workspace “{self.place}”)").classes("text-lg font-medium")
+                ui.label(
+                    "Write {{ secrets.NAME }} in an HTTP step's address, header or body. Stored encrypted; never "
+                    "shown again, never in a flow file or a log."
+                ).classes("text-sm text-gray-600")
+                self.secret_names = ui.row().classes("gap-2").mark("secret-names")
+                with ui.row().classes("items-end gap-2"):
+                    self.secret_name = ui.input("Name", placeholder="CRM_API_KEY").mark("secret-name")
+                    self.secret_value = ui.input("Value", password=True).classes("w-72").mark("secret-value")
+                    ui.button("Save", on_click=self._set_secret).props("outline").mark("save-secret")
+            self._show_secrets()
         self.rows = ui.column().classes("w-full gap-2")
         self.dead = ui.column().classes("w-full gap-1")
         self.refresh()
+
+    def _show_secrets(self) -> None:
+        self.secret_names.clear()
+        with self.secret_names:
+            for name in self.vault.names(str(self.place)):
+                with ui.row().classes("items-center gap-0 border rounded px-2").mark(f"secret-{name}"):
+                    ui.label(name).classes("font-mono text-sm")
+                    ui.button(icon="close", on_click=lambda _, n=name: self._remove_secret(n)).props("flat dense").mark(
+                        f"remove-secret-{name}"
+                    )
+
+    def _set_secret(self) -> None:
+        name, value = (self.secret_name.value or "").strip(), self.secret_value.value or ""
+        self.secret_value.value = ""  # never left on the page
+        if not self.who.may("channels.deploy") or self.place is None:
+            return
+        try:
+            self.vault.set(self.place, name, value)
+        except ValueError as exc:
+            ui.notify(str(exc), type="warning")
+            return
+        self.who.record("secret.set", f"{self.place}/{name}")
+        self.secret_name.value = ""
+        ui.notify(f"Saved the secret {name}.")
+        self._show_secrets()
+
+    def _remove_secret(self, name: str) -> None:
+        if not self.who.may("channels.deploy") or self.place is None:
+            return
+        if self.vault.remove(self.place, name):
+            self.who.record("secret.remove", f"{self.place}/{name}")
+        self._show_secrets()
 
     def refresh(self) -> None:
         self.rows.clear()

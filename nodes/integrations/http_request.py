@@ -176,7 +176,8 @@ class _Failed(Exception):
 
 
 def _build(ctx: NodeContext, s: HttpRequestSettings) -> _Request:
-    scope = {**ctx.vars, "secrets": ctx.services.secrets}
+    found = ctx.services.secrets_for
+    scope = {**ctx.vars, "secrets": found(ctx.bot) if found is not None else ctx.services.secrets}
     url = render(s.url, scope).strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:

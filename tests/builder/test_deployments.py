@@ -173,3 +173,22 @@ async def test_switch_and_move_the_running_conversations(user: User, builder: Bu
     await user.should_see("1 running conversation(s) moved")
     state = builder.runtime.store.load(cid)
     assert state is not None and state.version == 2
+
+
+async def test_a_workspace_secret_is_saved_never_shown_and_audited(user: User, builder: Builder) -> None:
+    from runtime.workspace_secrets import WorkspaceSecrets
+
+    await user.open("/deployments")
+    user.find(marker="secret-name").type("CRM_API_KEY")
+    user.find(marker="secret-value").type("crm-live-key-0123456789")
+    user.find(marker="save-secret").click()
+    await user.should_see("Saved the secret CRM_API_KEY.")
+    await user.should_see(marker="secret-CRM_API_KEY")
+    assert user.find(marker="secret-value").elements.pop().value == ""  # not left on the page
+    vault = WorkspaceSecrets(builder.runtime.engine, builder.channels.store.box)  # type: ignore[union-attr]
+    assert vault.for_flow("any") == {"CRM_API_KEY": "crm-live-key-0123456789"}
+    [entry] = builder.access.audit.entries(action="secret")
+    assert entry.target == "default/CRM_API_KEY" and "crm-live" not in str(entry.to_json())
+    user.find(marker="remove-secret-CRM_API_KEY").click()
+    await user.should_not_see(marker="secret-CRM_API_KEY")
+    assert vault.names("default") == []
