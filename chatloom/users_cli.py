@@ -30,6 +30,14 @@ def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: C
     data_option(owner)
     listing = sub.add_parser("list", help="list the accounts and their roles")
     data_option(listing)
+    reset = sub.add_parser(
+        "reset-password",
+        help="set a new password for an account (e.g. an owner who forgot theirs); ends its sessions",
+        description=f"Set a new password, asked for or read from ${PASSWORD_ENV}; every session of the account "
+        "ends and its lockout is lifted.",
+    )
+    reset.add_argument("--email", required=True)
+    data_option(reset)
 
     p = command("tokens", _tokens, "Make, list and revoke API tokens for the HTTP API.")
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -62,7 +70,7 @@ def _password() -> str:
     given = os.environ.get(PASSWORD_ENV)
     if given:
         return given
-    first = getpass.getpass("Password for the owner (12 characters or more): ")
+    first = getpass.getpass("The password (12 characters or more): ")
     if getpass.getpass("The same password again: ") != first:
         raise CliError("The two passwords differ; nothing was created.")
     return first
@@ -86,6 +94,17 @@ def _users(args: argparse.Namespace) -> int:
     if args.action == "list":
         for user in access.accounts.users():
             print("\t".join([user.email, user.role] + (["disabled"] if user.disabled else [])))
+        return 0
+    if args.action == "reset-password":
+        found = access.accounts.by_email(args.email)
+        if found is None:
+            raise CliError(f"There is no account {args.email}; see `chatloom users list`.")
+        try:
+            access.accounts.reset_password(found.id, _password())
+        except AccountError as exc:
+            raise CliError(str(exc)) from None
+        access.audit.record(CLI, "account.reset_password", found.email)
+        print(f"The password of {found.email} is set; its sessions have ended.")
         return 0
     try:
         user = access.accounts.create_owner(args.email, _password(), args.name)

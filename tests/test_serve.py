@@ -77,6 +77,25 @@ def token_for(data: Path) -> dict[str, str]:
     return {"authorization": f"Bearer {text}"}
 
 
+def test_accounts_and_tokens_from_the_command_line(tmp_path: Path) -> None:
+    headers = token_for(tmp_path)
+    listed = chatloom(tmp_path, "users", "list")
+    assert listed.strip() == "owner@example.com\towner"
+    tokens = chatloom(tmp_path, "tokens", "list")
+    token_id = headers["authorization"].split("_")[1]
+    assert token_id in tokens and "chat flows.read" in tokens and headers["authorization"][7:] not in tokens
+    assert chatloom(tmp_path, "users", "reset-password", "--email", "owner@example.com").startswith("The password of")
+    assert f"Revoked {token_id}." in chatloom(tmp_path, "tokens", "revoke", token_id)
+    from flows.db import make_engine
+    from runtime.audit import CLI, AuditLog
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'chatloom.db'}")
+    actions = [(e.actor, e.action) for e in AuditLog(engine).entries()]
+    engine.dispose()
+    assert actions == [(CLI, "token.revoke"), (CLI, "account.reset_password"), (CLI, "token.create"),
+                       (CLI, "account.create_owner")]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str], dict[str, str]]]:
     data = tmp_path_factory.mktemp("data")
