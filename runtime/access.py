@@ -309,6 +309,12 @@ CSP = (
     "img-src 'self' data: blob:; media-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
 )
+# FastAPI's API reference pages load Swagger UI and ReDoc from their CDN
+CSP_REFERENCE = (
+    CSP.replace("script-src 'self'", "script-src 'self' https://cdn.jsdelivr.net")
+    .replace("style-src 'self'", "style-src 'self' https://cdn.jsdelivr.net")
+    .replace("img-src 'self'", "img-src 'self' https://fastapi.tiangolo.com https://cdn.redoc.ly")
+)
 _ALWAYS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -336,7 +342,7 @@ class AccessGate:
         rule = self.access.rules.find(method, path)
         need: Need = rule.need if rule else SIGNED_IN
         secure = self.access.secure_cookies(scope)
-        send = _with_headers(send, secure) if kind == "http" else send
+        send = _with_headers(send, secure, path) if kind == "http" else send
         address = client_address(scope)
         if need == PUBLIC:
             if path.startswith("/widget/") and (wait := self.access.widget.hit(address)):
@@ -386,7 +392,9 @@ def _wants_html(scope: Scope) -> bool:
     return b"text/html" in _headers(scope).get(b"accept", b"")
 
 
-def _with_headers(send: Send, secure: bool) -> Send:
+def _with_headers(send: Send, secure: bool, path: str) -> Send:
+    policy = (CSP_REFERENCE if path in ("/docs", "/redoc") else CSP).encode()
+
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = list(message.get("headers", []))
@@ -394,7 +402,7 @@ def _with_headers(send: Send, secure: bool) -> Send:
             extra = [(k, v) for k, v in _ALWAYS if k not in present]
             content_type = dict(headers).get(b"content-type", b"")
             if content_type.startswith(b"text/html") and b"content-security-policy" not in present:
-                extra.append((b"content-security-policy", CSP.encode()))
+                extra.append((b"content-security-policy", policy))
             if secure:
                 extra.append((b"strict-transport-security", b"max-age=31536000"))
             message = {**message, "headers": headers + extra}

@@ -359,6 +359,7 @@ async def test_security_headers_on_every_answer(app: FastAPI) -> None:
             assert r.headers["referrer-policy"] == "same-origin"
         page = await http.get("/login")
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert "cdn.jsdelivr.net" not in page.headers["content-security-policy"]
         assert page.headers["cache-control"] == "no-store"
         assert "strict-transport-security" not in page.headers  # plain http: nothing to pin
 
