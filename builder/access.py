@@ -160,18 +160,23 @@ def sign_out(who: Visitor) -> None:
     ui.navigate.to("/login")
 
 
-def write_matrix(path: str = "docs/permissions.md") -> None:
-    """Rewrite the generated part of the permission matrix (`python -m builder.access`)."""
-    from pathlib import Path
-
+def written_matrix() -> str:
+    """The permission matrix of every address, the runtime's and the builder's, as docs/permissions.md shows it."""
     from runtime.access import matrix_markdown, runtime_rules
 
     rules = runtime_rules()
     add_rules(rules)
+    return matrix_markdown(rules)
+
+
+def write_matrix(path: str = "docs/permissions.md") -> None:
+    """Rewrite the generated part of the permission matrix (`python -m builder.access`)."""
+    from pathlib import Path
+
     doc = Path(path)
     head, rest = doc.read_text().split("<!-- matrix -->\n", 1)
     tail = rest.split("<!-- /matrix -->", 1)[1]
-    doc.write_text(f"{head}<!-- matrix -->\n{matrix_markdown(rules)}<!-- /matrix -->{tail}")
+    doc.write_text(f"{head}<!-- matrix -->\n{written_matrix()}<!-- /matrix -->{tail}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from flows.models import Flow
     from flows.problems import Problem
     from nodes.registry import Registry
+    from runtime.channels.secretbox import SecretBox
 
 EXIT_PROBLEMS = 1  # the flow has errors, or the command was refused
 EXIT_USAGE = 2  # bad arguments, or a file that is not a usable flow
@@ -344,6 +345,18 @@ def open_database(data: Path | None, *, create: bool = True) -> Engine | None:
     else:
         url = database_url()
     return make_engine(url)
+
+
+def sealing_key(engine: Engine, data: Path | None) -> SecretBox:
+    """The key that seals this database's secrets; CliError, before anything is written, when it is wrong."""
+    from runtime.channels.secretbox import WrongKey, check_key, open_box
+
+    try:
+        box = open_box(data_folder(data))
+        check_key(box, engine)
+    except WrongKey as exc:
+        raise CliError(str(exc), 1) from None
+    return box
 
 
 # -- commands -------------------------------------------------------------------------------

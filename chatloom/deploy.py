@@ -53,19 +53,13 @@ def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: C
 
 
 def _store(args: argparse.Namespace, create: bool = True) -> Any:
-    from chatloom.cli import CliError, data_folder, open_database
-    from runtime.channels.secretbox import WrongKey, check_key, open_box
+    from chatloom.cli import CliError, data_folder, open_database, sealing_key
     from runtime.channels.store import ChannelStore
 
     engine = open_database(args.data, create=create)
     if engine is None:
         raise CliError(f"There is no database in {data_folder(args.data)} yet.")
-    try:
-        box = open_box(data_folder(args.data))
-        check_key(box, engine)
-    except WrongKey as exc:
-        raise CliError(str(exc), 1) from None
-    return ChannelStore(engine, box), engine
+    return ChannelStore(engine, sealing_key(engine, args.data)), engine
 
 
 def _deploy(args: argparse.Namespace) -> int:

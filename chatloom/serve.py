@@ -7,20 +7,14 @@ import logging
 import os
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import flows
-from chatloom.cli import CliError, data_folder, open_database, parse_flow_bytes, read_flow_bytes
+from chatloom.cli import CliError, data_folder, open_database, parse_flow_bytes, read_flow_bytes, sealing_key
 from flows.models import Flow
 from flows.problems import has_errors
 from flows.store import FlowStore
 from flows.validate import validate
 from nodes.registry import Registry
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-    from runtime.channels.secretbox import SecretBox
 
 log = logging.getLogger("chatloom")
 TEMPLATES = Path(flows.__file__).resolve().parent / "templates"
@@ -112,7 +106,7 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: b
     registry = Registry.from_entry_points()
     engine = open_database(data)
     assert engine is not None
-    box = _checked_box(engine, data)  # first: a wrong key stops the server before anything is written
+    box = sealing_key(engine, data)  # first: a wrong key stops the server before anything is written
     runtime = Runtime(engine, registry)
     runtime.services.secrets_for = WorkspaceSecrets(engine, box).for_flow  # {{ secrets.NAME }} in HTTP steps
     attach_ai(runtime, data_folder(data))
@@ -158,18 +152,6 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: b
     return 0
 
 
-def _checked_box(engine: Engine, data: Path | None) -> SecretBox:
-    """The key that seals this database's secrets; CliError, before anything is written, when it is wrong."""
-    from runtime.channels.secretbox import WrongKey, check_key, open_box
-
-    try:
-        box = open_box(data_folder(data))
-        check_key(box, engine)
-    except WrongKey as exc:
-        raise CliError(str(exc), 1) from None
-    return box
-
-
 def work(*, data: Path | None) -> int:
     """Handle the channels' events and deliver their messages, with no HTTP server: the other half
     of `chatloom serve --no-worker`. Run one per database."""
@@ -184,7 +166,7 @@ def work(*, data: Path | None) -> int:
 
     engine = open_database(data)
     assert engine is not None
-    box = _checked_box(engine, data)  # first: a wrong key stops the server before anything is written
+    box = sealing_key(engine, data)  # first: a wrong key stops the server before anything is written
     runtime = Runtime(engine, Registry.from_entry_points())
     runtime.services.secrets_for = WorkspaceSecrets(engine, box).for_flow
     attach_ai(runtime, data_folder(data))

@@ -22,7 +22,7 @@ import re
 import secrets
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import quote, urlsplit
@@ -190,13 +190,13 @@ def runtime_rules() -> Rules:
 class Limiter:
     """At most `count` hits per key in any `seconds`; in memory, per process."""
 
-    def __init__(self, count: int, seconds: float, clock: object = time.monotonic) -> None:
+    def __init__(self, count: int, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.count, self.seconds, self.clock = count, seconds, clock
         self.hits: dict[str, deque[float]] = {}
 
     def hit(self, key: str) -> float:
         """0 when this hit is allowed (and counted); otherwise the seconds to wait."""
-        now = self.clock()  # type: ignore[operator]
+        now = self.clock()
         seen = self.hits.setdefault(key, deque())
         while seen and seen[0] <= now - self.seconds:
             seen.popleft()

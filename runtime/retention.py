@@ -85,11 +85,17 @@ class Retention:
 
     def apply(self) -> dict[str, Settings]:
         """Set this process's transcript masking from the stored settings: the flows of the
-        workspaces that mask are masked (looked up per turn, so a flow made since is too)."""
+        workspaces that mask are masked (each flow's workspace read at its first turn, not every turn)."""
         found = self._all()
         masking = {w for w, s in found.items() if s.mask}
-        spaces = self.workspaces
-        self.runtime.store.masked = (lambda flow_id: spaces.of_flow(flow_id) in masking) if masking else None
+        places: dict[str, str] = {}  # flow → workspace, read once per flow: a flow stays in its workspace
+
+        def masked(flow_id: str) -> bool:
+            if flow_id not in places:
+                places[flow_id] = self.workspaces.of_flow(flow_id)
+            return places[flow_id] in masking
+
+        self.runtime.store.masked = masked if masking else None
         return found
 
     async def sweep(self) -> dict[str, int]:
