@@ -108,17 +108,18 @@ export default {
     onNodesInitialized() {
       // Fit once the nodes have their sizes and the page its layout: on init the container is still
       // being laid out, and the fit placed the flow off to one side. Resizes in the next two seconds
-      // refit (unless the person moved the view); later ones (a wider settings panel) leave the view be.
+      // refit until the person first presses, scrolls or types on the canvas; never after that, and
+      // never later (a wider settings panel leaves the view be).
       if (this.observer) return;
       performance.mark("chatloom:nodes-initialized");
       const settled = performance.now() + 2000; // after that the page's layout is done: no more refits
-      const fit = () => {
-        if (this.touched || (this.fitted && performance.now() > settled)) return;
+      const fit = (first) => {
+        if (!first && (this.touched || (this.fitted && performance.now() > settled))) return;
         this.flow.fitView({ padding: 0.15, maxZoom: 1 });
         if (!this.fitted) performance.mark("chatloom:fitted");
         this.fitted = true;
       };
-      fit(); // at once, so the flow is in view on the first frame it is drawn
+      fit(true); // at once, so the flow is in view on the first frame it is drawn
       // The minimap draws every node again, and on a large flow so does drawing the nodes out of
       // view: seconds the page first needs for connecting to Python. Both come once it is connected.
       const started = performance.now();
@@ -138,9 +139,9 @@ export default {
       };
       this.lastInput = performance.now();
       later();
-      this.observer = new ResizeObserver(() => requestAnimationFrame(fit));
+      this.observer = new ResizeObserver(() => requestAnimationFrame(() => fit()));
       this.observer.observe(this.$el);
-      setTimeout(fit, 250); // and once more after the page's own layout has settled
+      setTimeout(() => fit(), 250); // and once more after the page's own layout has settled
       this.flow.onMoveStart((e) => { if (e.event) this.touched = true; });
     },
     selection() {
@@ -187,7 +188,11 @@ export default {
       this.$emit("move", { nodes: e.nodes.map((n) => ({ id: n.id, x: n.position.x, y: n.position.y })) });
     },
     touch() {
+      // The person has started using the canvas: from now on the view is theirs. A refit after this
+      // (a late resize while the page settles) would move the flow under a pointer that is pressing
+      // a node, and the node would land sideways of where the hand put it.
       this.lastInput = performance.now();
+      this.touched = true;
     },
     onPointer(e) {
       this.pointer = { x: e.clientX, y: e.clientY };
