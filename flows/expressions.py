@@ -1,125 +1,137 @@
-"""Templates (`Hi {{ name }}`) and expressions (`score + 1`) evaluated in a sandbox.
+"""Templates (`Hi {{ name }}`) and expressions (`score + 1`): a closed language over plain data.
 
-A flow never holds code that Python executes: both go through Jinja2's immutable
-sandbox, which refuses underscore attributes (`__class__`, `__globals__`), method
-calls that mutate, and unknown callables. On top of that we cap the work a single
-expression may do (huge powers, string repetition, ranges), since a flow is data a
-non-programmer may paste from anywhere.
+A flow never holds code that Python executes, and whoever edits a flow is untrusted. Every
+template and expression is parsed, checked against the language (`flows/expression_check.py`:
+no `_` names, no methods, allowlisted filters and functions only, no macros or includes) and
+rewritten so its loops and joins are counted, then run in `flows/sandbox.py`, which reads values
+as data only and gives each render one budget of steps, processor time and size. The same check
+runs when a flow is validated, imported or published (through `check_template`/`check_expression`)
+and again here before a render, for anything that reaches the runtime another way.
 """
 
 from __future__ import annotations
 
-import operator
 import re
+from collections import OrderedDict
 from functools import lru_cache
+from threading import Lock
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2 import TemplateError, nodes
+from jinja2.parser import Parser
 
-MAX_RESULT_LEN = 100_000
-MAX_RANGE = 10_000
-MAX_POWER_BITS = 4_096
+from flows.expression_check import NOT_VARIABLES, Refused, check, harden
+from flows.sandbox import MAX_RESULT_LEN, ExpressionError, Sandbox, budget, to_data
 
+__all__ = [
+    "MAX_RESULT_LEN",
+    "ExpressionError",
+    "check_expression",
+    "check_template",
+    "compile_expression",
+    "compile_template",
+    "evaluate",
+    "has_template",
+    "render",
+]
 
-class ExpressionError(ValueError):
-    """An expression or template that cannot be evaluated, said in words."""
+MAX_SOURCE = 100_000  # characters of one template (an HTTP body may be this long)
+MAX_EXPRESSION = 4_000  # characters of one expression
+_CACHE_CHARS = 4_000_000  # the compiled-template cache, bounded by the size of what it holds
+_CACHE_ITEMS = 4_096
 
-
-class _LenientUndefined(Undefined):
-    """Missing variables render as an empty string and compare as None-like."""
-
-    __slots__ = ()
-
-
-def _safe_pow(a: Any, b: Any) -> Any:
-    big = isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1
-    if big and b * max(a.bit_length(), 1) > MAX_POWER_BITS:
-        raise ExpressionError("That number is too large to compute.")
-    return operator.pow(a, b)
-
-
-def _safe_mul(a: Any, b: Any) -> Any:
-    if isinstance(a, (str, list, tuple)) and isinstance(b, int) and len(a) * b > MAX_RESULT_LEN:
-        raise ExpressionError("That text would be too long.")
-    if isinstance(b, (str, list, tuple)) and isinstance(a, int) and len(b) * a > MAX_RESULT_LEN:
-        raise ExpressionError("That text would be too long.")
-    return operator.mul(a, b)
+_ENV = Sandbox()
 
 
-def _safe_range(*args: int) -> range:
-    r = range(*args)
-    if len(r) > MAX_RANGE:
-        raise ExpressionError(f"A range may hold at most {MAX_RANGE} numbers.")
-    return r
+def _snippet(source: str) -> str:
+    text = source if len(source) <= 60 else source[:57] + "…"
+    return text.replace("\n", " ")
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"**", "*"})
+class _Cache:
+    """Compiled templates by source, least recently used first out, bounded in characters."""
 
-    def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
-        if operator_ == "**":
-            return _safe_pow(left, right)
-        if operator_ == "*":
-            return _safe_mul(left, right)
-        return super().call_binop(context, operator_, left, right)
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._chars = 0
+        self._lock = Lock()
+
+    def get(self, key: tuple[str, str]) -> Any:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str], value: Any) -> None:
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = value
+            self._chars += len(key[1]) + 200
+            while self._chars > _CACHE_CHARS or len(self._items) > _CACHE_ITEMS:
+                (_, old), _ = self._items.popitem(last=False)
+                self._chars -= len(old) + 200
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def chars(self) -> int:
+        return self._chars
 
 
-def _regex_match(value: Any, pattern: str) -> bool:
-    return bool(_compiled_regex(str(pattern)).search("" if value is None else str(value)))
+_CACHE = _Cache()
 
 
-@lru_cache(maxsize=512)
-def _compiled_regex(pattern: str) -> re.Pattern[str]:
+def _checked(tree: nodes.Template, source: str) -> nodes.Template:
     try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise ExpressionError(f"The pattern {pattern!r} is not a valid regular expression: {exc}.") from exc
+        check(tree)
+    except Refused as exc:
+        raise ExpressionError(f"“{_snippet(source)}” cannot be used: {exc}.") from None
+    return harden(tree)
 
 
-def _make_env(strict: bool) -> _Sandbox:
-    env = _Sandbox(undefined=StrictUndefined if strict else _LenientUndefined, autoescape=False)
-    env.globals = {
-        "range": _safe_range,
-        "len": len,
-        "min": min,
-        "max": max,
-        "round": round,
-        "abs": abs,
-        "int": int,
-        "float": float,
-        "str": str,
-        "bool": bool,
-        "lower": lambda s: str(s).lower(),
-        "upper": lambda s: str(s).upper(),
-        "matches": _regex_match,
-    }
-    env.tests["matching"] = _regex_match
-    env.filters["matches"] = _regex_match
-    return env
-
-
-_ENV = _make_env(strict=False)
-
-
-@lru_cache(maxsize=4096)
 def compile_template(source: str) -> Any:
-    """Parse a `{{ … }}` template once; raise ExpressionError with the reason if it is broken."""
+    """Parse, check and compile a `{{ … }}` template once; ExpressionError says why it cannot be used."""
+    found = _CACHE.get(("t", source))
+    if found is not None:
+        return found
+    if len(source) > MAX_SOURCE:
+        raise ExpressionError(f"The text is too long for a template (at most {MAX_SOURCE:,} characters).")
     try:
-        return _ENV.from_string(source)
+        tree = _checked(_ENV.parse(source), source)
+        template = _ENV.from_string(tree)
     except TemplateError as exc:
-        raise ExpressionError(f"The text {source!r} has a template error: {exc.message}.") from exc
+        raise ExpressionError(f"The text “{_snippet(source)}” has a template error: {exc.message}.") from None
+    except RecursionError:
+        raise ExpressionError(f"The text “{_snippet(source)}” is nested too deep.") from None
+    _CACHE.put(("t", source), template)
+    return template
 
 
-@lru_cache(maxsize=4096)
 def compile_expression(source: str) -> Any:
-    """Parse an expression once; raise ExpressionError with the reason if it is broken."""
+    """Parse, check and compile an expression once; ExpressionError says why it cannot be used."""
+    found = _CACHE.get(("e", source))
+    if found is not None:
+        return found
     if not source.strip():
         raise ExpressionError("The expression is empty.")
+    if len(source) > MAX_EXPRESSION:
+        raise ExpressionError(f"The expression is too long (at most {MAX_EXPRESSION:,} characters).")
     try:
-        return _ENV.compile_expression(source, undefined_to_none=True)
+        parser = Parser(_ENV, source, state="variable")
+        expr = parser.parse_expression()
+        if not parser.stream.eos:
+            raise ExpressionError(f"The expression “{_snippet(source)}” is not valid: it has more after its end.")
+        body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
+        template = _ENV.from_string(_checked(nodes.Template(body, lineno=1), source))
     except TemplateError as exc:
-        raise ExpressionError(f"The expression {source!r} is not valid: {exc.message}.") from exc
+        raise ExpressionError(f"The expression “{_snippet(source)}” is not valid: {exc.message}.") from None
+    except RecursionError:
+        raise ExpressionError(f"The expression “{_snippet(source)}” is nested too deep.") from None
+    _CACHE.put(("e", source), template)
+    return template
 
 
 def has_template(text: str) -> bool:
@@ -130,14 +142,27 @@ def has_template(text: str) -> bool:
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)\s*\}\}")
 
 
-@lru_cache(maxsize=4096)
 def _simple_parts(source: str) -> tuple[tuple[str, tuple[str, ...] | None], ...] | None:
+    """The parts of a short template (cached), or of a long one (worked out each time: a cache of
+    100,000-character sources would hold hundreds of megabytes)."""
+    return _short_parts(source) if len(source) <= 2_000 else _split_parts(source)
+
+
+@lru_cache(maxsize=4096)
+def _short_parts(source: str) -> tuple[tuple[str, tuple[str, ...] | None], ...] | None:
+    return _split_parts(source)
+
+
+def _split_parts(source: str) -> tuple[tuple[str, tuple[str, ...] | None], ...] | None:
     """Split a template made only of text and `{{ name.key }}` placeholders; None for anything else."""
     parts: list[tuple[str, tuple[str, ...] | None]] = []
     pos = 0
     for m in _PLACEHOLDER.finditer(source):
+        path = tuple(m.group(1).split("."))
+        if path[0] in NOT_VARIABLES or any(key in ("format", "format_map") for key in path):
+            return None  # the checker has a word to say about these: leave them to it
         parts.append((source[pos : m.start()], None))
-        parts.append(("", tuple(m.group(1).split("."))))
+        parts.append(("", path))
         pos = m.end()
     parts.append((source[pos:], None))
     if any(mark in text for text, path in parts if path is None for mark in ("{{", "{%", "{#")):
@@ -163,6 +188,8 @@ def _render_simple(parts: tuple[tuple[str, tuple[str, ...] | None], ...], variab
             if value is _MISSING:
                 value = ""
                 break
+        if not isinstance(value, (str, int, float, bool, type(None))):
+            return None  # a list or dictionary: the sandbox measures it before showing it
         out.append(value if isinstance(value, str) else str(value))
     return "".join(out)
 
@@ -178,36 +205,62 @@ def render(source: str, variables: dict[str, Any]) -> str:
         done = _render_simple(parts, variables)
         if done is not None and len(done) <= MAX_RESULT_LEN:
             return done
+    template = compile_template(source)
+    out: list[str] = []
+    size = 0
     try:
-        out = compile_template(source).render(variables)
-    except SecurityError as exc:
-        raise ExpressionError(f"The text {source!r} tried something a flow may not do.") from exc
-    except ExpressionError:
-        raise
-    except Exception as exc:
-        raise ExpressionError(f"The text {source!r} could not be filled in: {exc}.") from exc
-    if len(out) > MAX_RESULT_LEN:
-        raise ExpressionError("The text is too long once filled in.")
-    return out
+        with budget():
+            # chunk by chunk, so a loop that prints a long text is stopped as it grows, not after
+            for chunk in template.generate(variables):
+                size += len(chunk)
+                if size > MAX_RESULT_LEN:
+                    raise ExpressionError(
+                        f"The text is too long once filled in (more than {MAX_RESULT_LEN:,} characters)."
+                    )
+                out.append(chunk)
+    except ExpressionError as exc:
+        raise ExpressionError(f"The text “{_snippet(source)}” could not be filled in: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 (whatever a value does inside the sandbox, a person gets a sentence)
+        raise ExpressionError(f"The text “{_snippet(source)}” could not be filled in: {_why(exc)}.") from None
+    return "".join(out)
 
 
 def evaluate(source: str, variables: dict[str, Any]) -> Any:
-    """Evaluate an expression such as `score + 1` or `answer | lower == 'yes'`."""
+    """Evaluate an expression such as `score + 1` or `answer | lower == 'yes'` to plain data."""
+    template = compile_expression(source)
     try:
-        value = compile_expression(source)(**variables)
-    except SecurityError as exc:
-        raise ExpressionError(f"The expression {source!r} tried something a flow may not do.") from exc
-    except ExpressionError:
-        raise
-    except Exception as exc:
-        raise ExpressionError(f"The expression {source!r} failed: {exc}.") from exc
-    if isinstance(value, Undefined):
-        return None
+        with budget():
+            context = template.new_context(variables)
+            for _ in template.root_render_func(context):
+                pass
+            value = context.vars.get("result")
+            value = to_data(value)
+    except ExpressionError as exc:
+        raise ExpressionError(f"The expression “{_snippet(source)}” failed: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 (whatever a value does inside the sandbox, a person gets a sentence)
+        raise ExpressionError(f"The expression “{_snippet(source)}” failed: {_why(exc)}.") from None
     return value
 
 
+def _why(exc: Exception) -> str:
+    """A sentence for a failure inside a render, without Python's reprs of the values involved."""
+    if isinstance(exc, ZeroDivisionError):
+        return "it divides by zero"
+    if isinstance(exc, OverflowError):
+        return "a number is too large"
+    if isinstance(exc, TypeError):
+        return "it mixes values of different kinds (such as text and a number)"
+    if isinstance(exc, RecursionError):
+        return "it is nested too deep"
+    if isinstance(exc, TemplateError) and exc.message:
+        return exc.message.split(" at 0x")[0][:200]
+    return "a value does not fit"
+
+
 def check_template(source: str) -> str | None:
-    """The reason a template cannot be parsed, or None when it is fine (used at save time)."""
+    """Why a template cannot be used, or None when it can (at validation, import and publish)."""
+    if not has_template(source):
+        return None
     try:
         compile_template(source)
     except ExpressionError as exc:
@@ -216,7 +269,7 @@ def check_template(source: str) -> str | None:
 
 
 def check_expression(source: str) -> str | None:
-    """The reason an expression cannot be parsed, or None when it is fine (used at save time)."""
+    """Why an expression cannot be used, or None when it can (at validation, import and publish)."""
     try:
         compile_expression(source)
     except ExpressionError as exc:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from pydantic import Field
 
+from flows.patterns import check_pattern, fullmatch
 from nodes.api import NodeContext, NodeType, Step
 from nodes.inputs.asking import INVALID, REFUSED, VALID, AskSettings, Verdict, ask, ok, ports_with_timeout
 
@@ -30,23 +29,20 @@ class TextSettings(AskSettings):
         out = []
         if self.min_length > self.max_length:
             out.append("“Shortest answer” is longer than “Longest answer”.")
-        if self.pattern:
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                out.append(f"“Pattern the answer must match” is not a valid regular expression: {exc}.")
+        if self.pattern and (reason := check_pattern(self.pattern)) is not None:
+            out.append(f"“Pattern the answer must match”: {reason}")
         return out
 
 
 async def run(ctx: NodeContext, settings: TextSettings) -> Step:
-    pattern = re.compile(settings.pattern) if settings.pattern else None
+    pattern = settings.pattern or None
 
     def check(answer: str) -> Verdict:
         # Length first: it also bounds the work the pattern can do on a hostile answer.
         if not settings.min_length <= len(answer) <= settings.max_length:
             return REFUSED
         # The whole answer must fit, as in an HTML form's pattern: what a non-programmer expects.
-        if pattern is not None and not pattern.fullmatch(answer):
+        if pattern is not None and not fullmatch(pattern, answer):
             return REFUSED
         return ok(answer)
 

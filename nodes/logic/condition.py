@@ -14,18 +14,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
-from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from flows.expressions import ExpressionError, check_expression, has_template
+from flows.patterns import PatternError, check_pattern, search
 from nodes.api import NodeContext, NodeType, Step
 from nodes.registry import PORT_NAME
 
 ELSE = "else"
 RESERVED = (ELSE, "error")  # "error" is where the runtime sends failures
-MAX_REGEX_INPUT = 10_000  # Python's re has no timeout; a short subject limits slow patterns
 
 Op = Literal[
     "equals",
@@ -130,11 +129,9 @@ class ConditionSettings(BaseModel):
                 elif (reason := check_expression(branch.expression)) is not None:
                     out.append(f"{name}: {reason}")
             for rule in branch.rules:
-                if rule.op == "matches_regex" and not has_template(rule.right):
-                    try:
-                        re.compile(rule.right)
-                    except re.error as exc:
-                        out.append(f"{name}: “{rule.right}” is not a valid pattern ({exc}).")
+                literal = rule.op == "matches_regex" and not has_template(rule.right)
+                if literal and (reason := check_pattern(rule.right)) is not None:
+                    out.append(f"{name}: {reason}")
         return out
 
 
@@ -198,12 +195,11 @@ def _contains(a: Any, b: Any) -> bool:
     return _text(b).casefold() in _text(a).casefold()
 
 
-@lru_cache(maxsize=256)
-def _pattern(source: str) -> re.Pattern[str]:
+def _matches(text: str, pattern: str) -> bool:
     try:
-        return re.compile(source)
-    except re.error as exc:
-        raise ExpressionError(f"“{source}” is not a valid pattern: {exc}.") from exc
+        return search(pattern, text)
+    except PatternError as exc:  # a pattern filled in from a variable, known only now
+        raise ExpressionError(str(exc)) from None
 
 
 def compare(left: Any, op: str, right: Any) -> bool:
@@ -230,8 +226,9 @@ def compare(left: Any, op: str, right: Any) -> bool:
         case "ends_with":
             return _text(left).casefold().endswith(_text(right).casefold())
         case "matches_regex":
-            # The pattern is used as written (case-sensitive unless it starts with (?i)).
-            return _pattern(_text(right)).search(_text(left)[:MAX_REGEX_INPUT]) is not None
+            # The pattern is used as written (case-sensitive unless it starts with (?i)), by RE2:
+            # linear time whatever the pattern, so `^(a+)+$` cannot stall the server.
+            return _matches(_text(left), _text(right))
         case "is_empty":
             return _is_empty(left)
         case "is_not_empty":

@@ -125,3 +125,26 @@ def test_summary_lists_the_branches():
     assert "score ≥ 9 → promoter" in text
     assert "score ≥ 7 → passive" in text
     assert text.endswith("else")
+
+
+async def test_a_catastrophic_pattern_answers_at_once_on_a_long_hostile_answer():
+    """`^(a+)+$` against 27 characters held the server for 2.6 s (Python's re backtracks, doubling
+    per character); patterns now run in RE2, in time linear in the answer."""
+    settings = rule("{{ answer }}", "matches_regex", "^(a+)+$")
+    assert await route(settings, answer="a" * 50_000 + "!") == "else"
+    assert await route(settings, answer="a" * 50_000) == "yes"
+    nested = rule("{{ answer }}", "matches_regex", "^(x+x+)+y$")
+    assert await route(nested, answer="x" * 50_000) == "else"
+
+
+@pytest.mark.parametrize("pattern", ["(a)\\1", "(?=a)a", "(?<!a)b"])
+async def test_patterns_that_need_backtracking_are_refused_when_the_flow_is_checked(pattern):
+    problems = NODE.inspect(rule("{{ answer }}", "matches_regex", pattern), 1).errors
+    assert any("not supported" in p for p in problems), problems
+
+
+async def test_a_pattern_filled_in_from_a_variable_is_checked_when_it_runs():
+    settings = rule("{{ answer }}", "matches_regex", "{{ pattern }}")
+    assert NODE.inspect(settings, 1).errors == []
+    with pytest.raises(ExpressionError, match="not supported"):
+        await route(settings, answer="aa", pattern="(a)\\1")

@@ -126,6 +126,9 @@ async def test_valid_answers_are_saved_normalized(node: NodeType, answer: str, s
         (text.NODE, "ab", {"min_length": 3}),
         (text.NODE, "ab1234", {"pattern": "[A-Z]{2}[0-9]{4}"}),
         (text.NODE, "my code is AB1234", {"pattern": "[A-Z]{2}[0-9]{4}"}),  # the whole answer must fit
+        # a hostile answer against a catastrophic pattern: RE2 answers at once (Python's re hung)
+        (text.NODE, "a" * 4000 + "!", {"pattern": "(a+)+", "max_length": 4096}),
+        (text.NODE, "x" * 4000, {"pattern": "(x+x+)+y", "max_length": 4096}),
         (number.NODE, "forty", {}),
         (number.NODE, "", {}),
         (number.NODE, "2.5", {"whole_numbers": True}),
