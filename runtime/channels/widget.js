@@ -62,10 +62,14 @@
     bubble.textContent = line.direction === "in" && line.choice && !line.text ? line.choice : line.text || "";
     if (line.media) {
       const m = line.media;
-      const url = new URL(m.url, src).href; // the bot's own files (spoken replies) live on its server, not the page's
-      const el = m.kind === "image" ? Object.assign(document.createElement("img"), { src: url, alt: m.name || "" })
+      const address = new URL(m.url, src); // the bot's own files (spoken replies) live on its server, not the page's
+      const url = address.href;
+      // only web addresses become links or sources: a javascript: or data: address is shown as text
+      const web = address.protocol === "https:" || address.protocol === "http:";
+      const el = !web ? Object.assign(document.createElement("span"), { textContent: m.name || m.url })
+        : m.kind === "image" ? Object.assign(document.createElement("img"), { src: url, alt: m.name || "" })
         : m.kind === "audio" ? Object.assign(document.createElement("audio"), { src: url, controls: true })
-        : Object.assign(document.createElement("a"), { href: url, textContent: m.name || m.url, target: "_blank" });
+        : Object.assign(document.createElement("a"), { href: url, textContent: m.name || m.url, target: "_blank", rel: "noopener noreferrer" });
       bubble.appendChild(document.createElement("br"));
       bubble.appendChild(el);
     }
