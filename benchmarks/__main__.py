@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from benchmarks import (
+    bench_attack,
     bench_canvas,
     bench_interpreter,
     bench_llm,
@@ -95,6 +96,7 @@ def rows() -> list[tuple[str, str, str, str]]:
         )
     )
     out += webhook_rows()
+    out += attack_rows()
     out += canvas_rows()
     out += llm_rows()
     out += speech_rows()
@@ -185,6 +187,36 @@ def webhook_rows() -> list[tuple[str, str, str, str]]:
             f"{hook['e2e_turns_per_s']:.0f} turns/s",
             "reported (no goal set)",
             "—",
+        ),
+    ]
+
+
+def attack_rows() -> list[tuple[str, str, str, str]]:
+    """Hostile flows (ReDoS, nested loops, huge texts) against a running server."""
+    a = bench_attack.main()
+    refused = "; `'x' | center(200000000)` refused at publishing" if a["refused_at_validation"] else ""
+    return [
+        (
+            "Hostile flow payloads (catastrophic pattern, loops 10,000 by 10,000, 100-million-character text, "
+            "a loop printing 10,000 answers), each alone through the API: answer time p95 (refusal included)",
+            f"worst {a['worst_alone_p95_ms']:.0f} ms = {a['worst_alone_ratio']:.1f}× a harmless flow's answer "
+            f"({a['harmless_alone_p95_ms']:.0f} ms){refused}",
+            "under 50 ms",
+            "met" if a["worst_alone_p95_ms"] < 50 else "missed",
+        ),
+        (
+            f"… {bench_attack.CONVERSATIONS} conversations sending them at once, {a['attack_messages']:.0f} messages: "
+            "/health p99 against the same traffic on a harmless flow",
+            f"{a['health_attack_p99_ms']:.0f} ms = {a['health_ratio']:.2f}× ({a['health_busy_p99_ms']:.0f} ms; "
+            f"idle server {a['health_idle_p99_ms']:.0f} ms)",
+            "under 20 ms",
+            "met" if a["health_attack_p99_ms"] < 20 else "missed",
+        ),
+        (
+            "… the server's memory after the attack against before it",
+            f"{a['rss_growth']:+.0%} ({a['rss_before_mb']:.0f} → {a['rss_after_mb']:.0f} MB)",
+            "within 10%",
+            "met" if abs(a["rss_growth"]) <= 0.10 else "missed",
         ),
     ]
 
