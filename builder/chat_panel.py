@@ -15,10 +15,12 @@ from nicegui import ui
 from builder.access import visitor
 from builder.context import Builder
 from flows.db import make_engine
+from flows.links import is_safe_link
 from flows.models import Flow
 from nodes.api import Button, Inbound, Media, Outbound, Services
 from runtime.ai.tester import share_ai
 from runtime.engine import DRAFT, Runtime
+from runtime.media import ROUTE as MEDIA_ROUTE
 
 TEST_WAIT_SCALE = 0.01
 RECORD_SECONDS = 60
@@ -100,7 +102,8 @@ class ChatPanel:
         """A fresh conversation on the current draft (and fresh copies of every other draft)."""
         await self.close()
         shared = self.builder.runtime.services  # AI steps use the server's own models, memory and voices
-        services = Services(http=shared.http, secrets_for=shared.secrets_for)  # the draft's workspace's secrets
+        # the draft's workspace's secrets and private addresses it may reach, through the server's outbound guard
+        services = Services(http=shared.http, http_for=shared.http_for, secrets_for=shared.secrets_for)
         share_ai(shared, services)
         runtime = Runtime(
             make_engine("sqlite://"),
@@ -179,7 +182,7 @@ class ChatPanel:
                 if message.media is not None and message.media.kind == "audio":
                     ui.audio(message.media.url).mark("chat-bot-voice")  # the bot's spoken reply, served by /media/
                 elif message.media is not None:
-                    ui.link(f"[{message.media.kind}] {message.media.name or message.media.url}", message.media.url)
+                    self._attachment(message.media)
             if message.buttons:
                 self.buttons = message.buttons
                 self.choices.clear()
@@ -188,6 +191,15 @@ class ChatPanel:
                         ui.button(b.title, on_click=lambda _, b=b: self.say(b.title, b.value)).props(
                             "outline dense"
                         ).mark(f"choice-{b.title}")
+
+    def _attachment(self, media: Media) -> None:
+        """A file the bot sent, as a link that opens in a new tab: only web links (or the bot's own
+        files) are links at all, so a `javascript:` address from a flow or plugin is never one."""
+        label = f"[{media.kind}] {media.name or media.url}"
+        if is_safe_link(media.url) or media.url.startswith(MEDIA_ROUTE):
+            ui.link(label, media.url, new_tab=True).props('rel="noopener noreferrer"').mark("chat-bot-file")
+        else:
+            ui.label(f"{label} (this address cannot be opened)").classes("text-gray-500").mark("chat-bot-file")
 
     def _thumbs(self, call_id: str) -> None:
         """👍/👎 under an AI answer: counted on the Models page beside the users' own ratings."""

@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import flows
 from chatloom.cli import CliError, data_folder, open_database, parse_flow_bytes, read_flow_bytes, sealing_key
@@ -15,6 +16,9 @@ from flows.problems import has_errors
 from flows.store import FlowStore
 from flows.validate import validate
 from nodes.registry import Registry
+
+if TYPE_CHECKING:
+    from runtime.outbound.addresses import Allowance
 
 log = logging.getLogger("chatloom")
 TEMPLATES = Path(flows.__file__).resolve().parent / "templates"
@@ -89,9 +93,30 @@ def _base_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
+def _check_outbound_setting() -> None:
+    """A mistyped CHATLOOM_OUTBOUND_ALLOW stops the start in one line, before anything runs."""
+    from runtime.outbound.addresses import AllowanceError, server_allowance
+
+    try:
+        server_allowance()
+    except AllowanceError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _own_demo(host: str, port: int) -> Allowance:
+    """The one private place flows may reach without an administrator's say: this server's own demo
+    order API (/demo/, made-up data), which the order-status example calls. Only that path: the rest
+    of the server trusts loopback for its proxy headers."""
+    from runtime.outbound.addresses import Allowance
+
+    shown = _base_url(host, port).removeprefix("http://").rpartition(":")[0]
+    return Allowance.own_route(shown, port, "/demo/")
+
+
 def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: bool = False, work: bool = True) -> int:
     """Publish the examples the database lacks, say how to reach the server, and run it until Ctrl+C."""
     _check_port(host, port)
+    _check_outbound_setting()
     import uvicorn
 
     from chatloom.demo import demo_routes
@@ -107,7 +132,7 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: b
     engine = open_database(data)
     assert engine is not None
     box = sealing_key(engine, data)  # first: a wrong key stops the server before anything is written
-    runtime = Runtime(engine, registry)
+    runtime = Runtime(engine, registry, outbound=_own_demo(host, port))
     runtime.services.secrets_for = WorkspaceSecrets(engine, box).for_flow  # {{ secrets.NAME }} in HTTP steps
     attach_ai(runtime, data_folder(data))
     usable = load_examples(registry)
@@ -164,6 +189,7 @@ def work(*, data: Path | None) -> int:
     from runtime.engine import Runtime
     from runtime.workspace_secrets import WorkspaceSecrets
 
+    _check_outbound_setting()
     engine = open_database(data)
     assert engine is not None
     box = sealing_key(engine, data)  # first: a wrong key stops the server before anything is written

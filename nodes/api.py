@@ -200,6 +200,11 @@ class HttpClient(Protocol):
     async def request(self, method: str, url: str, **kwargs: Any) -> HttpResponse: ...
 
 
+class HttpRefused(Exception):
+    """The outbound guard would not make or finish a request (a private or metadata address, a
+    redirect to one, an answer too large); the message is one sentence a flow's author can read."""
+
+
 class MediaError(Exception):
     """A file a user sent could not be read (gone, too big, not reachable); the message says why."""
 
@@ -235,7 +240,9 @@ class Services:
 
     The AI services are built on first use (a flow without AI steps never loads a model)."""
 
-    http: HttpClient | None = None
+    http: HttpClient | None = None  # guarded: private and metadata addresses refused (HttpRefused)
+    # the same guard with the private addresses a flow's workspace allows, by flow id (preferred over `http`)
+    http_for: Callable[[str], HttpClient] | None = None
     clock: Callable[[], datetime] = datetime.now
     random: random.Random = field(default_factory=random.Random)
     secrets: Mapping[str, str] = field(default_factory=dict)

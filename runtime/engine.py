@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-import httpx
 from sqlalchemy.engine import Engine
 
 from flows.problems import FlowInvalid
@@ -27,10 +26,13 @@ from flows.store import FlowNotFound, FlowStore
 from nodes.api import HttpClient, Inbound, Outbound, Services
 from nodes.registry import Registry
 from runtime.interpreter import Event, Interpreter, Outcome, Reply, Start, TurnError, Wake
+from runtime.outbound.addresses import Allowance
+from runtime.outbound.guard import Guard
 from runtime.plan import Plan, compile_flow
 from runtime.state import ConversationState
 from runtime.store import Conflict, ConversationStore, Duplicate
 from runtime.timers import Timers
+from runtime.workspace_outbound import guards
 
 if TYPE_CHECKING:
     from runtime.ai.setup import AI
@@ -73,15 +75,20 @@ class Runtime:
         name: str | None = None,
         plan_cache_size: int = 256,
         state_cache: int | None = None,
+        outbound: Allowance | None = None,
     ) -> None:
+        """`outbound`: private places every flow may reach besides CHATLOOM_OUTBOUND_ALLOW (the
+        server's own demo API); used only when `services` brings no HTTP client."""
         self.engine = engine
         self.registry = registry
         self.flows = FlowStore(engine)
         self.store = ConversationStore(engine)
         self.services = services or Services()
         self._own_http = self.services.http is None
-        if self._own_http:
-            self.services.http = cast(HttpClient, _http_client())
+        if self._own_http:  # every request a flow or plugin makes goes through the outbound guard
+            guard, scoped = guards(engine, outbound)
+            self.services.http = cast(HttpClient, guard)
+            self.services.http_for = self.services.http_for or scoped
         if self.services.transcript is None:
             self.services.transcript = self._transcript
         self.wait_scale = wait_scale
@@ -117,7 +124,7 @@ class Runtime:
 
     async def shutdown(self) -> None:
         self.timers.shutdown()
-        if self._own_http and isinstance(self.services.http, httpx.AsyncClient):
+        if self._own_http and isinstance(self.services.http, Guard):
             await self.services.http.aclose()
 
     def subscribe(self, listener: Listener) -> None:
@@ -127,26 +134,35 @@ class Runtime:
     # -- plans -----------------------------------------------------------------------------
 
     async def plan(self, flow_id: str, version: int | None) -> Plan:
-        """The compiled plan of a published version (None: the latest; 0: the draft, uncached)."""
+        """The compiled plan of a published version (None: the latest; 0: the draft, uncached).
+
+        Compiling reads the database and compiles every template of the flow (tens of milliseconds
+        for a large one): done on a worker thread, so other conversations are not held meanwhile."""
         if version == DRAFT:
-            return compile_flow(self.flows.draft(flow_id), self.registry, DRAFT)
+            return await asyncio.to_thread(self._compile_draft, flow_id)
         if version is None:
             try:
                 version = self.flows.latest_version(flow_id)
             except FlowNotFound:
                 if not self.interpreter.test_mode:
                     raise
-                return compile_flow(self.flows.draft(flow_id), self.registry, DRAFT)
+                return await asyncio.to_thread(self._compile_draft, flow_id)
         key = (flow_id, version)
         found = self._plans.get(key)
         if found is not None:
             self._plans.move_to_end(key)
             return found
-        plan = compile_flow(self.flows.version(flow_id, version).flow, self.registry, version)
+        plan = await asyncio.to_thread(self._compile_version, flow_id, version)
         self._plans[key] = plan
         if len(self._plans) > self._plan_cache_size:
             self._plans.popitem(last=False)
         return plan
+
+    def _compile_draft(self, flow_id: str) -> Plan:
+        return compile_flow(self.flows.draft(flow_id), self.registry, DRAFT)
+
+    def _compile_version(self, flow_id: str, version: int) -> Plan:
+        return compile_flow(self.flows.version(flow_id, version).flow, self.registry, version)
 
     # -- conversations ---------------------------------------------------------------------
 
@@ -370,12 +386,6 @@ class Runtime:
                 listener(cid, messages)
             except Exception:
                 log.exception("message listener failed (conversation %s)", cid)
-
-
-def _http_client() -> httpx.AsyncClient:
-    """The HTTP client nodes use. httpx logs whole URLs at INFO, and URLs may carry keys."""
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    return httpx.AsyncClient(follow_redirects=False, headers={"user-agent": "Chatloom"})
 
 
 class _Note:

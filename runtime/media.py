@@ -4,9 +4,10 @@ The bot's own files (spoken replies) are kept under `<data folder>/media/` with 
 and served by the runtime's app at `/media/<name>` (see runtime/api.py). A file a user sent is read
 from wherever its Media points: a `data:` URL (the web chat and the builder's test chat), one of
 the app's own media addresses, a channel's file reference such as `telegram-file:<account>/<id>`
-(through the reader the channels register for that scheme), or http(s) with a size limit. Private
-and local network addresses are refused unless allowed, so a URL a user makes up cannot reach
-into the server's network.
+(through the reader the channels register for that scheme), or http(s) through the outbound guard
+(runtime.outbound), with a size limit: private, local and metadata addresses are refused unless
+the server allows them (CHATLOOM_OUTBOUND_ALLOW), so a URL a user makes up cannot reach into the
+server's network.
 """
 
 from __future__ import annotations
@@ -14,21 +15,21 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import ipaddress
 import mimetypes
 import os
 import re
 import secrets
-import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from urllib.parse import unquote_to_bytes, urlsplit, urlunsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import httpx
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, JSONResponse
 
-from nodes.api import Media, MediaError, MediaFiles, MediaKind
+from nodes.api import HttpRefused, Media, MediaError, MediaFiles, MediaKind
+from runtime.outbound.addresses import server_allowance
+from runtime.outbound.guard import AnswerTooLarge, Guard
 
 Reader = Callable[[Media], Awaitable[bytes]]
 ROUTE = "/media/"
@@ -45,14 +46,14 @@ class LocalMedia:
     """MediaFiles in a folder on this machine."""
 
     def __init__(
-        self, folder: Path, *, base_url: str = "", allow_private: bool = False, timeout: float = TIMEOUT
+        self, folder: Path, *, base_url: str = "", guard: Guard | None = None, timeout: float = TIMEOUT
     ) -> None:
         """`base_url`: the server's public address, so platforms and browsers can fetch saved files
         ("" keeps addresses relative, which the builder and the web chat on the same server use);
-        `allow_private`: read http(s) files on local and private networks too."""
+        `guard`: the outbound guard that downloads http(s) files (default: the server's allowance)."""
         self.folder = Path(folder)
         self.base_url = base_url.rstrip("/")
-        self.allow_private = allow_private
+        self.guard = guard or Guard(allow=server_allowance(), timeout=timeout)
         self.timeout = timeout
         self.readers: dict[str, Reader] = {}
 
@@ -121,34 +122,17 @@ class LocalMedia:
         return data
 
     async def _download(self, url: str, limit: int) -> bytes:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        request_url, extensions, headers = url, {}, {}
-        if not self.allow_private:
-            address = await _public_address(host)
-            # connect to the address that was checked (a second lookup could give another: DNS rebinding)
-            shown = f"[{address}]" if ":" in address else address
-            netloc = shown + (f":{parts.port}" if parts.port else "")
-            request_url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-            headers["host"] = parts.netloc.rpartition("@")[2]
-            if parts.scheme == "https":
-                extensions["sni_hostname"] = host  # TLS still checks the certificate against the name
         try:
-            async with (
-                httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client,
-                client.stream("GET", request_url, headers=headers, extensions=extensions) as response,
-            ):
-                if response.status_code != 200:
-                    raise MediaError("That file could not be downloaded.")
-                chunks, size = [], 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > limit:
-                        raise too_big(limit)
-                    chunks.append(chunk)
-                return b"".join(chunks)
+            response = await self.guard.request("GET", url, max_bytes=limit, timeout=self.timeout)
+        except AnswerTooLarge:
+            raise too_big(limit) from None
+        except HttpRefused:
+            raise MediaError("That file's address is not one I may open.") from None
         except httpx.HTTPError:
             raise MediaError("That file could not be downloaded.") from None
+        if response.status_code != 200:
+            raise MediaError("That file could not be downloaded.")
+        return response.content
 
 
 def _data_url(url: str) -> bytes:
@@ -161,23 +145,6 @@ def _data_url(url: str) -> bytes:
         except (binascii.Error, ValueError):
             raise MediaError("That file is damaged.") from None
     return unquote_to_bytes(payload)
-
-
-async def _public_address(host: str) -> str:
-    """The address to fetch `host` from, if every address it resolves to is a public one;
-    MediaError for loopback, private, shared (100.64/10, where some clouds keep their metadata
-    service), link-local or reserved addresses, and for names that do not resolve."""
-    refused = MediaError("That file's address is not one I may open.")
-    if not host:
-        raise refused
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
-        raise MediaError("That file could not be downloaded.") from None
-    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-    if not addresses or not all(a.is_global for a in addresses):
-        raise refused
-    return str(addresses[0])
 
 
 def media_routes(files: Callable[[], MediaFiles | None]) -> APIRouter:

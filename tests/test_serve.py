@@ -167,6 +167,26 @@ def test_order_status_looks_the_order_up_over_http(server: tuple[str, list[str],
     assert state["status"] == "ended" and state["variables"]["status"] == "shipped"
 
 
+def test_a_flow_reaches_only_the_demo_api_of_its_own_server(server: tuple[str, list[str], dict[str, str]]) -> None:
+    """The order demo is allowed because it is this server's own made-up data; the server's other
+    addresses are private like any other (it trusts loopback for its proxy headers)."""
+    base, _, headers = server
+    for elsewhere in (f"{base}/api/flows", f"{base}/demo/orders/../../api/flows", f"{base}/demo/../health?x="):
+        started = httpx.post(
+            f"{base}/api/flows/order-status/conversations",
+            json={"variables": {"orders_api": elsewhere}},
+            headers=headers,
+        ).json()
+        cid = started["conversation_id"]
+        said = httpx.post(f"{base}/api/conversations/{cid}/messages", json={"text": "A1001"}, headers=headers)
+        assert said.status_code == 200
+        state = httpx.get(f"{base}/api/conversations/{cid}", headers=headers).json()
+        assert (
+            state["variables"]["http_error"]
+            == "The address 127.0.0.1 is on a private network, which flows may not reach."
+        )
+
+
 def test_a_wait_started_before_a_restart_finishes_after_it(tmp_path: Path) -> None:
     flow = {
         "id": "nap",

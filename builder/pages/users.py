@@ -1,8 +1,9 @@
-"""Accounts: add people with a role, change roles, disable an account, reset a password.
+"""Accounts: add people with a role, change roles, disable an account, reset a password; workspaces,
+their members and the private addresses their flows may reach.
 
 Only an owner makes or changes owners; an admin manages everyone else. A new account's first
 password and a reset password are made here and shown once, to hand over; the person changes it
-on their account page.
+on their account page. Every change is recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from builder.context import Builder
 from builder.pages.account import header
 from runtime.access import ROLE_WORDS
 from runtime.accounts import ROLES, AccountError, Role, User
-from runtime.workspaces import DEFAULT, EVERYWHERE, WorkspaceError
+from runtime.outbound.addresses import AllowanceError
+from runtime.workspace_outbound import WorkspaceOutbound
+from runtime.workspaces import DEFAULT, EVERYWHERE, Workspace, WorkspaceError
 
 
 def register(builder: Builder) -> None:
@@ -34,6 +37,7 @@ def register(builder: Builder) -> None:
 class UsersPage:
     def __init__(self, who: Visitor) -> None:
         self.who, self.accounts, self.spaces = who, who.access.accounts, who.access.workspaces
+        self.outbound = WorkspaceOutbound(who.access.engine)
         header("Users", who)
         with ui.card().classes("w-full max-w-3xl"):
             ui.label("Add an account").classes("text-lg font-medium")
@@ -54,6 +58,20 @@ class UsersPage:
             with ui.row().classes("items-end gap-2"):
                 self.workspace_name = ui.input("New workspace").mark("workspace-name")
                 ui.button("Make", on_click=self._make_workspace).props("outline").mark("make-workspace")
+            ui.label("Private addresses flows may reach").classes("font-medium pt-2")
+            ui.label(
+                "HTTP steps reach public web addresses only. To let a workspace's flows call a service on your own "
+                "network (an intranet CRM), allow its network (10.20.0.0/16), address (192.168.1.20:8443) or host "
+                "name (crm.intranet, *.corp.example). Cloud metadata services are never reachable."
+            ).classes("text-sm text-gray-600")
+            self.outbound_list = ui.column().classes("gap-1").mark("outbound")
+            with ui.row().classes("items-end gap-2"):
+                spaces = {w.id: w.name for w in self.spaces.all()}
+                self.outbound_place = ui.select(spaces, value=DEFAULT, label="Workspace").classes("w-48")
+                self.outbound_place.mark("outbound-workspace")
+                self.outbound_entry = ui.input("Address, network or host name", placeholder="10.20.0.0/16")
+                self.outbound_entry.classes("w-72").mark("outbound-entry")
+                ui.button("Allow", on_click=self._allow_outbound).props("outline").mark("allow-outbound")
         self.list = ui.column().classes("w-full max-w-5xl gap-1").mark("users")
         self.refresh()
 
@@ -68,6 +86,7 @@ class UsersPage:
     def refresh(self) -> None:
         spaces = self.spaces.all()
         self.workspace_list.text = ", ".join(f"{w.name} ({w.id})" for w in spaces)
+        self._show_outbound(spaces)
         self.list.clear()
         with self.list:
             for u in self.accounts.users():
@@ -95,6 +114,48 @@ class UsersPage:
                             ).classes("w-64").mark(f"workspaces-{u.email}")
                     else:
                         ui.label(u.role + (" (you)" if u.id == self.who.principal.user.id else "")).classes("w-64")
+
+    def _show_outbound(self, spaces: list[Workspace]) -> None:
+        self.outbound_place.set_options({w.id: w.name for w in spaces}, value=self.outbound_place.value or DEFAULT)
+        self.outbound_list.clear()
+        with self.outbound_list:
+            for w in spaces:
+                entries = self.outbound.entries(w.id)
+                if not entries:
+                    continue
+                with ui.row().classes("items-center gap-2"):
+                    ui.label(w.name).classes("text-sm w-40")
+                    for entry in entries:
+                        with (
+                            ui.row().classes("items-center gap-0 border rounded px-2").mark(f"outbound-{w.id}-{entry}")
+                        ):
+                            ui.label(entry).classes("text-sm font-mono")
+                            remove = ui.button(icon="close", on_click=lambda _, p=w.id, e=entry: self._disallow(p, e))
+                            remove.props("flat dense").mark(f"disallow-{w.id}-{entry}")
+
+    def _allow_outbound(self) -> None:
+        if not self.who.may("users.manage"):
+            return
+        place = str(self.outbound_place.value or DEFAULT)
+        before = set(self.outbound.entries(place))
+        try:
+            entry = self.outbound.allow(place, self.outbound_entry.value or "")
+        except (AllowanceError, WorkspaceError) as exc:
+            ui.notify(str(exc), type="warning")
+            return
+        if entry not in before:
+            self.who.record("outbound.allow", place, {"entry": entry})
+        self.outbound_entry.value = ""
+        ui.notify(f"Flows in this workspace may now reach {entry}.")
+        self.refresh()
+
+    def _disallow(self, place: str, entry: str) -> None:
+        if not self.who.may("users.manage"):
+            return
+        if self.outbound.remove(place, entry):
+            self.who.record("outbound.disallow", place, {"entry": entry})
+            ui.notify(f"Flows in this workspace can no longer reach {entry}.")
+        self.refresh()
 
     def _make_workspace(self) -> None:
         if not self.who.may("users.manage"):

@@ -3,6 +3,8 @@
 Templates in the address, headers, query and body may use the conversation's variables and
 ``{{ secrets.NAME }}`` (from the deployment's secrets, so API keys stay out of flow files).
 Header values, query strings and bodies are never logged: they may hold those secrets.
+Requests go through the runtime's outbound guard (`Services.http_for`, else `Services.http`): a
+private or metadata address, or a redirect to one, ends in `http_error` with one sentence.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from flows.expressions import render
 from flows.models import VARIABLE_PATTERN
-from nodes.api import HttpClient, HttpResponse, NodeContext, NodeType, Step
+from nodes.api import HttpClient, HttpRefused, HttpResponse, NodeContext, NodeType, Step
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +246,8 @@ async def _send(ctx: NodeContext, client: HttpClient, req: _Request, s: HttpRequ
             problem, retry = f"{req.host} did not answer within {s.timeout_seconds:g} seconds", True
         except (httpx.InvalidURL, httpx.UnsupportedProtocol):
             raise _Failed(f"The address for {req.host} is not valid.") from None
+        except HttpRefused as exc:  # the outbound guard: a private address, an answer too large
+            raise _Failed(str(exc)) from None
         except (httpx.TransportError, OSError) as exc:
             problem, retry = f"could not reach {req.host} ({type(exc).__name__})", True
         else:
@@ -293,7 +297,8 @@ def _json(response: HttpResponse) -> tuple[bool, Any]:
 
 
 async def run(ctx: NodeContext, settings: HttpRequestSettings) -> Step:
-    client = ctx.services.http
+    scoped = ctx.services.http_for  # the guard with the private addresses the flow's workspace allows
+    client = scoped(ctx.bot) if scoped is not None else ctx.services.http
     if client is None:
         raise RuntimeError("The HTTP request step cannot run: the runtime gave it no HTTP client (Services.http).")
     try:

@@ -46,6 +46,9 @@ async def test_addresses_that_are_not_ours_to_open(tmp_path: Path, url: str) -> 
         "http://100.100.100.200/latest/meta-data",  # shared address space: a cloud's metadata service
         "http://[::1]/a.ogg",
         "https://user@192.168.1.1/a.ogg",
+        "http://2130706433/a.ogg",
+        "http://[::ffff:127.0.0.1]/a.ogg",
+        "http://metadata.google.internal/computeMetadata/v1/",
     ],
 )
 async def test_private_network_addresses_are_refused(tmp_path: Path, url: str) -> None:
@@ -53,22 +56,26 @@ async def test_private_network_addresses_are_refused(tmp_path: Path, url: str) -
         await LocalMedia(tmp_path).read(Media("audio", url))
 
 
-async def test_the_checked_address_is_the_one_connected_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_checked_address_is_the_one_connected_to(tmp_path: Path) -> None:
     """A second DNS lookup could answer a private address (rebinding): the download goes to the
     address that was checked, with the original host name in the Host header."""
-    import runtime.media
+    from runtime.outbound.addresses import Allowance
+    from runtime.outbound.guard import Guard
     from tests.fakes.echo_api import EchoApi
+    from tests.fakes.network import FixedResolver
 
     with EchoApi() as api:
         port = int(api.url("/text").rsplit(":", 1)[1].split("/")[0])
-
-        async def checked(host: str) -> str:
-            assert host == "files.example"
-            return "127.0.0.1"  # as if the public address the check saw were this one
-
-        monkeypatch.setattr(runtime.media, "_public_address", checked)
-        data = await LocalMedia(tmp_path).read(Media("audio", f"http://files.example:{port}/text"))
+        resolver = FixedResolver({"files.example": [["127.0.0.1"], ["169.254.169.254"]]})
+        guard = Guard(resolver=resolver, allow=Allowance.parse(f"127.0.0.1:{port}"))  # as if it were public
+        files = LocalMedia(tmp_path, guard=guard)
+        data = await files.read(Media("audio", f"http://files.example:{port}/text"))
         assert data and api.seen[-1].headers["host"] == f"files.example:{port}"
+        assert resolver.asked == ["files.example"]
+        with pytest.raises(MediaError, match="not one I may open"):
+            await files.read(Media("audio", f"http://files.example:{port}/text"))  # the next lookup is checked
+        with pytest.raises(MediaError, match="too big"):
+            await files.read(Media("audio", f"http://127.0.0.1:{port}/big?bytes=2000"), limit=1000)
 
 
 async def test_channel_references_go_through_the_registered_reader(tmp_path: Path) -> None:

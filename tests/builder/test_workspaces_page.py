@@ -43,3 +43,36 @@ async def test_an_admin_makes_a_workspace_and_its_members(user: User, builder: B
     assert ("workspace.create", "support-team") in actions
     assert ("workspace.member_add", "viewer@chatloom.test") in actions
     assert ("workspace.member_remove", "viewer@chatloom.test") in actions
+
+
+async def test_an_admin_allows_a_workspace_s_flows_a_private_address_and_it_is_audited(
+    user: User, builder: Builder
+) -> None:
+    from runtime.workspace_outbound import WorkspaceOutbound
+
+    sign_in(user.http_client, builder.access, "admin")
+    acme = builder.access.workspaces.create("Acme")
+    stored = WorkspaceOutbound(builder.runtime.engine)
+    await user.open("/users")
+    user.find(marker="outbound-workspace").elements.pop().value = acme.id
+    user.find(marker="outbound-entry").type("169.254.169.254")
+    user.find(marker="allow-outbound").click()
+    await user.should_see("metadata service; it can never be allowed")
+    assert stored.entries(acme.id) == []  # refused: nothing kept, nothing audited
+    user.find(marker="outbound-entry").clear().type("CRM.Intranet:8443")
+    user.find(marker="allow-outbound").click()
+    await user.should_see(marker="outbound-acme-crm.intranet:8443")
+    assert stored.entries(acme.id) == ["crm.intranet:8443"] and stored.entries(DEFAULT) == []
+    user.find(marker="disallow-acme-crm.intranet:8443").click()
+    await user.should_not_see(marker="outbound-acme-crm.intranet:8443")
+    assert stored.entries(acme.id) == []
+    actions = [(e.actor, e.action, e.target, e.detail) for e in builder.access.audit.entries(action="outbound")]
+    assert actions == [
+        ("admin@chatloom.test", "outbound.disallow", "acme", {"entry": "crm.intranet:8443"}),
+        ("admin@chatloom.test", "outbound.allow", "acme", {"entry": "crm.intranet:8443"}),
+    ]
+
+
+async def test_an_editor_cannot_open_the_page_that_allows_private_addresses(user: User, builder: Builder) -> None:
+    sign_in(user.http_client, builder.access, "editor")
+    assert (await user.http_client.get("/users")).status_code in (302, 303, 403)

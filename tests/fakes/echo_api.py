@@ -7,10 +7,17 @@ Routes (any method):
 - ``/missing``: 404 with a JSON error.
 - ``/slow?seconds=S``: answers 200 after S seconds (or at once when the server stops).
 - ``/text``: 200 with plain text.
+- ``/redirect?to=URL&status=302``: a redirect to URL (the outbound guard's tests).
+- ``/hops?n=N``: redirects to ``/hops?n=N-1`` until N is 0, then 200.
+- ``/big?bytes=N``: 200 with N bytes; ``&declared=0`` leaves Content-Length out (chunked).
+- ``/gzip?bytes=N``: N zero bytes, gzip-compressed (a small answer that unpacks large).
+- ``/trickle?bytes=N&gap=S``: N bytes, one every S seconds (a server that never quite stops).
+- ``/cookie``: 200 that sets a cookie.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from collections import Counter
@@ -89,6 +96,18 @@ class EchoApi:
             return _json(200, {"ok": True})
         if seen.path == "/text":
             return 200, {"Content-Type": "text/plain; charset=utf-8"}, b"hello there"
+        if seen.path == "/redirect":
+            return int(q.get("status", "302")), {"Location": q.get("to", "/json")}, b""
+        if seen.path == "/hops":
+            n = int(q.get("n", "0"))
+            return (302, {"Location": f"/hops?n={n - 1}"}, b"") if n > 0 else _json(200, {"ok": True})
+        if seen.path == "/big":
+            return 200, {"Content-Type": "text/plain"}, b"x" * int(q.get("bytes", "0"))
+        if seen.path == "/gzip":
+            packed = gzip.compress(b"\0" * int(q.get("bytes", "0")))
+            return 200, {"Content-Type": "text/plain", "Content-Encoding": "gzip"}, packed
+        if seen.path == "/cookie":
+            return 200, {"Content-Type": "text/plain", "Set-Cookie": "session=abc123; Path=/"}, b"ok"
         return _json(404, {"error": "not found"})
 
 
@@ -114,13 +133,40 @@ def _handler_for(api: EchoApi) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length).decode() if length else ""
             headers = {k.lower(): v for k, v in self.headers.items()}
             seen = Seen(self.command, parts.path, parse_qs(parts.query), headers, body)
-            status, out_headers, payload = api._answer(seen, api._record(seen))
+            count = api._record(seen)
+            if seen.path == "/trickle":
+                self._trickle(seen)
+                return
+            status, out_headers, payload = api._answer(seen, count)
             self.send_response(status)
             for name, value in out_headers.items():
                 self.send_header(name, value)
+            if seen.path == "/big" and seen.query.get("declared") == ["0"]:
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for start in range(0, len(payload), 65536):
+                    part = payload[start : start + 65536]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.write(b"0\r\n\r\n")
+                return
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+
+        def _trickle(self, seen: Seen) -> None:
+            q = {k: v[-1] for k, v in seen.query.items()}
+            size, gap = int(q.get("bytes", "100")), float(q.get("gap", "0.05"))
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            for _ in range(size):
+                if api._stopping.wait(gap):
+                    return
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:  # the client gave up: what the time-limit tests expect
+                    return
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 

@@ -1,13 +1,18 @@
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from urllib.parse import quote
 
-import httpx
 import pytest
 
 from nodes.api import NodeContext, Services
 from nodes.integrations.http_request import NODE, lookup, parse_path
+from runtime.outbound.addresses import Allowance
+from runtime.outbound.guard import Guard
 from tests.fakes.echo_api import EchoApi
+from tests.fakes.network import FixedResolver, NoNetwork
+
+PRIVATE = "is on a private network, which flows may not reach."
 
 
 @pytest.fixture
@@ -17,9 +22,24 @@ def api() -> Iterator[EchoApi]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as c:
-        yield c
+async def client() -> AsyncIterator[Guard]:
+    """The runtime's outbound guard, allowing 127.0.0.1 on purpose (the local test API listens there),
+    so every request in these tests passes the same checks as on a running server."""
+    guard = Guard(allow=Allowance.parse("127.0.0.1"))
+    yield guard
+    await guard.aclose()
+
+
+@pytest.fixture
+async def guard() -> AsyncIterator[Guard]:
+    """The guard as a server has it by default: no private address allowed."""
+    fresh = Guard()
+    yield fresh
+    await fresh.aclose()
+
+
+def port_of(api: EchoApi) -> int:
+    return int(api.base_url.rsplit(":", 1)[1])
 
 
 async def call(client, settings: dict, vars: dict | None = None, secrets: dict | None = None):
@@ -182,6 +202,69 @@ async def test_header_values_never_reach_the_logs(api, client, caplog):
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("nodes")]
     assert ours  # failures are logged…
     assert not [line for line in ours if "top-secret-value" in line]  # …without header values or the query
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1", "localhost", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "0.0.0.0", "0",
+     "[::1]", "[::ffff:127.0.0.1]", "LocalHost."],
+)  # fmt: skip
+async def test_no_way_of_writing_this_machine_s_address_reaches_it(api, guard, host):
+    port, vars = await call(guard, {"url": f"http://{host}:{port_of(api)}/json", "retries": 2})
+    assert port == "error"
+    shown = host.strip("[]").lower()
+    unreadable = f"The address for {host} is not valid."  # httpx itself refuses octal (0177.0.0.1)
+    assert vars["http_error"] in (f"The address {shown} {PRIVATE}", unreadable if host.startswith("0177") else "")
+    assert api.seen == []  # the local server saw nothing, not even a retry
+
+
+@pytest.mark.parametrize(
+    ("link", "sentence"),
+    [
+        ("http://169.254.169.254/latest/meta-data/iam/", "169.254.169.254 is a cloud server's metadata service"),
+        ("http://[fd00:ec2::254]/latest/", "fd00:ec2::254 is a cloud server's metadata service"),
+        ("http://100.100.100.200/latest/meta-data/", "100.100.100.200 is a cloud server's metadata service"),
+        ("http://metadata.google.internal/computeMetadata/v1/", "metadata.google.internal is a cloud server's"),
+        ("https://10.0.0.1/admin", f"10.0.0.1 {PRIVATE}"),
+        ("http://rebind.test/", f"rebind.test {PRIVATE}"),
+    ],
+)
+async def test_an_address_from_the_user_s_message_cannot_reach_inside(link, sentence):
+    resolver, transport = FixedResolver({"rebind.test": [["10.20.30.40"]]}), NoNetwork()
+    port, vars = await call(Guard(resolver=resolver, transport=transport), {"url": "{{ link }}"}, vars={"link": link})
+    assert port == "error"
+    assert vars["http_error"].startswith(f"The address {sentence}")
+    assert "10.20.30.40" not in vars["http_error"]  # what a name resolved to is never told
+    assert transport.sent == []
+
+
+async def test_a_redirect_to_another_local_port_is_refused(api):
+    with EchoApi() as other:
+        narrow = Guard(allow=Allowance.parse(f"127.0.0.1:{port_of(api)}"))  # exactly one server allowed
+        to = quote(f"http://localhost:{port_of(other)}/json", safe="")
+        port, vars = await call(narrow, {"url": api.url(f"/redirect?to={to}")})
+        assert port == "error"
+        assert vars["http_error"] == f"The address localhost (where 127.0.0.1 redirected) {PRIVATE}"
+        assert other.seen == []
+
+
+async def test_an_answer_too_large_ends_in_a_sentence(api, client):
+    port, vars = await call(client, {"url": api.url("/big?bytes=6000000"), "retries": 3})
+    assert port == "error"
+    assert vars["http_error"] == "The answer from 127.0.0.1 is larger than 5 MB, the most a flow may receive."
+    assert api.calls["/big"] == 1  # not retried: it would be as large again
+
+
+async def test_the_flow_s_workspace_allowance_is_used_when_the_runtime_has_one(api, guard):
+    asked = []
+
+    def http_for(flow_id):
+        asked.append(flow_id)
+        return guard.scoped(Allowance.parse(f"127.0.0.1:{port_of(api)}"))
+
+    ctx = NodeContext(flow_id="sub", bot="acme-bot", services=Services(http=guard, http_for=http_for))
+    step = await NODE.run(ctx, NODE.parse({"url": api.url("/json")}, 1))
+    assert step.port == "out" and asked == ["acme-bot"]  # the flow the conversation started on
 
 
 async def test_without_an_http_client_it_says_so():
