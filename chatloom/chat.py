@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from chatloom.cli import CliError, one_line, parse_flow_bytes, read_flow_bytes
+from chatloom.terminal import shown, shown_json
 from flows.models import VARIABLE_PATTERN, Flow
 from flows.problems import has_errors
 from flows.validate import validate
@@ -183,7 +184,7 @@ class Session:
         try:
             if not self.as_json:
                 self._note(
-                    f"Chatting with “{self.flow.name}”. A button's number or title picks it; "
+                    f"Chatting with “{shown(self.flow.name)}”. A button's number or title picks it; "
                     "/restart starts over; /quit or Ctrl+D leaves."
                 )
             await self._start()
@@ -288,17 +289,17 @@ class Session:
             out.append("")
         for message in messages:
             if self.as_json:
-                out.append(json.dumps(message.to_json(), ensure_ascii=False))
+                out.append(shown_json(json.dumps(message.to_json(), ensure_ascii=False)))
                 continue
-            if message.text:
-                first, *rest = message.text.splitlines() or [""]
+            if message.text:  # what a flow says is the flow's: shown, never obeyed by the terminal
+                first, *rest = [shown(line) for line in message.text.splitlines()] or [""]
                 out.append(f"bot> {first}")
                 out += [f"     {line}" for line in rest]
             if message.media is not None:
-                name = f" {message.media.name}" if message.media.name else ""
-                out.append(f"     [{message.media.kind}{name}: {message.media.url}]")
+                name = f" {shown(message.media.name)}" if message.media.name else ""
+                out.append(f"     [{shown(message.media.kind)}{name}: {shown(message.media.url)}]")
             for number, button in enumerate(message.buttons, 1):
-                out.append(f"     {number}) {button.title}")
+                out.append(f"     {number}) {shown(button.title)}")
             if message.multiple and message.buttons:
                 out.append("     (pick several: one at a time, or as a list like “1, 3”)")
         _print("\n".join(out))

@@ -2,6 +2,8 @@
 
 Every failure a user can cause is one line on stderr and a non-zero exit: 2 for bad arguments
 and files that are not usable flows, 1 for flows with errors (and other refusals), 70 for a bug.
+Whatever comes from a flow, the database or a platform is printed with its control characters
+escaped (chatloom.terminal): a flow cannot drive the terminal it is checked in.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
+
+from chatloom.terminal import shown, shown_json
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -108,7 +112,8 @@ def redact(text: str) -> str:
 
 
 def one_line(text: str) -> str:
-    return redact(" ".join(text.split()))
+    """A message on one line: whitespace runs made one space, control characters escaped, URL passwords hidden."""
+    return redact(shown(" ".join(text.split())))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -372,7 +377,7 @@ def _write_stdout(text: str) -> None:
 def _schema(args: argparse.Namespace) -> int:
     from flows.document import flow_schema
 
-    _write_stdout(json.dumps(flow_schema(), indent=2, ensure_ascii=False) + "\n")
+    _write_stdout(shown_json(json.dumps(flow_schema(), indent=2, ensure_ascii=False)) + "\n")
     return 0
 
 
@@ -392,15 +397,16 @@ def _nodes(args: argparse.Namespace) -> int:
             ],
             "rejected": [{"name": e.name, "distribution": e.distribution, "reason": e.reason} for e in found.errors],
         }
-        _write_stdout(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+        _write_stdout(shown_json(json.dumps(out, indent=2, ensure_ascii=False)) + "\n")
         return 0
     lines = [
-        f"{i.node.type:<20} v{i.node.version}  {i.node.category:<13} {i.node.title}  ({i.distribution})"
+        f"{shown(i.node.type):<20} v{i.node.version}  {shown(i.node.category):<13} {shown(i.node.title)}  "
+        f"({shown(i.distribution)})"
         for i in found.installed()
     ]
     if found.errors:
         lines += ["", "Plugins that could not be loaded:"]
-        lines += [f"  {e}" for e in found.errors]
+        lines += [f"  {one_line(str(e))}" for e in found.errors]
     _write_stdout("\n".join(lines) + "\n")
     return 0
 
@@ -474,7 +480,7 @@ def _export(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     text = dump_flow(without_secrets(flow, registry()))  # a file travels: secret settings emptied
     if args.output is None or str(args.output) == "-":
-        _write_stdout(text)
+        _write_stdout(shown_json(text))  # a file gets the canonical bytes; a screen, nothing it acts on
         return 0
     if args.output.is_dir():
         raise CliError(f"{args.output} is a folder; give a file name to write.")
@@ -496,7 +502,7 @@ def _flows(args: argparse.Namespace) -> int:
     lines = []
     for f in found:
         published = f"v{f.latest_version}" if f.latest_version else "draft only"
-        lines.append(f"{f.id:<24} {published:<11} {f.name}")
+        lines.append(f"{shown(f.id):<24} {published:<11} {shown(f.name)}")
     _write_stdout("".join(f"{line}\n" for line in lines))
     return 0
 

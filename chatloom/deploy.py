@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from chatloom.terminal import shown
+
 # the channels of runtime/channels/kinds.py, named here so that `chatloom --help` imports no runtime
 CHANNELS = ("telegram", "slack", "whatsapp", "messenger", "instagram", "web")
 
@@ -158,6 +160,8 @@ def _credentials(args: argparse.Namespace, existing: Any) -> dict[str, Any]:
 
 
 def _channels(args: argparse.Namespace) -> int:
+    from chatloom.cli import one_line
+
     store, _ = _store(args, create=False)
     rows = store.deployments()
     if not rows:
@@ -167,9 +171,9 @@ def _channels(args: argparse.Namespace) -> int:
         seen = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.last_event_at)) if r.last_event_at else "never"
         state = "paused" if r.paused else "answering"
         waiting = store.pending_count(r.channel, r.account)
-        print(
-            f"{r.channel}/{r.account}: {r.flow_id} v{r.version}, {state}; last event {seen}; outbox {waiting}"
-            + (f"; last error: {r.last_error}" if r.last_error else "")
+        print(  # a platform's error text is a stranger's: escaped like every name
+            shown(f"{r.channel}/{r.account}: {r.flow_id} v{r.version}, {state}; last event {seen}; outbox {waiting}")
+            + (f"; last error: {one_line(r.last_error)}" if r.last_error else "")
         )
     dead = store.dead_letters()
     if dead:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chatloom.deploy import CHANNELS
+from chatloom.terminal import shown_json
 
 
 def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: Callable[[Any], None]) -> None:
@@ -24,8 +25,8 @@ def add_commands(command: Callable[..., argparse.ArgumentParser], data_option: C
         p = command(name, run, text)
         who = p.add_mutually_exclusive_group(required=True)
         who.add_argument("--user-id", metavar="ID", help="their id on the channel (e.g. a Telegram user id)")
-        who.add_argument("--email", metavar="ADDRESS", help="an email address one of their conversations holds")
-        who.add_argument("--phone", metavar="NUMBER", help="a phone number one of their conversations holds")
+        who.add_argument("--email", metavar="ADDRESS", help="an email address held anywhere about them")
+        who.add_argument("--phone", metavar="NUMBER", help="a phone number held anywhere about them")
         p.add_argument("--channel", choices=(*CHANNELS, "api"), help="only on this channel (with --user-id)")
         if name == "privacy-export":
             p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
@@ -40,12 +41,14 @@ def _privacy(args: argparse.Namespace) -> Any:
     from runtime.ai.setup import attach_ai
     from runtime.engine import Runtime
     from runtime.privacy import Privacy, SubjectNotFound
+    from runtime.retention import Retention
 
     engine = open_database(args.data, create=False)
     if engine is None:
         raise CliError(f"There is no database in {data_folder(args.data)} yet.")
     runtime = Runtime(engine, Registry.from_entry_points())
     attach_ai(runtime, data_folder(args.data))
+    Retention(runtime).apply()  # which transcripts are masked: what a search by email cannot find there
     privacy = Privacy(runtime)
     try:
         subject = privacy.find(
@@ -69,7 +72,7 @@ def _export(args: argparse.Namespace) -> int:
             f.write(text + "\n")
         print(f"Wrote what is held about that person ({len(subject.ids)} conversations) to {args.output}.")
     else:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(shown_json(text) + "\n")  # what end users typed: nothing a terminal acts on
     return 0
 
 
@@ -78,7 +81,7 @@ def _erase(args: argparse.Namespace) -> int:
 
     privacy, subject = _privacy(args)
     if not args.yes:
-        raise CliError(f"This erases {len(subject.ids)} conversations and everything tied to them; add --yes.")
+        raise CliError(f"This erases {subject.summary()} and everything tied to them; add --yes.")
     counts = asyncio.run(privacy.erase(subject))
     from runtime.audit import record_cli
 

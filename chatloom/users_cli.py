@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from chatloom.terminal import shown
+
 PASSWORD_ENV = "CHATLOOM_OWNER_PASSWORD"
 
 
@@ -93,7 +95,7 @@ def _users(args: argparse.Namespace) -> int:
     access = _access(args)
     if args.action == "list":
         for user in access.accounts.users():
-            print("\t".join([user.email, user.role] + (["disabled"] if user.disabled else [])))
+            print("\t".join(shown(x) for x in [user.email, user.role] + (["disabled"] if user.disabled else [])))
         return 0
     if args.action == "reset-password":
         found = access.accounts.by_email(args.email)
@@ -127,7 +129,7 @@ def _tokens(args: argparse.Namespace) -> int:
         for t in access.accounts.tokens():
             used = time.strftime("%Y-%m-%d %H:%M", time.localtime(t.last_used_at)) if t.last_used_at else "never"
             state = "revoked" if t.revoked else f"last used {used}"
-            print(f"{t.id}\t{emails.get(t.user_id, '?')}\t{t.name}\t{' '.join(t.scopes)}\t{state}")
+            print("\t".join(shown(x) for x in (t.id, emails.get(t.user_id, "?"), t.name, " ".join(t.scopes), state)))
         return 0
     if args.action == "revoke":
         if not access.accounts.revoke_token(args.token_id):

@@ -47,8 +47,9 @@ RIGHTS: dict[str, str] = {
     "flows.edit": "build and test flows (drafts, imports, knowledge, templates)",
     "flows.publish": "publish flow versions and restore old ones",
     "channels.deploy": "deploy flows to channels and change their credentials",
-    "chat": "talk to published flows through the HTTP API",
+    "chat": "talk to published flows through the HTTP API, in the conversations one started there",
     "conversations.read": "read conversations, transcripts and analytics",
+    "conversations.write": "send messages into conversations others started (a channel's, the widget's)",
     "conversations.export": "export conversations and analytics",
     "models.read": "see the AI models and their figures",
     "models.manage": "add AI models and their API keys",
@@ -77,11 +78,25 @@ ROLE_WORDS: dict[Role, str] = {
     "viewer": "read flows",
 }
 Need = str | tuple[str, ...]  # PUBLIC, SIGNED_IN, a right, or any one of several rights
+CHAT = "chat"  # on a conversation: only one the caller started through the API (Access.reaches)
+API_CHANNEL = "api"  # the channel of conversations started through the HTTP API
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def rights_of(role: str) -> frozenset[str]:
     return ROLE_RIGHTS.get(role, frozenset())  # type: ignore[call-overload]
+
+
+def api_account(principal: Principal) -> str:
+    """The account a conversation started through the API is recorded under: the caller's own, so
+    that a `chat` token reaches the conversations its account started and no other."""
+    return principal.user.id
+
+
+def no_conversation(conversation_id: str) -> str:
+    """The answer for a conversation that does not exist or may not be used: the same words, so a
+    refusal does not tell that it exists."""
+    return f"There is no conversation {conversation_id!r}."
 
 
 def describe(need: Need) -> str:
@@ -172,10 +187,11 @@ def runtime_rules() -> Rules:
         rules.add(reference, ["GET"], SIGNED_IN)
     rules.add("/api/flows", ["GET"], "flows.read")
     rules.add("/api/flows/{flow_id}/conversations", ["POST"], "chat")
-    rules.add("/api/conversations/{conversation_id}/messages", ["POST"], "chat")
+    # `chat` reaches only the conversations the caller started through the API (see Access.reaches)
+    rules.add("/api/conversations/{conversation_id}/messages", ["POST"], (CHAT, "conversations.write"))
     rules.add("/api/conversations", ["GET"], "conversations.read")
-    rules.add("/api/conversations/{conversation_id}", ["GET"], ("chat", "conversations.read"))
-    rules.add("/api/conversations/{conversation_id}/messages", ["GET"], ("chat", "conversations.read"))
+    rules.add("/api/conversations/{conversation_id}", ["GET"], (CHAT, "conversations.read"))
+    rules.add("/api/conversations/{conversation_id}/messages", ["GET"], (CHAT, "conversations.read"))
     rules.add("/api/feedback/{call_id}", ["POST"], "chat")
     rules.add("/api/bots/{flow_id}/knowledge", ["GET"], "flows.read")
     rules.add("/api/bots/{flow_id}/knowledge", ["POST"], "flows.edit")
@@ -250,14 +266,37 @@ class Access:
         return self.workspaces.of_flow(value)
 
     def sees(self, principal: Principal, rule: Rule | None, path: str) -> bool:
-        """Whether the flow or conversation the path names is in a workspace the caller sees."""
-        if rule is None or not rule.scope or principal.workspaces is None:
+        """Whether the flow the path names is in a workspace the caller sees, or the conversation it
+        names is one the caller may use (see reaches)."""
+        if rule is None or not rule.scope:
             return True
         matched = rule.pattern.match(path)
         if matched is None:
             return True
+        if rule.scope == "conversation_id":
+            return self.reaches(principal, rule.need, matched.group(rule.scope))
+        if principal.workspaces is None:
+            return True
         workspace = self.workspace_of(rule.scope, matched.group(rule.scope))
         return workspace is None or principal.sees(workspace)
+
+    def reaches(self, principal: Principal, need: Need, conversation_id: str) -> bool:
+        """Whether the caller may use this conversation under a rule that needs `need`: any in their
+        workspaces with a right the rule names beside `chat` (conversations.read, .write); with `chat`
+        only those their account started through the API. False when it does not exist: the caller
+        is answered the same either way. Channel and widget conversations are never a `chat` token's,
+        whatever their id."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(CONV.c.flow_id, CONV.c.channel, CONV.c.account).where(CONV.c.id == conversation_id)
+            ).first()
+        if found is None or not principal.sees(self.workspaces.of_flow(str(found.flow_id))):
+            return False
+        needs = need if isinstance(need, tuple) else (need,)
+        if any(principal.may(n) for n in needs if n != CHAT):
+            return True
+        started = found.channel == API_CHANNEL and found.account == api_account(principal)
+        return CHAT in needs and principal.may(CHAT) and started
 
     def setup_open(self, code: str) -> bool:
         return not self.accounts.has_owner() and hmac.compare_digest(code.encode(), self.setup_code.encode())
@@ -367,8 +406,12 @@ class AccessGate:
             await _refuse(scope, receive, send, 403, refusal(principal, need))
             return
         if not self.access.sees(principal, rule, path):  # in a workspace it is not a member of: as if absent
-            what = "flow" if rule is not None and rule.scope == "flow_id" else "conversation"
-            await _refuse(scope, receive, send, 404, f"There is no such {what} in your workspaces.")
+            if rule is not None and rule.scope == "conversation_id":
+                matched = rule.pattern.match(path)
+                detail = no_conversation(matched.group(rule.scope) if matched else "")
+            else:
+                detail = "There is no such flow in your workspaces."
+            await _refuse(scope, receive, send, 404, detail)
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)

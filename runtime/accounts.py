@@ -1,5 +1,6 @@
-"""The people who build and run bots: accounts with argon2id passwords, roles, a lockout that
-grows with failed attempts, and sessions that expire and can be revoked.
+"""The people who build and run bots: accounts with argon2id passwords, roles, sign-in with a
+lockout that neither tells who has an account nor lets a stranger lock the owner out
+(`runtime.lockout`), and sessions that expire and can be revoked.
 
 A session is a random token given to the browser once; the database keeps only its SHA-256, so a
 copy of the database opens no session. API tokens are kept the same way, with their scopes and
@@ -22,14 +23,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
+from runtime.lockout import Lockout
+
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
 
 Role = Literal["owner", "admin", "editor", "publisher", "analyst", "viewer"]
 ROLES: tuple[Role, ...] = ("owner", "admin", "editor", "publisher", "analyst", "viewer")
 SESSION_SECONDS = 12 * 3600
-FREE_ATTEMPTS = 5  # failed logins before the lockout starts
-LONGEST_LOCK = 15 * 60  # seconds: the lockout doubles from 1 s up to this
 SHORTEST_PASSWORD = 12
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -38,11 +39,20 @@ class AccountError(ValueError):
     """A request about accounts that cannot be done; the message says why in one sentence."""
 
 
-class LoginRefused(Exception):
-    """Wrong email or password (never which), or locked for `retry_after` seconds."""
+# One answer for an unknown email, a wrong password and a client that must wait: which of them it
+# was would tell an attacker who has an account (and a lock is keyed by the email as typed).
+REFUSED = (
+    "That email and password do not match an account. After several wrong tries, signing in from "
+    "this browser pauses for a while."
+)
 
-    def __init__(self, message: str, retry_after: float = 0.0) -> None:
-        super().__init__(message)
+
+class LoginRefused(Exception):
+    """A sign-in refused, always with the same words; `retry_after` > 0 (for the audit log only)
+    when the client had to wait and its password was not even looked at."""
+
+    def __init__(self, retry_after: float = 0.0) -> None:
+        super().__init__(REFUSED)
         self.retry_after = retry_after
 
 
@@ -54,7 +64,9 @@ class UserRow(SQLModel, table=True):
     password_hash: str = Field(max_length=200)  # argon2id, with its own salt and settings
     role: str = Field(max_length=16)
     disabled: bool = False
-    failed: int = 0  # failed logins in a row
+    # unused since failures are counted per email and client (runtime.lockout); kept because
+    # existing databases have these NOT NULL columns
+    failed: int = 0
     locked_until: float = 0.0
     created_at: float
 
@@ -113,6 +125,15 @@ def _hasher() -> PasswordHasher:
     return PasswordHasher()
 
 
+def _verified(hasher: PasswordHasher, stored: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return bool(hasher.verify(stored, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -120,10 +141,21 @@ def _digest(token: str) -> str:
 class Accounts:
     """Accounts and sessions in the runtime's database."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, engine: Engine, clock: Callable[[], float] = time.time, hasher: PasswordHasher | None = None
+    ) -> None:
         self.engine = engine
         self.clock = clock
+        self._hasher = hasher
+        self.lockout = Lockout(engine)
+        self._stand_in = ""  # a hash of nothing anyone knows, checked when the email has no account
         SQLModel.metadata.create_all(engine, tables=[USERS, SESSIONS, TOKENS])
+
+    @property
+    def hasher(self) -> PasswordHasher:
+        if self._hasher is None:
+            self._hasher = _hasher()
+        return self._hasher
 
     # accounts
 
@@ -153,7 +185,7 @@ class Accounts:
                     id=user.id,
                     email=email,
                     name=user.name,
-                    password_hash=_hasher().hash(password),
+                    password_hash=self.hasher.hash(password),
                     role=role,
                     created_at=self.clock(),
                 )
@@ -204,62 +236,59 @@ class Accounts:
         query = select(func.count()).where(USERS.c.role == "owner", USERS.c.disabled.is_(False))
         return int(conn.execute(query).scalar_one())  # type: ignore[attr-defined]
 
-    def login(self, email: str, password: str) -> tuple[User, str]:
-        """(the user, a new session token) for a right email and password; LoginRefused otherwise.
-        After FREE_ATTEMPTS failures in a row the account waits 1 s, then 2, 4… up to 15 minutes."""
-        from argon2.exceptions import VerificationError
-
+    def login(self, email: str, password: str, *, address: str = "", device: str = "") -> tuple[User, str]:
+        """(the user, a new session token) for the right email and password from a client allowed to
+        try (`address`, or a known-device cookie: runtime.lockout); LoginRefused otherwise, with the
+        same words and the same work whether the account is unknown, the password wrong, or the
+        client must wait: one password check every time, never skipped."""
+        if not self._stand_in:  # made before anything is looked up: the first attempt pays it whoever it names
+            self._stand_in = self.hasher.hash(secrets.token_urlsafe(32))
+        email = email.strip().casefold()
         now = self.clock()
         with self.engine.connect() as conn:
-            row = conn.execute(select(USERS).where(USERS.c.email == email.strip().casefold())).first()
-        wrong = LoginRefused("That email and password do not match an account.")
-        if row is None or row.disabled:
-            _hasher().hash(password)  # same time as a real check: no account probing
-            raise wrong
-        if row.locked_until > now:
-            raise LoginRefused("Too many failed attempts; try again later.", retry_after=row.locked_until - now)
-        try:
-            _hasher().verify(row.password_hash, password)
-        except VerificationError:
-            failed = row.failed + 1
-            lock = min(2.0 ** (failed - FREE_ATTEMPTS), LONGEST_LOCK) if failed >= FREE_ATTEMPTS else 0.0
+            row = conn.execute(select(USERS).where(USERS.c.email == email)).first()
+        client = self.lockout.client(row.id if row is not None else None, address, device)
+        wait = self.lockout.wait(email, client, now)
+        right = _verified(self.hasher, row.password_hash if row is not None else self._stand_in, password)
+        if row is None or row.disabled or not right or wait > 0:
+            self.lockout.failed(email, client, now, counted=wait == 0)
+            raise LoginRefused(wait)
+        self.lockout.succeeded(email, client)
+        if self.hasher.check_needs_rehash(row.password_hash):  # older settings: stronger ones, same time as the rest
             with self.engine.begin() as conn:
-                conn.execute(
-                    update(USERS)
-                    .where(USERS.c.id == row.id)
-                    .values(failed=failed, locked_until=now + lock if lock else 0.0)
-                )
-            raise wrong from None
-        with self.engine.begin() as conn:
-            conn.execute(update(USERS).where(USERS.c.id == row.id).values(failed=0, locked_until=0.0))
+                conn.execute(update(USERS).where(USERS.c.id == row.id).values(password_hash=self.hasher.hash(password)))
         return _user(row), self._start_session(row.id, now)
+
+    def remember_device(self, user_id: str) -> str:
+        """A known-device token for the browser that just signed in with its password (its cookie):
+        strangers' failures never slow that browser down (runtime.lockout)."""
+        return self.lockout.remember_device(user_id, self.clock())
+
+    def knows_device(self, user_id: str, device: str) -> bool:
+        return bool(device) and self.lockout.knows(user_id, device)
 
     def change_password(self, user_id: str, old: str, new: str) -> None:
         """The user's own change: the old password is asked again; every other session ends."""
-        from argon2.exceptions import VerificationError
-
         with self.engine.connect() as conn:
             row = conn.execute(select(USERS).where(USERS.c.id == user_id)).first()
         if row is None:
             raise AccountError("There is no such account.")
-        try:
-            _hasher().verify(row.password_hash, old)
-        except VerificationError:
-            raise AccountError("The current password is not right.") from None
+        if not _verified(self.hasher, row.password_hash, old):
+            raise AccountError("The current password is not right.")
         self.reset_password(user_id, new)
 
     def reset_password(self, user_id: str, new: str) -> None:
-        """Set a new password (an admin's reset) and end every session of the account."""
+        """Set a new password (an admin's reset): every session ends, no browser is known any more,
+        and the account's failed sign-ins are forgotten (its owner may have locked themselves out)."""
         _check_password(new)
         with self.engine.begin() as conn:
-            found = conn.execute(
-                update(USERS)
-                .where(USERS.c.id == user_id)
-                .values(password_hash=_hasher().hash(new), failed=0, locked_until=0.0)
-            )
-            if not found.rowcount:
+            email = conn.execute(select(USERS.c.email).where(USERS.c.id == user_id)).scalar()
+            if email is None:
                 raise AccountError("There is no such account.")
+            conn.execute(update(USERS).where(USERS.c.id == user_id).values(password_hash=self.hasher.hash(new)))
         self.revoke_all(user_id)
+        self.lockout.forget_devices(user_id)
+        self.lockout.clear(email)
 
     # sessions
 

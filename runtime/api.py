@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from flows.problems import FlowInvalid
 from flows.store import FlowNotFound
 from nodes.api import Inbound, Media, Outbound
-from runtime.access import Access, AccessGate, Principal
+from runtime.access import Access, AccessGate, Principal, api_account
 from runtime.ai.feedback_api import feedback_routes
 from runtime.api_models import (
     ConversationOut,
@@ -99,12 +99,16 @@ def create_app(
         ]
 
     @app.post("/api/flows/{flow_id}/conversations", status_code=201, responses=_documented(400, 404, 409, 413, 422))
-    async def start(flow_id: str, body: StartIn | None = None) -> Started:
+    async def start(flow_id: str, request: Request, body: StartIn | None = None) -> Started:
         """Start a conversation on a published flow; the answer holds the bot's first messages."""
         body = body or StartIn()
         plan = await runtime.plan(flow_id, body.version)  # FlowNotFound: 404
         cid, messages = await runtime.start(
-            flow_id, version=plan.version, user_id=body.user_id, variables=body.variables
+            flow_id,
+            version=plan.version,
+            user_id=body.user_id,
+            variables=body.variables,
+            account=api_account(request.state.principal),  # who started it: a `chat` token reaches only its own
         )
         return Started(conversation_id=cid, flow_id=flow_id, version=plan.version, messages=_out(messages))
 

@@ -2,8 +2,8 @@
 
 The sign-in and set-up pages are plain HTML forms served by the runtime, so they work before any
 builder page is reachable and need no script. Their POSTs are checked for coming from this server
-(the `Origin`), limited per address, and answered with the same words whether the email exists or
-not.
+(the `Origin`) and limited per address. A refused sign-in gets one answer (status, words, headers)
+whether the email has no account, the password is wrong, or the client must wait (runtime.lockout).
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from runtime.access import COOKIE, Access, Principal, client_address, cookie_hea
 from runtime.accounts import SESSION_SECONDS, AccountError, LoginRefused
 from runtime.api_models import Problem
 from runtime.audit import as_csv
+from runtime.lockout import DEVICE_SECONDS
 from runtime.sso import SsoRefused
 
 MAX_FORM = 4096
 SSO_COOKIE = "chatloom_sso"
+DEVICE_COOKIE = "chatloom_device"  # a browser that signed in here before (runtime.lockout); sent to /login only
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -96,6 +98,16 @@ def _signed_in(access: Access, request: Request, token: str, target: str) -> Red
     return response
 
 
+def _known_from_now(access: Access, request: Request, response: Response, user_id: str) -> None:
+    """Give the browser that just signed in with its password a known-device cookie (runtime.lockout)."""
+    secure = "; Secure" if access.secure_cookies(request.scope) else ""
+    token = access.accounts.remember_device(user_id)
+    response.headers.append(
+        "set-cookie",
+        f"{DEVICE_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age={DEVICE_SECONDS}{secure}",
+    )
+
+
 def _sso_name(access: Access) -> str:
     return access.sso.config.name if access.sso else ""
 
@@ -132,8 +144,9 @@ def login_routes(access: Access) -> APIRouter:
                 target, "Too many sign-in attempts from your address; wait a minute.", email, _sso_name(access)
             )
             return _page("Sign in to Chatloom", body, 429)
+        device = read_cookie(request.scope, DEVICE_COOKIE)
         try:
-            user, token = access.accounts.login(email, form.get("password", ""))
+            user, token = access.accounts.login(email, form.get("password", ""), address=address, device=device)
         except LoginRefused as exc:
             known = access.accounts.by_email(email)
             access.audit.record(
@@ -142,10 +155,13 @@ def login_routes(access: Access) -> APIRouter:
                 detail={"retry_after": round(exc.retry_after)} if exc.retry_after else None,
                 address=address,
             )
-            status = 429 if exc.retry_after else 401
-            return _page("Sign in to Chatloom", _login_form(target, str(exc), email, _sso_name(access)), status)
+            # one answer for unknown, wrong and waiting (no Retry-After): which it was is the secret
+            return _page("Sign in to Chatloom", _login_form(target, str(exc), email, _sso_name(access)), 401)
         access.audit.record(user.email, "login", address=address)
-        return _signed_in(access, request, token, target)
+        response = _signed_in(access, request, token, target)
+        if not access.accounts.knows_device(user.id, device):
+            _known_from_now(access, request, response, user.id)
+        return response
 
     @router.post("/logout")
     async def logout(request: Request) -> Response:

@@ -1,7 +1,8 @@
 """A data-subject request for one end user: find them, export everything held about them, erase it.
 
 Found by the channel's user id (optionally on one channel), or by an email address or phone number
-that one of their conversations holds in a variable. Held about them: their conversations (the
+anywhere it is stored: variables, transcripts, channel events, messages waiting, memories and
+profiles (runtime.privacy_search). Held about them: their conversations (the
 variables and the place in the flow), transcripts, the chats they are reached at, the channel
 events they sent and the messages waiting for them, the timers of their conversations, their
 long-term memories and profiles, and the voice replies made for them. Model call records keep their
@@ -14,13 +15,11 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import phonenumbers
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
@@ -30,11 +29,11 @@ from runtime.channels.store import CHATS, INBOX, OUTBOX
 from runtime.engine import Runtime
 from runtime.interpreter import user_key
 from runtime.media import LocalMedia
+from runtime.privacy_search import NOTE_MASKED, Wanted, search
 from runtime.state import ConversationState
-from runtime.store import CONV, TURN
+from runtime.store import AS_SAID, CONV, TURN
 
 log = logging.getLogger(__name__)
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class SubjectNotFound(LookupError):
@@ -47,36 +46,26 @@ class Subject:
 
     asked: str  # how they were asked for (shown back; never logged)
     conversations: list[ConversationState] = field(default_factory=list)
+    events: list[int] = field(default_factory=list)  # channel events holding what was asked, by row id
+    memory_users: list[str] = field(default_factory=list)  # memory keys holding it, with no conversation left
 
     @property
     def users(self) -> list[str]:
         """The keys their memories and profiles are kept under."""
-        return sorted({user_key(c) for c in self.conversations})
+        return sorted({user_key(c) for c in self.conversations} | set(self.memory_users))
 
     @property
     def ids(self) -> list[str]:
         return [c.id for c in self.conversations]
 
-
-def _normal_phone(text: str) -> str | None:
-    try:
-        number = phonenumbers.parse(text, None if text.strip().startswith("+") else "US")
-    except phonenumbers.NumberParseException:
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _mentions(value: Any, wanted: str, kind: str) -> bool:
-    """Whether a variable's value (or anything inside it) is the wanted email or phone number."""
-    if isinstance(value, str):
-        if kind == "email":
-            return value.strip().casefold() == wanted
-        return any(ch.isdigit() for ch in value) and _normal_phone(value) == wanted
-    if isinstance(value, dict):
-        return any(_mentions(v, wanted, kind) for v in value.values())
-    if isinstance(value, list):
-        return any(_mentions(v, wanted, kind) for v in value)
-    return False
+    def summary(self) -> str:
+        """What was found, in words: “2 conversation(s), 1 other channel event(s)”."""
+        parts = [f"{len(self.ids)} conversation(s)"]
+        if self.events:
+            parts.append(f"{len(self.events)} other channel event(s)")
+        if self.memory_users:
+            parts.append("long-term memories")
+        return ", ".join(parts)
 
 
 class Privacy:
@@ -91,10 +80,13 @@ class Privacy:
     # finding
 
     def find(self, *, user_id: str = "", email: str = "", phone: str = "", channel: str = "") -> Subject:
-        """The conversations of the person with this channel user id (on `channel`, if given), or whose
-        variables hold this email address or phone number. SubjectNotFound when there are none."""
+        """The person with this channel user id (on `channel`, if given), or everything that holds this
+        email address or phone number (and everything else of the people it belongs to). Reads the
+        stores through: blocking, slow on big ones; run it in a thread. SubjectNotFound when nothing is held."""
         if sum(bool(x) for x in (user_id, email, phone)) != 1:
             raise ValueError("Give one of: the user's id on the channel, an email address, a phone number.")
+        events: list[int] = []
+        memory_users: list[str] = []
         with self.engine.connect() as conn:
             if user_id:
                 query = select(CONV.c.id).where(CONV.c.user_id == user_id)
@@ -102,22 +94,27 @@ class Privacy:
                     query = query.where(CONV.c.channel == channel)
                 ids = list(conn.execute(query).scalars())
             else:
-                wanted, kind = (email.strip().casefold(), "email") if email else (_normal_phone(phone) or "", "phone")
-                if kind == "email" and not EMAIL.match(wanted):
-                    raise ValueError(f"“{email}” is not an email address.")
-                if kind == "phone" and not wanted:
-                    raise ValueError(f"“{phone}” is not a phone number.")
-                rows = conn.execute(select(CONV.c.id, CONV.c.channel, CONV.c.user_id, CONV.c.data)).all()
-                found = [r for r in rows if _mentions(json.loads(r.data).get("vars", {}), wanted, kind)]
-                ids = [r.id for r in found]
-                # and everything else the same person said on those channels
-                for ch, uid in {(r.channel, r.user_id) for r in found if r.user_id}:
+                wanted = Wanted.email(email) if email else Wanted.phone(phone)
+                holding = getattr(self.runtime.services.memory, "users_holding", None)
+                found = search(self.engine, wanted, holding(wanted.in_text) if holding is not None else set())
+                ids = sorted(found.conversations)
+                events, memory_users = sorted(found.events), sorted(found.memory_users)
+                # and everything else the same people said on those channels
+                people = conn.execute(select(CONV.c.channel, CONV.c.user_id).where(CONV.c.id.in_(ids))).all()
+                for ch, uid in {(ch, uid) for ch, uid in people if uid}:
                     same = conn.execute(select(CONV.c.id).where(CONV.c.channel == ch, CONV.c.user_id == uid))
                     ids += [cid for cid in same.scalars() if cid not in ids]
         states = [s for cid in ids if (s := self.runtime.store.load(cid)) is not None]
-        if not states:
-            raise SubjectNotFound("No conversations are held for that person.")
-        return Subject(asked=user_id or email or phone, conversations=states)
+        if not states and not events and not memory_users:
+            raise SubjectNotFound("No conversations are held for that person." + self._masked_note(user_id))
+        return Subject(user_id or email or phone, states, events, memory_users)
+
+    def _masked_note(self, user_id: str) -> str:
+        return " " + self.note() if not user_id and self.note() else ""
+
+    def note(self) -> str:
+        """What a search by email or phone cannot find on this server (transcripts kept masked), or ""."""
+        return NOTE_MASKED if self.runtime.store.masked is not None else ""
 
     # exporting
 
@@ -144,7 +141,13 @@ class Privacy:
                 }
             )
         out["channel_events"] = [json.loads(e) for _, e in self._inbox_rows(subject)]
-        out["messages_waiting"] = self._outbox(subject)
+        if self.note():
+            out["note"] = self.note()
+        flow_of = {s.id: s.flow_id for s in subject.conversations}
+        out["messages_waiting"] = [  # an export is read later: masked as the transcript is
+            {**m, "message": store.as_kept(flow_of.get(m["conversation"], ""), m["message"])}
+            for m in self._outbox(subject)
+        ]
         out["model_calls"] = self._calls(subject)
         memory = self.runtime.services.memory
         if memory is not None:
@@ -185,13 +188,16 @@ class Privacy:
                 "messages waiting": conn.execute(delete(OUTBOX).where(OUTBOX.c.conversation_id.in_(ids))).rowcount,
                 "chats": conn.execute(delete(CHATS).where(CHATS.c.conversation_id.in_(ids))).rowcount,
                 "transcript turns": conn.execute(delete(TURN).where(TURN.c.conversation_id.in_(ids))).rowcount,
+                # the unmasked copies of masked turns (kept a day, for delivery): gone with the turns
+                "turns kept as said": conn.execute(delete(AS_SAID).where(AS_SAID.c.conversation_id.in_(ids))).rowcount,
                 "conversations": conn.execute(delete(CONV).where(CONV.c.id.in_(ids))).rowcount,
             }
             conn.execute(update(CALLS).where(CALLS.c.conversation_id.in_(ids)).values(conversation_id=""))
         return {k: int(v or 0) for k, v in counts.items()}
 
     def _inbox_rows(self, subject: Subject) -> list[tuple[int, str]]:
-        """The channel events the person sent: by their user id (or chat) on that channel account."""
+        """The channel events the person sent (by their user id or chat on that channel account), and
+        the events the search found holding their email or phone."""
         wanted = {(s.channel, s.account, s.user_id) for s in subject.conversations if s.user_id}
         out = []
         with self.engine.connect() as conn:
@@ -205,6 +211,10 @@ class Privacy:
                     data = json.loads(event)
                     if uid in (data.get("user"), data.get("chat")):
                         out.append((int(row_id), event))
+            seen = {row_id for row_id, _ in out}
+            if subject.events:  # and those that hold what they were searched by, whoever sent them
+                found = conn.execute(select(INBOX.c.id, INBOX.c.event).where(INBOX.c.id.in_(subject.events)))
+                out += [(int(row_id), event) for row_id, event in found if row_id not in seen]
         return out
 
     def _outbox(self, subject: Subject) -> list[dict[str, Any]]:

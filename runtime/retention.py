@@ -3,7 +3,10 @@ transcripts can be stored with emails, phone numbers and card numbers masked.
 
 Masking applies to what is written to the transcript from then on (what the person said and what
 the bot answered); the flow itself still sees the real values in its variables while it runs, and
-those go with the conversation when retention deletes it. A redelivered reply shows the masked text.
+those go with the conversation when retention deletes it. What a person receives is never masked:
+a masked turn is also kept as it was said for a day (runtime.store.AS_SAID_SECONDS), for the
+channels, the widget and a redelivered API event; every sweep deletes what is older, whatever the
+settings (masking may have been turned off since).
 
 The job runs in every server and worker process (deleting is idempotent), every ten minutes; it
 reads the settings again each time, so a change made on one server reaches the others.
@@ -26,7 +29,7 @@ from runtime.audit import SYSTEM, AuditLog
 from runtime.channels.store import DEPLOY, INBOX
 from runtime.engine import Runtime
 from runtime.privacy import Privacy
-from runtime.store import CONV
+from runtime.store import AS_SAID_SECONDS, CONV
 from runtime.workspaces import DEFAULT, Workspaces
 
 log = logging.getLogger(__name__)
@@ -99,9 +102,12 @@ class Retention:
         return found
 
     async def sweep(self) -> dict[str, int]:
-        """Delete, workspace by workspace, the conversations idle longer than its retention period,
-        and the channel events of its channels as old."""
+        """Delete the turns kept as said for longer than a day; then, workspace by workspace, the
+        conversations idle longer than its retention period, and the channel events of its channels as old."""
         counts: dict[str, int] = {}
+        copies = await asyncio.to_thread(self.runtime.store.forget_as_said, self.clock() - AS_SAID_SECONDS)
+        if copies:
+            counts["turns kept as said"] = copies
         for workspace, kept in self.apply().items():
             if kept.days:
                 for what, n in (await self._sweep(workspace, kept.days)).items():

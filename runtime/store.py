@@ -1,12 +1,19 @@
 """Conversations and their turns in the database.
 
 A turn is one row: what the person said (if anything) and everything the bot said back, in
-order. The row is the transcript, the outbox and the inbound-event key at once: it carries
-(channel, account, event_id) under a unique index, so a redelivered event fails to insert and is
-recognised as a duplicate in the same transaction that would have saved its turn. One row per
+order. The row is the transcript, the source of the channels' outbox and the inbound-event key at
+once: it carries (channel, account, event_id) under a unique index, so a redelivered event fails
+to insert and is recognised as a duplicate in the same transaction that would have saved its turn. One row per
 turn, keyed by (conversation, sequence number), is what keeps a saved turn cheap: each extra row
 and index entry costs about as much as the state row itself. The per-turn statements are
 compiled once for the engine's dialect (see Prepared); the ORM is for the rest.
+
+Masking (a workspace's choice, see runtime.retention) applies to the turn row only: it is what is
+kept for later reading (the transcript API, the conversations page, exports). What a person
+receives is never masked. When masking changed a turn, the turn as it was said is kept beside it
+in `turns_as_said` for AS_SAID_SECONDS, for those who deliver or repeat it: the channels' outbox,
+the web widget, a redelivered API event, a language model's history. Pages and exports never read
+it; retention's sweep deletes it when it is older, and erasure with its conversation.
 """
 
 from __future__ import annotations
@@ -18,9 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Index, bindparam, insert, select, text, update
+from sqlalchemy import Index, and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Select
 from sqlmodel import Field, SQLModel
 
 from nodes.api import Inbound, Outbound
@@ -28,6 +36,10 @@ from runtime.masking import mask
 from runtime.state import ConversationState
 
 LINES_PER_TURN = 10_000  # transcript line ids are seq * LINES_PER_TURN + position in the turn
+# How long a masked turn is also kept as it was said: a day, the usual window in which an API
+# client retries a request (Stripe keeps idempotency keys as long), and in which a widget that is
+# reloaded shows the visitor the real text; older lines come back as the transcript keeps them.
+AS_SAID_SECONDS = 86_400.0
 
 
 class ConversationRow(SQLModel, table=True):
@@ -76,8 +88,24 @@ class TurnRow(SQLModel, table=True):
     created_at: float
 
 
+class AsSaidRow(SQLModel, table=True):
+    """A masked turn as it was said (unmasked), kept for AS_SAID_SECONDS for delivery only."""
+
+    __tablename__ = "turns_as_said"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    conversation_id: str = Field(primary_key=True, max_length=64)
+    seq: int = Field(primary_key=True)
+    inbound: str | None = None  # JSON of the inbound message, as the person sent it
+    outbound: str  # JSON list of [node id, message], as sent
+    created_at: float = Field(index=True)
+
+
 CONV = ConversationRow.__table__  # type: ignore[attr-defined]
 TURN = TurnRow.__table__  # type: ignore[attr-defined]
+AS_SAID = AsSaidRow.__table__  # type: ignore[attr-defined]
+_SAID_JOIN = TURN.outerjoin(
+    AS_SAID, and_(AS_SAID.c.conversation_id == TURN.c.conversation_id, AS_SAID.c.seq == TURN.c.seq)
+)
 
 
 class Conflict(Exception):
@@ -190,7 +218,7 @@ class ConversationStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.masked: Callable[[str], bool] | None = None  # by flow id: mask the transcript's texts (retention)
-        SQLModel.metadata.create_all(engine, tables=[CONV, TURN])
+        SQLModel.metadata.create_all(engine, tables=[CONV, TURN, AS_SAID])
         seen = (
             select(TURN.c.seq)
             .where(
@@ -219,6 +247,7 @@ class ConversationStore:
             ),
         )
         self._insert_turn = Prepared(engine, insert(TURN).values({c.name: bindparam(c.name) for c in TURN.c}))
+        self._insert_said = Prepared(engine, insert(AS_SAID).values({c.name: bindparam(c.name) for c in AS_SAID.c}))
 
     def load(self, conversation_id: str, event_id: str | None = None) -> ConversationState | None:
         """The conversation's saved state, or None. With `event_id`, `state.seen_turn` tells
@@ -269,10 +298,13 @@ class ConversationStore:
             ).scalar()
 
     def replies(self, conversation_id: str, turn: int) -> list[Outbound]:
-        """The messages a turn sent."""
+        """The messages a turn sent, as they were sent (to answer a redelivered event): unmasked while
+        the turn is kept as said, then as the transcript keeps them."""
         with self.engine.connect() as conn:
             found = conn.execute(
-                select(TURN.c.outbound).where(TURN.c.conversation_id == conversation_id, TURN.c.seq == turn)
+                select(func.coalesce(AS_SAID.c.outbound, TURN.c.outbound))
+                .select_from(_SAID_JOIN)
+                .where(TURN.c.conversation_id == conversation_id, TURN.c.seq == turn)
             ).scalar()
         return [Outbound.from_json(m) for _, m in json.loads(found)] if found else []
 
@@ -293,7 +325,11 @@ class ConversationStore:
         expected = state.seq
         turn = expected + 1
         data = _dumps(state.data())
-        hide = _masking if self.masked is not None and self.masked(state.flow_id) else _as_is
+        masking = self.masked is not None and self.masked(state.flow_id)
+        said_in = _dumps(inbound.to_json()) if inbound else None
+        said_out = _dumps([[node, m.to_json()] for node, m in outbound])
+        kept_in = _dumps(_masking(inbound.to_json())) if inbound and masking else said_in
+        kept_out = _dumps([[node, _masking(m.to_json())] for node, m in outbound]) if masking else said_out
         unique_violation = self.engine.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
         with self.engine.begin() as conn:
             if expected == 0:
@@ -341,27 +377,43 @@ class ConversationStore:
                         "account": state.account,
                         "event_id": inbound.event_id if inbound else None,
                         "node_id": answered,
-                        "inbound": _dumps(hide(inbound.to_json())) if inbound else None,
-                        "outbound": _dumps([[node, hide(m.to_json())] for node, m in outbound]),
+                        "inbound": kept_in,
+                        "outbound": kept_out,
                         "status": "stored",
                         "created_at": now,
                     },
                 )
             except (IntegrityError, unique_violation):  # the unique inbound key: handled by another worker
                 raise Duplicate(inbound.event_id if inbound else "") from None
+            if kept_in != said_in or kept_out != said_out:  # masking changed it: keep it as said, for delivery
+                self._insert_said.run(
+                    conn,
+                    {
+                        "conversation_id": state.id,
+                        "seq": turn,
+                        "inbound": said_in,
+                        "outbound": said_out,
+                        "created_at": now,
+                    },
+                )
         state.seq = turn
         return turn
 
-    def messages(self, conversation_id: str, after: int = 0, limit: int = 500) -> list[StoredMessage]:
-        """The transcript after line id `after`, oldest first (inbound and outbound lines)."""
+    def messages(
+        self, conversation_id: str, after: int = 0, limit: int = 500, *, as_said: bool = False
+    ) -> list[StoredMessage]:
+        """The transcript after line id `after`, oldest first (inbound and outbound lines), as it is
+        kept (masked, when the workspace masks). `as_said`: as the person said and received it while
+        that is kept (AS_SAID_SECONDS), for the web widget that shows it to them; never for a page."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(TURN.c.seq, TURN.c.node_id, TURN.c.inbound, TURN.c.outbound, TURN.c.created_at)
+                _turns(as_said)
+                .add_columns(TURN.c.node_id, TURN.c.created_at)
                 .where(TURN.c.conversation_id == conversation_id, TURN.c.seq >= after // LINES_PER_TURN)
                 .order_by(TURN.c.seq)
             )
             lines: list[StoredMessage] = []
-            for seq, node_id, inbound, outbound, at in rows:
+            for seq, inbound, outbound, node_id, at in rows:
                 base = seq * LINES_PER_TURN
                 if inbound is not None and base > after:
                     lines.append(StoredMessage(base, "in", node_id, json.loads(inbound), at))
@@ -374,23 +426,34 @@ class ConversationStore:
 
     def recent_lines(self, conversation_id: str, count: int) -> list[tuple[str, str]]:
         """The last `count` text lines of a conversation as (role, text), oldest first: the history
-        a language model is given ("user" for what the person sent, "assistant" for the bot)."""
+        a language model is given ("user" for what the person sent, "assistant" for the bot), as it
+        was said while that is kept (a model shown "[email]" would answer with it)."""
         if count <= 0:
             return []
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(TURN.c.inbound, TURN.c.outbound)
+                _turns(as_said=True)
                 .where(TURN.c.conversation_id == conversation_id)
                 .order_by(TURN.c.seq.desc())
                 .limit(count)
             ).all()
         lines: list[tuple[str, str]] = []
-        for inbound, outbound in reversed(rows):
+        for _seq, inbound, outbound in reversed(rows):
             said = json.loads(inbound) if inbound else {}
             if said.get("text"):
                 lines.append(("user", str(said["text"])))
             lines += [("assistant", str(m["text"])) for _, m in json.loads(outbound) if m.get("text")]
         return lines[-count:]
+
+    def as_kept(self, flow_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        """A message (JSON) as the transcript keeps it: masked if the flow's workspace masks (for exports
+        of what is still waiting to be sent)."""
+        return _masking(message) if self.masked is not None and self.masked(flow_id) else message
+
+    def forget_as_said(self, before: float) -> int:
+        """Delete the turns kept as said that were saved before `before` (retention's sweep); how many."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(delete(AS_SAID).where(AS_SAID.c.created_at < before)).rowcount or 0)
 
     def recent(self, flow_ids: Sequence[str], limit: int = 100, status: str = "") -> list[ConversationSummary]:
         """The conversations of these flows, last active first (for the conversations page and its export)."""
@@ -410,8 +473,36 @@ class ConversationStore:
         return [s for s in found if s is not None and s.wake_token]
 
 
-def _as_is(message: dict[str, Any]) -> dict[str, Any]:
-    return message
+def _turns(as_said: bool) -> Select[Any]:
+    """(seq, inbound, outbound) of turns: as kept, or as said where a masked turn is kept as said."""
+    if not as_said:
+        return select(TURN.c.seq, TURN.c.inbound, TURN.c.outbound)
+    # a turn kept as said without an inbound message had none: its turn row has none either
+    inbound = func.coalesce(AS_SAID.c.inbound, TURN.c.inbound)
+    outbound = func.coalesce(AS_SAID.c.outbound, TURN.c.outbound)
+    return select(TURN.c.seq, inbound, outbound).select_from(_SAID_JOIN)
+
+
+def take_turns(conn: Connection, conversation_id: str) -> list[tuple[int, list[dict[str, Any]]]]:
+    """For a channel's outbox, in its transaction: the conversation's turns not taken before, oldest
+    first, each with its messages as they were said (never masked); they are marked taken."""
+    turns = conn.execute(
+        _turns(as_said=True)
+        .where(TURN.c.conversation_id == conversation_id, TURN.c.status == "stored")
+        .order_by(TURN.c.seq)
+    ).all()
+    if turns:
+        taken = [seq for seq, _inbound, _outbound in turns]
+        conn.execute(
+            update(TURN).where(TURN.c.conversation_id == conversation_id, TURN.c.seq.in_(taken)).values(status="queued")
+        )
+    return [(seq, [message for _node, message in json.loads(outbound)]) for seq, _inbound, outbound in turns]
+
+
+def with_untaken_turns(conn: Connection, among: Select[Any]) -> list[str]:
+    """The conversations (of those `among` selects) with saved turns not yet taken (a crash in between)."""
+    query = select(TURN.c.conversation_id).where(TURN.c.status == "stored", TURN.c.conversation_id.in_(among))
+    return [row[0] for row in conn.execute(query.distinct())]
 
 
 def _masking(message: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -282,7 +283,15 @@ def _huge(path: Path) -> None:
 
 
 def _bytes(content: bytes) -> Callable[[Path], None]:
-    return lambda path: path.write_bytes(content)
+    def write(path: Path) -> None:
+        path.write_bytes(content)
+
+    return write
+
+
+def _setting(value: bytes) -> bytes:
+    """A flow file whose start node has `value` (raw JSON) as a setting."""
+    return b'{"id": "x", "name": "X", "nodes": [{"id": "s", "type": "flow.start", "settings": {"n": ' + value + b"}}]}"
 
 
 # name → (how to make the file, exit code, words in the one line, whether a plain import also fails)
@@ -309,6 +318,16 @@ BAD_FILES: dict[str, tuple[Callable[[Path], None] | None, int, str, bool]] = {
         False,
     ),
     "wrong_setting": (_bytes(json.dumps(WRONG_SETTING).encode()), 1, "node q: “Re-ask after an invalid answer”", False),
+    # an attacker's files: each used to end in `internal error` (or in a flow no database takes)
+    "digits": (_bytes(_setting(b"9" * 5000)), 2, "holds a number 5,000 characters long", True),
+    "infinite": (_bytes(_setting(b"1e999")), 2, "holds a number too large to use", True),
+    "nan": (_bytes(_setting(b"NaN")), 2, "holds NaN, which is not a number in JSON", True),
+    "nested": (_bytes(_setting(b"[" * 100_000 + b"]" * 100_000)), 2, "is nested too deeply to be a flow", True),
+    "nested_less": (_bytes(_setting(b"[" * 900 + b"]" * 900)), 2, "nested more than 64 levels deep", True),
+    "nul": (_bytes(_setting(rb'"\u0000"')), 2, "holds a NUL character (\\u0000)", True),
+    "raw_nul": (_bytes(b'{"id": "x", "name": "X\x00", "nodes": []}'), 2, "is not valid JSON (line 1", True),
+    "surrogate": (_bytes(_setting(rb'"\udc00"')), 2, "not valid Unicode (a lone surrogate)", True),
+    "wrong_types": (_bytes(b'{"id": 7, "name": ["X"], "nodes": {"s": 1}}'), 2, "is not a valid flow", True),
 }
 VALIDATE_WORDS = {
     "unknown_types": [
@@ -440,3 +459,72 @@ def test_a_bug_is_one_line_and_exit_70_with_the_traceback_only_when_debugging(tm
         assert "Traceback" in result.stderr and "in broken" in result.stderr
     else:
         assert result.stderr.count("\n") == 1 and "CHATLOOM_DEBUG=1" in last
+
+
+# -- what reaches the terminal --------------------------------------------------------------
+
+# what a flow may hide in a name or a message: colours, a cleared screen, a window title, a link,
+# a carriage return that overwrites the line, C1's CSI, and text shown right to left
+HOSTILE = "\x1b[31mRed\x1b[2J\x1b]0;pwned\x07\x1b]8;;https://evil.example\x07link\x1b]8;;\x07\rover\x9b2J\u202eevil\u2066x\u2069\x7f"
+TERMINAL_DRIVERS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def raw_controls(result: Result) -> list[str]:
+    """The characters a terminal would act on, in what the command printed (newlines aside)."""
+    return TERMINAL_DRIVERS.findall(result.stdout + result.stderr)
+
+
+def test_names_and_messages_from_a_flow_never_drive_the_terminal(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    flow = json.loads(json.dumps(GREETER))
+    flow["name"] = HOSTILE
+    flow["nodes"][1]["settings"] = {"text": f"Hi {HOSTILE}\nline two", "buttons": [{"title": HOSTILE}]}
+    flow["nodes"].append({"id": "odd", "type": f"acme.{HOSTILE}"})  # a missing node type, named in problems
+    flow["edges"].append({"id": "c", "source": "bye", "target": "odd"})
+    source = write_flow(tmp_path, "hostile.json", flow)
+    imported = chatloom("import", str(source), data=data)
+    assert imported.returncode == 0, imported.stderr
+    runnable = json.loads(json.dumps(flow))
+    runnable["nodes"].pop()
+    runnable["edges"].pop()
+    (tmp_path / "chat").mkdir()  # alone in its folder: chat loads the flows beside it
+    chat_file = write_flow(tmp_path / "chat", "hostile.json", runnable)
+    listed, checked, talked, as_json, exported, refused = chatloom_many(
+        [
+            ["flows"],
+            ["validate", str(source)],
+            ["chat", str(chat_file)],
+            ["chat", "--json", str(chat_file)],
+            ["export", "greeter"],
+            ["import", str(source), "--publish"],
+        ],
+        data,
+        stdins=["", "", "1\n", "1\n", "", ""],
+    )
+    for result in (listed, checked, talked, as_json, exported, refused):
+        assert raw_controls(result) == [], (result.args, result.stdout[-500:], result.stderr[-500:])
+    assert "\\x1b[31mRed\\x1b[2J" in listed.stdout and "\\u202eevil" in listed.stdout  # shown, harmless
+    assert "acme.\\x1b[31mRed" in checked.stdout and checked.returncode == 1
+    assert "bot> Hi \\x1b[31mRed" in talked.stdout and "1) \\x1b[31mRed" in talked.stdout
+    said = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert said[0]["text"] == f"Hi {HOSTILE}\nline two"  # JSON: escaped on screen, the same to a program
+    assert json.loads(exported.stdout)["name"] == HOSTILE
+    assert refused.returncode == 1 and len(refused.stderr.splitlines()) == 1
+    saved = tmp_path / "saved.json"
+    assert chatloom("export", "greeter", "-o", str(saved), data=data).returncode == 0
+    written = saved.read_text(encoding="utf-8")  # a file gets the canonical bytes, which keep the text as it is
+    assert json.loads(written)["name"] == HOSTILE and "\u202eevil" in written and "\\u202e" not in written
+
+
+def test_a_name_stored_by_another_route_is_escaped_too(tmp_path: Path) -> None:
+    from flows.db import make_engine
+    from flows.models import Flow
+    from flows.store import FlowStore
+
+    data = tmp_path / "data"
+    data.mkdir()
+    engine = make_engine(f"sqlite:///{data / 'chatloom.db'}")
+    FlowStore(engine).save_draft(Flow.model_validate({**GREETER, "name": "Nul\x00here \x1bc"}))  # not through a file
+    engine.dispose()
+    listed = chatloom("flows", data=data)
+    assert listed.returncode == 0 and raw_controls(listed) == [] and "Nul\\x00here \\x1bc" in listed.stdout

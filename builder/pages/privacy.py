@@ -6,8 +6,10 @@ Each export and erasure goes into the audit log by its counts only, never whom i
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from functools import partial
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -25,9 +27,11 @@ CHANNELS = ["any channel", "api", "telegram", "slack", "whatsapp", "messenger", 
 STORED = [  # (what, where, how long) for the data protection officer
     ("End users' conversations: where each stands in its flow and the variables it collected "
      "(names, emails, phone numbers the flow asked for)", "the database: table conversations", "until erased"),
-    ("Transcripts: everything said both ways", "the database: table turns", "until erased"),
+    ("Transcripts: everything said both ways (masked, if set below)", "the database: table turns", "until erased"),
+    ("When masking is on: what was said and sent, unmasked, for delivery and repeated requests only",
+     "the database: table turns_as_said", "a day, or until erased"),
     ("Channel events as received, and messages waiting to be sent", "the database: channel_inbox, channel_outbox",
-     "until erased"),
+     "until erased; a message until it is sent"),
     ("Where each end user is reached on a channel (chat ids)", "the database: channel_chats", "until erased"),
     ("Long-term memories and profiles the flows keep", "chromadb in data/memory/ (or your chromadb server), "
      "and the memory_items table", "until forgotten by a flow or erased"),
@@ -61,8 +65,9 @@ class PrivacyPage:
         with ui.card().classes("w-full max-w-4xl"):
             ui.label("One person's data").classes("text-lg font-medium")
             ui.label(
-                "Find an end user by their id on a channel, or by an email address or phone number one of their "
-                "conversations holds. Then download everything held about them, or erase it."
+                "Find an end user by their id on a channel, or by an email address or phone number: it is looked "
+                "for in variables, transcripts, channel events, waiting messages and memories. Then download "
+                "everything held about them, or erase it."
             ).classes("text-sm text-gray-600")
             with ui.row().classes("items-end gap-2"):
                 self.kind = ui.select({"user_id": "Channel user id", "email": "Email", "phone": "Phone"},
@@ -118,21 +123,24 @@ class PrivacyPage:
         kept_for = f"{kept.days} days" if kept.days else "until erased"
         ui.notify(f"Saved: conversations are kept {kept_for}" + ("; transcripts are masked." if kept.mask else "."))
 
-    def _find(self) -> None:
+    async def _find(self) -> None:
         if not self.who.may("privacy.manage"):
             return
         value = (self.value.value or "").strip()
+        kind = str(self.kind.value)
         channel = "" if self.channel.value == "any channel" else str(self.channel.value)
         self.found.clear()
         self.subject = None
-        try:
-            self.subject = self.privacy.find(**{str(self.kind.value): value}, channel=channel)
+        try:  # an email or phone is looked for in every store: off the page's event loop
+            self.subject = await asyncio.to_thread(partial(self.privacy.find, **{kind: value}, channel=channel))
         except (SubjectNotFound, ValueError) as exc:
             with self.found:
                 ui.label(str(exc)).mark("not-found")
             return
         with self.found:
-            ui.label(f"{len(self.subject.ids)} conversation(s) held for that person.").mark("found-count")
+            ui.label(f"{self.subject.summary()} held for that person.").mark("found-count")
+            if kind != "user_id" and self.privacy.note():
+                ui.label(self.privacy.note()).classes("text-sm text-gray-600").mark("search-note")
             with ui.row():
                 ui.button("Download everything (JSON)", icon="download", on_click=self._export).mark("export")
                 ui.button("Erase everything", icon="delete_forever", on_click=self._erase).props("color=negative").mark(
@@ -151,9 +159,7 @@ class PrivacyPage:
         if self.subject is None or not self.who.may("privacy.manage"):
             return
         with ui.dialog() as dialog, ui.card():
-            ui.label(
-                f"Erase {len(self.subject.ids)} conversation(s) and everything tied to them? This cannot be undone."
-            )
+            ui.label(f"Erase {self.subject.summary()} and everything tied to them? This cannot be undone.")
             with ui.row():
                 ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat")
                 ui.button("Erase", on_click=lambda: dialog.submit(True)).props("color=negative").mark("confirm-erase")

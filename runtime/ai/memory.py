@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -267,6 +268,30 @@ class ChromaMemory:
                 memories += await asyncio.to_thread(self._said_by, name, user)
         memories.sort(key=lambda m: (m["bot"], m["at"]))
         return {"memories": memories, "profiles": self.tables.profiles(user)}
+
+    def users_holding(self, holds: Callable[[str], bool]) -> set[str]:
+        """The users whose profile entries, memories or bot-wide facts hold what `holds` looks for (a
+        person searched by email or phone). Reads every memory collection through: blocking, and slow
+        on big stores; run it in a thread."""
+        found = self.tables.users_with_profile(holds)
+        for name in self.collections.names():
+            if name.startswith(("m-", "b-")):
+                found |= self._holding(name, holds)
+        return found
+
+    def _holding(self, name: str, holds: Callable[[str], bool]) -> set[str]:
+        handle = self.collections.existing(name)
+        out: set[str] = set()
+        offset = 0
+        while handle is not None:
+            got = handle.get(include=["documents", "metadatas"], limit=BATCH, offset=offset)
+            for text, meta in zip(got["documents"], got["metadatas"], strict=True):
+                if text and meta and meta.get("user") and holds(text):
+                    out.add(str(meta["user"]))
+            if len(got["ids"]) < BATCH:
+                break
+            offset += BATCH
+        return out
 
     def _said_by(self, name: str, user: str) -> list[dict[str, Any]]:
         handle = self.collections.existing(name)

@@ -9,6 +9,7 @@ its row names, which is how a replaced document's old passages are told apart fr
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Index, delete, func, select
@@ -104,6 +105,12 @@ class MemoryTables:
             for bot, key, value in conn.execute(query.order_by(PROFILE.c.bot, PROFILE.c.key)):
                 out.setdefault(bot, {})[key] = value
         return out
+
+    def users_with_profile(self, holds: Callable[[str], bool]) -> set[str]:
+        """The users with a profile entry whose value holds what `holds` looks for (read in batches)."""
+        query = select(PROFILE.c.user, PROFILE.c.value)
+        with self.engine.connect() as conn:
+            return {user for user, value in conn.execution_options(yield_per=500).execute(query) if holds(value)}
 
     def profile_rows(self, user: str) -> int:
         """How many profile entries a user has in every bot."""

@@ -22,7 +22,7 @@ from typing import Any
 from nodes.api import Button, Inbound, Media, MediaError, Outbound
 from runtime.channels.base import Adapter, ChannelEvent, Rejected, SendFailed
 from runtime.channels.degrade import degrade, read_answer
-from runtime.channels.store import ChannelStore, Deployment, conversation_id
+from runtime.channels.store import ChannelStore, Deployment
 from runtime.engine import ConversationExists, Runtime
 
 log = logging.getLogger(__name__)
@@ -277,8 +277,7 @@ class Channels:
             return  # undeployed since
         deployment, adapter = found
         event = ChannelEvent.from_json(record)
-        cid = conversation_id(event.channel, event.account, event.chat)
-        known = self.store.chat_of(cid)
+        cid, known = self.store.chat_for(event.channel, event.account, event.chat)
         self.store.bind_chat(cid, event.channel, event.account, event.chat)
         await adapter.acknowledge(event)
         if known is None:

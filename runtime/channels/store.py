@@ -4,8 +4,13 @@ each conversation talks to, and the outbox of messages to deliver.
 Inbox: a webhook event is stored under a unique (channel, account, event id) before the platform
 is answered, so a redelivery (Telegram `update_id`, Slack `event_id`) is recognised even after a
 restart, and nothing acknowledged is lost. Outbox: one row per message, unique per (conversation,
-turn, position), filled from the turns the runtime saved (their `status` goes from "stored" to
-"queued" in the same transaction), delivered in order per conversation.
+turn, position), filled from the turns the runtime saved (taken in the same transaction, see
+runtime.store.take_turns), delivered in order per conversation. An outbox row holds the message as
+it is sent, never masked; it is deleted once sent (the transcript keeps the turn), so the real
+text of a masked conversation stays only as long as it is waiting or dead-lettered.
+
+Chats: a chat's conversation id is keyed with the installation's secret (see chat_ids), so knowing
+a Telegram chat id does not name its conversation.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
 from nodes.api import Outbound
+from runtime.channels.chat_ids import ChatIds, legacy_id
 from runtime.channels.secretbox import SecretBox
-from runtime.store import TURN, Prepared
+from runtime.store import Prepared, take_turns, with_untaken_turns
 
 
 class DeploymentRow(SQLModel, table=True):
@@ -83,13 +89,13 @@ class OutboxRow(SQLModel, table=True):
     channel: str = Field(max_length=32)
     account: str = Field(max_length=100)
     chat: str = Field(max_length=200)
-    message: str  # JSON of the Outbound
-    status: str = Field(default="pending", max_length=16)  # pending, sent, dead
+    message: str  # JSON of the Outbound, as it is sent (never masked)
+    status: str = Field(default="pending", max_length=16)  # pending, dead (a sent message is deleted)
     attempts: int = 0
     next_at: float = 0.0
     last_error: str = Field(default="", max_length=500)
     created_at: float
-    sent_at: float | None = None
+    sent_at: float | None = None  # unused: a sent message is deleted (kept for databases made before)
 
 
 class LeaseRow(SQLModel, table=True):
@@ -111,12 +117,6 @@ TABLES = [DEPLOY, INBOX, CHATS, OUTBOX, LEASE]
 
 
 INSERTED = ("channel", "account", "event_id", "event", "status", "error", "received_at")
-
-
-def conversation_id(channel: str, account: str, chat: str) -> str:
-    """The conversation of one chat on one channel account: stable, and short enough for any chat id."""
-    digest = hashlib.sha256(f"{channel}\0{account}\0{chat}".encode()).hexdigest()[:40]
-    return f"{channel[:16]}-{digest}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +153,7 @@ class ChannelStore:
         values: dict[str, Any] = {c: bindparam(c) for c in INSERTED}
         self._insert_event = Prepared(engine, INBOX.insert().values(values))
         self._insert_new = _insert_if_new(engine, values)
+        self.ids = ChatIds(engine)
 
     # deployments
 
@@ -298,6 +299,18 @@ class ChannelStore:
 
     # chats
 
+    def chat_for(self, channel: str, account: str, chat: str) -> tuple[str, ChatRow | None]:
+        """The conversation id of a chat, and its row if the chat was seen before. A chat whose
+        conversation began before ids were keyed keeps it (found by the old id)."""
+        cid = self.ids.of(channel, account, chat)
+        found = self.chat_of(cid)
+        if found is None:
+            old = legacy_id(channel, account, chat)
+            before = self.chat_of(old)
+            if before is not None:
+                return old, before
+        return cid, found
+
     def bind_chat(self, cid: str, channel: str, account: str, chat: str) -> None:
         with Session(self.engine) as s:
             if s.get(ChatRow, cid) is None:
@@ -315,14 +328,8 @@ class ChannelStore:
 
     def sweep(self) -> list[str]:
         """Conversations on a channel with saved turns not yet in the outbox (a crash in between)."""
-        query = (
-            select(TURN.c.conversation_id)
-            .join(CHATS, CHATS.c.conversation_id == TURN.c.conversation_id)
-            .where(TURN.c.status == "stored")
-            .distinct()
-        )
         with self.engine.connect() as c:
-            return [row[0] for row in c.execute(query)]
+            return with_untaken_turns(c, select(CHATS.c.conversation_id))
 
     def chat_of(self, cid: str) -> ChatRow | None:
         with Session(self.engine) as s:
@@ -337,12 +344,7 @@ class ChannelStore:
             return 0
         now, count = time.time(), 0
         with self.engine.begin() as c:
-            turns = c.execute(
-                select(TURN.c.seq, TURN.c.outbound)
-                .where(TURN.c.conversation_id == cid, TURN.c.status == "stored")
-                .order_by(TURN.c.seq)
-            ).all()
-            for seq, outbound in turns:
+            for seq, messages in take_turns(c, cid):
                 rows = [
                     {
                         "conversation_id": cid,
@@ -358,12 +360,11 @@ class ChannelStore:
                         "last_error": "",
                         "created_at": now,
                     }
-                    for n, (_node, message) in enumerate(json.loads(outbound))
+                    for n, message in enumerate(messages)
                 ]
                 if rows:
                     c.execute(OUTBOX.insert(), rows)
                     count += len(rows)
-                c.execute(update(TURN).where(TURN.c.conversation_id == cid, TURN.c.seq == seq).values(status="queued"))
         return count
 
     def enqueue_message(self, cid: str, event: Any, message: Outbound) -> None:
@@ -395,7 +396,9 @@ class ChannelStore:
             return list(c.execute(query))
 
     def sent(self, row_id: int) -> None:
-        self._set(row_id, status="sent", sent_at=time.time())
+        """Delivered: the row goes (the transcript keeps the turn, masked where the workspace masks)."""
+        with self.engine.begin() as c:
+            c.execute(delete(OUTBOX).where(OUTBOX.c.id == row_id))
 
     def retry_later(self, row_id: int, attempts: int, at: float, error: str) -> None:
         self._set(row_id, attempts=attempts, next_at=at, last_error=error[:500])

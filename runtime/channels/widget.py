@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from nodes.api import Inbound
 from runtime.access import Limiter
 from runtime.channels.service import Channels
-from runtime.channels.store import Deployment, conversation_id
+from runtime.channels.store import Deployment
 from runtime.engine import ConversationExists, Runtime
 
 VISITOR = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -83,7 +83,7 @@ def widget_routes(channels: Channels) -> APIRouter:
             await websocket.close(code=4404)
             return
         await websocket.accept()
-        await _Chat(websocket, runtime, sockets, deployment, visitor).run()
+        await _Chat(websocket, channels, sockets, deployment, visitor).run()
 
     return router
 
@@ -92,16 +92,19 @@ class _Chat:
     """One open widget: frames in, transcript lines out."""
 
     def __init__(
-        self, websocket: WebSocket, runtime: Runtime, sockets: Sockets, deployment: Deployment, visitor: str
+        self, websocket: WebSocket, channels: Channels, sockets: Sockets, deployment: Deployment, visitor: str
     ) -> None:
         self.ws, self.runtime, self.sockets, self.deployment, self.visitor = (
             websocket,
-            runtime,
+            channels.runtime,
             sockets,
             deployment,
             visitor,
         )
-        self.cid = conversation_id("web", deployment.account, visitor)
+        # keyed with the installation's secret: the visitor id opens the chat, but no one can work out
+        # the conversation's id from it (and a `chat` token could not use it anyway)
+        stored = self.runtime.store
+        self.cid = channels.store.ids.find("web", deployment.account, visitor, lambda c: stored.load(c) is not None)
         self.poked = asyncio.Event()
         self.last = 0
         self.pace = Limiter(FRAMES_PER_10S, 10)  # one browser cannot make the flow run without pause
@@ -130,7 +133,8 @@ class _Chat:
                 self.sockets.open.pop(self.cid, None)
 
     async def push(self) -> None:
-        for line in self.runtime.store.messages(self.cid, after=self.last):
+        """The lines the browser has not shown yet, as the visitor said and received them (never masked)."""
+        for line in self.runtime.store.messages(self.cid, after=self.last, as_said=True):
             await self.ws.send_json({"type": "line", **line.to_json()})
             self.last = line.id
 

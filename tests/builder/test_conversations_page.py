@@ -26,3 +26,21 @@ async def test_read_a_transcript_and_export(user: User, builder: Builder) -> Non
     assert exported[0]["id"] == cid and any(line.get("text") == "Ada Lovelace" for line in exported[0]["transcript"])
     [entry] = builder.access.audit.entries(action="conversations.export")
     assert entry.actor == "analyst@chatloom.test" and entry.detail == {"conversations": 1}
+
+
+async def test_with_masking_the_page_and_the_export_show_the_masked_transcript(user: User, builder: Builder) -> None:
+    from runtime.retention import Retention
+
+    builder.flows.save_draft(parse_flow((TEMPLATES / "lead_capture.json").read_bytes()))
+    builder.flows.publish("lead-capture", builder.registry)
+    Retention(builder.runtime).configure(0, True)
+    cid, _ = await builder.runtime.start("lead-capture", user_id="tg-7")
+    sent = await builder.runtime.send(cid, Inbound(text="Ada, ada@example.com"))
+    assert "ada@example.com" in sent[0].text  # the person is answered with the real text
+    sign_in(user.http_client, builder.access, "analyst")
+    await user.open("/conversations")
+    user.find(marker=f"conversation-{cid}").click()
+    await user.should_see("👤 Ada, [email]")
+    user.find(marker="export").click()
+    exported = (await user.download.next()).content.decode()
+    assert "[email]" in exported and "ada@example.com" not in exported

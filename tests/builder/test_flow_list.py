@@ -86,6 +86,24 @@ async def test_import_saves_a_good_file_and_refuses_a_bad_one(user: User, builde
     assert [n.id for n in builder.flows.draft("quiz").nodes] == [n["id"] for n in json.loads(QUIZ)["nodes"]]
 
 
+async def test_a_hostile_file_is_refused_in_one_sentence_and_nothing_is_saved(
+    user: User, builder: Builder, tmp_path: Path
+) -> None:
+    await user.open("/")
+    upload = user.find(ui.upload).elements.pop()
+    start = b'{"id": "x", "name": "X", "nodes": [{"id": "s", "type": "flow.start", "settings": {"n": '
+    for name, raw, words in [
+        ("digits.json", start + b"9" * 5000 + b"}}]}", "holds a number 5,000 characters long"),  # was a ValueError
+        ("deep.json", start + b"[" * 100_000 + b"]" * 100_000 + b"}}]}", "nested too deeply"),
+        ("nul.json", start + b'"\\u0000"}}]}', "holds a NUL character"),
+    ]:
+        path = tmp_path / name
+        path.write_bytes(raw)
+        await _upload(upload, path)
+        await user.should_see(words)
+    assert builder.flows.list() == []
+
+
 def record_file_names(user: User, monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
     """The names downloads are offered under (the simulated user keeps only the bytes)."""
     names: list[str | None] = []

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from nodes.api import Media
 from nodes.registry import Registry
 from runtime.channels.secretbox import SecretBox
-from runtime.channels.store import DEPLOY, INBOX, OUTBOX, conversation_id
+from runtime.channels.store import DEPLOY, INBOX, OUTBOX
 from runtime.channels.telegram import Telegram
 from tests.channels.conftest import SECRET, TOKEN, Rig, button_update, make_rig, text_update
 from tests.fakes.telegram import FakeTelegram
@@ -135,7 +135,7 @@ async def test_a_conversation_continues_after_a_restart(
     async for second in make_rig(engine, builtins, fake, box):
         await second.settle()
         assert fake.texts() == ["What is your name?", "Nice to meet you, Ada!"]
-        state = second.runtime.store.load(conversation_id("telegram", "mybot", "777"))
+        state = second.runtime.store.load(second.store.chat_for("telegram", "mybot", "777")[0])
         assert state is not None and state.vars["name"] == "Ada"
 
 
