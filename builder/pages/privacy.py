@@ -91,7 +91,8 @@ class PrivacyPage:
                 spaces = {w.id: w.name for w in who.workspaces()}
                 self.place = ui.select(spaces, value=place, label="Workspace", on_change=self._show_kept)
                 self.place.classes("w-48").mark("retention-workspace")
-                self.days = ui.number("Days to keep", value=kept.days, min=0, max=36_500, step=1).mark("days")
+                self.days = ui.number("Days to keep", value=kept.days, min=0, max=36_500, step=1).classes("w-28")
+                self.days.mark("days")
                 self.mask = ui.checkbox("Mask emails, phone numbers and card numbers", value=kept.mask).mark("mask")
                 ui.button("Save", on_click=self._keep).mark("save-retention")
         with ui.card().classes("w-full max-w-4xl"):
@@ -100,7 +101,8 @@ class PrivacyPage:
                 {"name": k, "label": k.capitalize(), "field": k, "align": "left"} for k in ("what", "where", "kept")
             ]
             rows = [{"what": a, "where": b, "kept": c} for a, b, c in STORED]
-            ui.table(columns=columns, rows=rows, row_key="what").classes("w-full").mark("stored")
+            table = ui.table(columns=columns, rows=rows, row_key="what").classes("w-full").props("wrap-cells flat")
+            table.mark("stored")
             ui.label(
                 "Nothing leaves the server unless a flow sends it: an AI step to a hosted model, an HTTP step, "
                 "a channel's platform. The built-in AI model, embeddings and speech run on this server."
