@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -141,50 +142,72 @@ async def _conversation(client: httpx.AsyncClient, flow: str) -> float:
     return took
 
 
-async def _health(client: httpx.AsyncClient, stop: asyncio.Event, into: list[float]) -> None:
-    while not stop.is_set():
-        t = time.perf_counter()
-        (await client.get("/health")).raise_for_status()
-        into.append(time.perf_counter() - t)
-        await asyncio.sleep(HEALTH_EVERY_S)
+def _poll_health(url: str, seconds: float) -> list[float]:
+    """/health answer times for `seconds`, from a process of its own: the load's client shares
+    nothing with it, so its times are the server's."""
+    times: list[float] = []
+    with httpx.Client(base_url=url, timeout=30) as client:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            t = time.perf_counter()
+            client.get("/health").raise_for_status()
+            times.append(time.perf_counter() - t)
+            time.sleep(HEALTH_EVERY_S)
+    return times
 
 
-async def _load(
-    client: httpx.AsyncClient, poller: httpx.AsyncClient, flows: list[str], rounds: int, conversations: int
-) -> tuple[list[float], list[float]]:
-    """CONVERSATIONS at once on `flows`, ROUNDS times, while /health is polled: (health times, answer times)."""
-    health: list[float] = []
-    stop = asyncio.Event()
-    polling = asyncio.create_task(_health(poller, stop, health))
+async def _polled(url: str, seconds: float, pool: ProcessPoolExecutor) -> list[float]:
+    return await asyncio.get_running_loop().run_in_executor(pool, _poll_health, url, seconds)
+
+
+async def _burst(client: httpx.AsyncClient, flows: list[str], seconds: float, conversations: int) -> list[float]:
+    """`conversations` at once on `flows`, again and again for `seconds`, as fast as the server answers."""
     answers: list[float] = []
-    for _ in range(rounds):
+    end = time.perf_counter() + seconds
+    while not answers or time.perf_counter() < end:
         names = [flows[i % len(flows)] for i in range(conversations)]
         answers += await asyncio.gather(*(_conversation(client, n) for n in names))
-    stop.set()
-    await polling
-    return health, answers
+    return answers
+
+
+async def _paced(client: httpx.AsyncClient, flows: list[str], seconds: int, conversations: int) -> list[float]:
+    """`conversations` running side by side, each sending one payload a second (spread over the second)."""
+    start = time.perf_counter() + 0.2
+
+    async def one(i: int) -> list[float]:
+        took = []
+        for k in range(seconds):
+            await asyncio.sleep(max(0.0, start + k + i / conversations - time.perf_counter()))
+            took.append(await _conversation(client, flows[i % len(flows)]))
+        return took
+
+    return [t for many in await asyncio.gather(*(one(i) for i in range(conversations))) for t in many]
 
 
 async def _measure(url: str, token: str, rounds: int, conversations: int) -> dict[str, float]:
     headers = {"authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=conversations + 4)
-    async with (
-        httpx.AsyncClient(base_url=url, headers=headers, timeout=60, limits=limits) as client,
-        httpx.AsyncClient(base_url=url, timeout=60) as poller,
-    ):
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60, limits=limits) as client:
         for name in PAYLOADS:  # warm: plans compiled, templates cached
             await _conversation(client, name)
         alone = {name: [await _conversation(client, name) for _ in range(2 * rounds)] for name in PAYLOADS}
-        idle: list[float] = []
-        stop = asyncio.Event()
-        polling = asyncio.create_task(_health(poller, stop, idle))
-        await asyncio.sleep(2)
-        stop.set()
-        await polling
         hostile = [n for n in PAYLOADS if n != "harmless"]
-        load = (rounds, conversations)
-        busy, busy_answers = await _load(client, poller, ["harmless"], *load)  # the same traffic, nothing hostile
-        attacked, under_attack = await _load(client, poller, hostile, *load)
+        with ProcessPoolExecutor(1) as pool:
+            idle = await _polled(url, 2, pool)
+            # a burst: every conversation at once, as fast as the server answers (it is saturated)
+            busy, busy_answers = await asyncio.gather(
+                _polled(url, rounds, pool), _burst(client, ["harmless"], rounds, conversations)
+            )
+            attacked, under_attack = await asyncio.gather(
+                _polled(url, rounds, pool), _burst(client, hostile, rounds, conversations)
+            )
+            # paced: the same conversations side by side, each sending once a second
+            paced_busy, _ = await asyncio.gather(
+                _polled(url, rounds, pool), _paced(client, ["harmless"], rounds, conversations)
+            )
+            paced_attacked, paced_answers = await asyncio.gather(
+                _polled(url, rounds, pool), _paced(client, hostile, rounds, conversations)
+            )
     out: dict[str, float] = {f"{n}_alone_p95_ms": _pct(v, 0.95) * 1000 for n, v in alone.items()}
     out.update({f"{n}_alone_max_ms": max(v) * 1000 for n, v in alone.items()})
     worst = max(out[f"{n}_alone_p95_ms"] for n in hostile)
@@ -197,8 +220,12 @@ async def _measure(url: str, token: str, rounds: int, conversations: int) -> dic
     out["health_busy_p99_ms"] = _pct(busy, 0.99) * 1000
     out["busy_answer_p95_ms"] = _pct(busy_answers, 0.95) * 1000
     out["health_ratio"] = out["health_attack_p99_ms"] / out["health_busy_p99_ms"]
+    out["paced_health_attack_p99_ms"] = _pct(paced_attacked, 0.99) * 1000
+    out["paced_health_busy_p99_ms"] = _pct(paced_busy, 0.99) * 1000
+    out["paced_health_ratio"] = out["paced_health_attack_p99_ms"] / out["paced_health_busy_p99_ms"]
+    out["paced_answer_p95_ms"] = _pct(paced_answers, 0.95) * 1000
     out["answer_ratio"] = out["attack_answer_p95_ms"] / out["busy_answer_p95_ms"]
-    out["health_polls"] = len(attacked)
+    out["health_polls"] = len(attacked) + len(paced_attacked)
     out["attack_messages"] = len(under_attack)
     return out
 

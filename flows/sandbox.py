@@ -321,11 +321,13 @@ def safe_concat(parts: tuple[Any, ...]) -> str:
     return "".join(texts)
 
 
-def iterate(value: Any) -> Iterator[Any]:
-    """What a `{% for %}` goes through, one budget step per turn (nested loops add up)."""
-    for item in items_of(value):
-        spend()
-        yield item
+def iterate(value: Any) -> list[Any] | str:
+    """What a `{% for %}` goes through, one budget step per turn, all spent before the first turn:
+    the language has no `break`, so a loop always makes every turn, and a loop nested in another
+    that would run out of budget is refused before it does any of its work."""
+    items = items_of(value)
+    spend(len(items) or 1)
+    return items
 
 
 # --- the functions a flow may call ----------------------------------------------------------
