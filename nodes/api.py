@@ -417,7 +417,11 @@ class NodeType:
             parsed = self.parse(settings, version)
         except SettingsError as exc:
             return Inspection(outputs=self._unsettled_ports(), links=[], errors=exc.reasons)
-        errors = [e for text in _strings(parsed) if (e := check_template(text)) is not None]
+        errors = [
+            f"“{field}”: {e}" if field else e
+            for field, text in _strings(parsed)
+            if (e := check_template(text)) is not None
+        ]
         check = getattr(parsed, "problems", None)
         if callable(check):
             errors.extend(check())
@@ -428,19 +432,21 @@ class NodeType:
         )
 
 
-def _strings(value: Any) -> Iterator[str]:
-    """Every string inside settings, so broken `{{ … }}` markup is caught when a flow is saved."""
+def _strings(value: Any, field: str = "") -> Iterator[tuple[str, str]]:
+    """Every string inside settings with the title of the field it is in, so broken or unsafe
+    `{{ … }}` markup is caught when a flow is checked and the problem names the field."""
     if isinstance(value, str):
-        yield value
+        yield field, value
     elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            yield from _strings(getattr(value, name))
+        for name, info in type(value).model_fields.items():
+            title = info.title or name
+            yield from _strings(getattr(value, name), f"{field} › {title}" if field else title)
     elif isinstance(value, (list, tuple)):
         for item in value:
-            yield from _strings(item)
+            yield from _strings(item, field)
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _strings(item)
+            yield from _strings(item, field)
 
 
 class SettingsError(ValueError):

@@ -64,7 +64,7 @@ def test_validate_and_import_refuse_the_escape_naming_the_step(tmp_path: Path, p
     path.write_text(json.dumps(_flow(f"Hi {payload}")))
     checked = _chatloom(tmp_path, "validate", str(path))
     assert checked.returncode == 1, checked.stdout
-    assert "hello" in checked.stdout and "cannot be used" in checked.stdout
+    assert "hello" in checked.stdout and "“Message”" in checked.stdout and "cannot be used" in checked.stdout
     published = _chatloom(tmp_path, "import", str(path), "--publish")
     assert published.returncode != 0
     for out in (checked.stdout + checked.stderr, published.stdout + published.stderr):
