@@ -17,11 +17,11 @@ from functools import lru_cache
 from threading import Lock
 from typing import Any
 
-from jinja2 import TemplateError, nodes
+from jinja2 import TemplateError, UndefinedError, nodes
 from jinja2.parser import Parser
 
 from flows.expression_check import NOT_VARIABLES, Refused, check, harden
-from flows.sandbox import MAX_RESULT_LEN, ExpressionError, Sandbox, budget, to_data
+from flows.sandbox import MAX_INT_BITS, MAX_RESULT_LEN, ExpressionError, Sandbox, budget, to_data
 
 __all__ = [
     "MAX_RESULT_LEN",
@@ -37,6 +37,7 @@ __all__ = [
 
 MAX_SOURCE = 100_000  # characters of one template (an HTTP body may be this long)
 MAX_EXPRESSION = 4_000  # characters of one expression
+MAX_MARKS = 1_000  # {{ and {% in one template, counted before it is parsed
 _CACHE_CHARS = 4_000_000  # the compiled-template cache, bounded by the size of what it holds
 _CACHE_ITEMS = 4_096
 
@@ -92,33 +93,57 @@ def _checked(tree: nodes.Template, source: str) -> nodes.Template:
     return harden(tree)
 
 
+_COMPILER_LIMITS = (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError)  # past Python's own limits
+
+
+def _refuse(key: tuple[str, str], message: str) -> ExpressionError:
+    """The refusal, remembered: checking a refused 100,000-character text again costs nothing."""
+    _CACHE.put(key, ExpressionError(message))
+    return ExpressionError(message)
+
+
+def _cached(key: tuple[str, str]) -> Any:
+    found = _CACHE.get(key)
+    if isinstance(found, ExpressionError):
+        raise ExpressionError(str(found))
+    return found
+
+
 def compile_template(source: str) -> Any:
     """Parse, check and compile a `{{ … }}` template once; ExpressionError says why it cannot be used."""
-    found = _CACHE.get(("t", source))
+    key = ("t", source)
+    found = _cached(key)
     if found is not None:
         return found
     if len(source) > MAX_SOURCE:
-        raise ExpressionError(f"The text is too long for a template (at most {MAX_SOURCE:,} characters).")
+        raise _refuse(key, f"The text is too long for a template (at most {MAX_SOURCE:,} characters).")
+    if source.count("{{") + source.count("{%") > MAX_MARKS:  # before parsing, which costs far more
+        raise _refuse(key, f"The text “{_snippet(source)}” has too many {{{{ }}}} and {{% %}} parts to fill in.")
     try:
         tree = _checked(_ENV.parse(source), source)
         template = _ENV.from_string(tree)
+    except ExpressionError as exc:
+        raise _refuse(key, str(exc)) from None
     except TemplateError as exc:
-        raise ExpressionError(f"The text “{_snippet(source)}” has a template error: {exc.message}.") from None
-    except RecursionError:
-        raise ExpressionError(f"The text “{_snippet(source)}” is nested too deep.") from None
-    _CACHE.put(("t", source), template)
+        raise _refuse(key, f"The text “{_snippet(source)}” has a template error: {exc.message}.") from None
+    except _COMPILER_LIMITS:
+        raise _refuse(
+            key, f"The text “{_snippet(source)}” is too complex to fill in; split it over several steps."
+        ) from None
+    _CACHE.put(key, template)
     return template
 
 
 def compile_expression(source: str) -> Any:
     """Parse, check and compile an expression once; ExpressionError says why it cannot be used."""
-    found = _CACHE.get(("e", source))
+    key = ("e", source)
+    found = _cached(key)
     if found is not None:
         return found
     if not source.strip():
         raise ExpressionError("The expression is empty.")
     if len(source) > MAX_EXPRESSION:
-        raise ExpressionError(f"The expression is too long (at most {MAX_EXPRESSION:,} characters).")
+        raise _refuse(key, f"The expression is too long (at most {MAX_EXPRESSION:,} characters).")
     try:
         parser = Parser(_ENV, source, state="variable")
         expr = parser.parse_expression()
@@ -126,11 +151,15 @@ def compile_expression(source: str) -> Any:
             raise ExpressionError(f"The expression “{_snippet(source)}” is not valid: it has more after its end.")
         body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
         template = _ENV.from_string(_checked(nodes.Template(body, lineno=1), source))
+    except ExpressionError as exc:
+        raise _refuse(key, str(exc)) from None
     except TemplateError as exc:
-        raise ExpressionError(f"The expression “{_snippet(source)}” is not valid: {exc.message}.") from None
-    except RecursionError:
-        raise ExpressionError(f"The expression “{_snippet(source)}” is nested too deep.") from None
-    _CACHE.put(("e", source), template)
+        raise _refuse(key, f"The expression “{_snippet(source)}” is not valid: {exc.message}.") from None
+    except _COMPILER_LIMITS:
+        raise _refuse(
+            key, f"The expression “{_snippet(source)}” is too complex; split it over several steps."
+        ) from None
+    _CACHE.put(key, template)
     return template
 
 
@@ -176,9 +205,11 @@ _MISSING = object()
 def _render_simple(parts: tuple[tuple[str, tuple[str, ...] | None], ...], variables: dict[str, Any]) -> str | None:
     """Render placeholders by dictionary lookups, as Jinja would; None when Jinja must decide."""
     out = []
+    size = 0
     for text, path in parts:
         if path is None:
             out.append(text)
+            size += len(text)
             continue
         value: Any = variables
         for key in path:
@@ -190,7 +221,13 @@ def _render_simple(parts: tuple[tuple[str, tuple[str, ...] | None], ...], variab
                 break
         if not isinstance(value, (str, int, float, bool, type(None))):
             return None  # a list or dictionary: the sandbox measures it before showing it
-        out.append(value if isinstance(value, str) else str(value))
+        if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+            return None  # the sandbox refuses it in a sentence
+        shown = value if isinstance(value, str) else str(value)
+        size += len(shown)
+        if size > MAX_RESULT_LEN:  # measured as it grows, never joined first
+            raise ExpressionError(f"The text is too long once filled in (more than {MAX_RESULT_LEN:,} characters).")
+        out.append(shown)
     return "".join(out)
 
 
@@ -243,17 +280,18 @@ def evaluate(source: str, variables: dict[str, Any]) -> Any:
 
 
 def _why(exc: Exception) -> str:
-    """A sentence for a failure inside a render, without Python's reprs of the values involved."""
+    """A sentence for a failure inside a render: never Python's reprs, never a value (Jinja's own
+    messages quote the names and values involved, and a value may be a secret)."""
     if isinstance(exc, ZeroDivisionError):
         return "it divides by zero"
     if isinstance(exc, OverflowError):
         return "a number is too large"
+    if isinstance(exc, UndefinedError):
+        return "a value it needs is missing"
     if isinstance(exc, TypeError):
         return "it mixes values of different kinds (such as text and a number)"
     if isinstance(exc, RecursionError):
         return "it is nested too deep"
-    if isinstance(exc, TemplateError) and exc.message:
-        return exc.message.split(" at 0x")[0][:200]
     return "a value does not fit"
 
 

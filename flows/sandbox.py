@@ -24,14 +24,14 @@ from contextvars import ContextVar
 from time import perf_counter
 from typing import Any
 
-from jinja2 import Undefined
+from jinja2 import Undefined, pass_environment
 from jinja2.filters import FILTERS as JINJA_FILTERS
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.tests import TESTS as JINJA_TESTS
 from jinja2.utils import htmlsafe_json_dumps
 
-from flows.patterns import PatternError, search
+from flows.patterns import PatternError, search, units
 
 MAX_RESULT_LEN = 100_000  # characters in one value or one rendered text
 MAX_ITEMS = 10_000  # items in one list, and numbers in a range
@@ -40,11 +40,13 @@ MAX_ITEMS = 10_000  # items in one list, and numbers in a range
 # refused the same way on every machine; about 10 ms of processor time at most.
 MAX_STEPS = 10_000
 WORK_UNIT = 500
+PATTERN_UNITS_PER_STEP = 200  # characters searched times pattern program size, per step
 # A backstop in wall time, looked at every 64 units: reading the clock costs more than a unit.
 MAX_SECONDS = 0.02
 MAX_INT_BITS = 4_096
 MAX_DEPTH = 64  # nesting of lists and dictionaries in a value that is shown or converted
 MAX_PRECISION = 20  # digits after the point in round()
+MAX_PATH_PARTS = 10  # names in a field path given as text: map(attribute="order.customer.name")
 
 
 class ExpressionError(ValueError):
@@ -63,10 +65,11 @@ class LenientUndefined(Undefined):
 class Budget:
     """Work left for one render; every loop turn, call and growing operator spends from it."""
 
-    __slots__ = ("deadline", "steps")
+    __slots__ = ("deadline", "reads", "steps")
 
     def __init__(self) -> None:
         self.steps = MAX_STEPS
+        self.reads = 0  # values looked up: every second one costs a step
         self.deadline = perf_counter() + MAX_SECONDS
 
     def spend(self, steps: int = 1) -> None:
@@ -231,8 +234,13 @@ def _slice_ok(key: slice) -> bool:
 
 def lookup(env: SandboxedEnvironment, obj: Any, key: Any) -> Any:
     """`obj.key` and `obj[key]`: a dictionary's entry, a list's or text's item or slice, a loop field."""
-    if isinstance(key, str) and key.startswith("_"):
-        raise ExpressionError(f"“{key[:40]}” begins with “_”: flows cannot read such names.")
+    if isinstance(key, str) and key.startswith("_"):  # a key from a variable: not quoted
+        raise ExpressionError("A name beginning with “_” cannot be read in a flow.")
+    found = _BUDGET.get()
+    if found is not None:  # field paths read for every item (map(attribute=…)) are work too
+        found.reads += 1
+        if not found.reads & 1:
+            found.spend()
     missing = env.undefined(name=key if isinstance(key, str) else None)
     if isinstance(obj, Undefined):
         return missing
@@ -340,8 +348,8 @@ def _number(value: Any, kind: Callable[[Any], Any]) -> Any:
         raise ExpressionError("Only text and numbers can be turned into a number.")
     try:
         return kind(value.strip() if isinstance(value, str) else value)
-    except (ValueError, OverflowError):
-        raise ExpressionError(f"“{to_text(value)[:40]}” is not a number.") from None
+    except (ValueError, OverflowError):  # the value is not quoted: it may be anything, a secret too
+        raise ExpressionError("That text is not a number.") from None
 
 
 def fn_int(value: Any) -> int:
@@ -435,10 +443,12 @@ def fn_upper(value: Any) -> str:
 
 def fn_matches(value: Any, pattern: Any) -> bool:
     """matches(x, pattern): whether the regular expression occurs in the text (RE2, linear time)."""
+    source, text = to_text(pattern), "" if value is None else to_text(value)
     try:
-        return search(to_text(pattern), "" if value is None else to_text(value))
-    except PatternError as exc:
-        raise ExpressionError(str(exc)) from None
+        spend(1 + units(source, text) // PATTERN_UNITS_PER_STEP)
+        return search(source, text)
+    except PatternError as exc:  # the pattern may come from a variable: its reason, never its text
+        raise ExpressionError(f"The pattern cannot be used: {exc.reason}.") from None
 
 
 def _counted(fn: Any) -> Callable[..., Any]:
@@ -526,6 +536,33 @@ def f_replace(value: Any, old: Any, new: Any, count: Any = None) -> str:
     return text.replace(old_t, new_t, count if isinstance(count, int) and count >= 0 else -1)
 
 
+@pass_environment
+def f_unique(env: SandboxedEnvironment, value: Any, case_sensitive: Any = False, attribute: Any = None) -> list[Any]:
+    """items | unique: each value once, in order. Values are told apart by text (Python's hash of a
+    text is randomised), not by Python's hash of numbers, which a template can make collide."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for item in items_of(value):
+        key_of = _field(env, item, attribute) if attribute is not None else item
+        key = _identity(key_of, bool(case_sensitive))
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def _field(env: SandboxedEnvironment, item: Any, path: Any) -> Any:
+    for part in str(path).split(".")[: MAX_PATH_PARTS + 1]:
+        item = lookup(env, item, int(part) if part.isdigit() else part)
+    return item
+
+
+def _identity(value: Any, case_sensitive: bool) -> tuple[str, str]:
+    if isinstance(value, str):
+        return "s", value if case_sensitive else value.lower()
+    return type(value).__name__, to_text(value)
+
+
 def f_list(value: Any) -> list[Any]:
     """value | list: a list of the items (or of a text's characters)."""
     return list(items_of(value))
@@ -581,7 +618,6 @@ _JINJA_KEPT = [
     "title",
     "trim",
     "truncate",
-    "unique",
     "upper",
     "urlencode",
     "wordcount",
@@ -592,6 +628,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "round": _counted(fn_round),
     "join": _counted(f_join),
     "replace": _counted(f_replace),
+    "unique": _counted(f_unique),
     "list": _counted(f_list),
     "sum": _counted(f_sum),
     "tojson": _counted(f_tojson),
@@ -677,6 +714,16 @@ class Sandbox(SandboxedEnvironment):
         if id(__obj) not in __self._callable:
             raise ExpressionError("Only the functions " + ", ".join(sorted(FUNCTIONS)) + " can be called.")
         return __context.call(__obj, *args, **kwargs)
+
+    def call_filter(self, name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+        if name not in FILTERS:  # map("…") and select("…") name filters at run time: the public ones only
+            raise ExpressionError("That filter is not available in flows.")
+        return super().call_filter(name, value, *args, **kwargs)
+
+    def call_test(self, name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+        if name not in TESTS:
+            raise ExpressionError("That test is not available in flows.")
+        return super().call_test(name, value, *args, **kwargs)
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
         spend()

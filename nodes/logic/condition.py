@@ -198,8 +198,8 @@ def _contains(a: Any, b: Any) -> bool:
 def _matches(text: str, pattern: str) -> bool:
     try:
         return search(pattern, text)
-    except PatternError as exc:  # a pattern filled in from a variable, known only now
-        raise ExpressionError(str(exc)) from None
+    except PatternError as exc:  # a pattern filled in from a variable, known only now: never quoted
+        raise ExpressionError(f"The pattern cannot be used: {exc.reason}.") from None
 
 
 def compare(left: Any, op: str, right: Any) -> bool:
