@@ -7,7 +7,8 @@ globally routable; any other is refused unless an allowance names it (a network,
 optionally with one port). Cloud metadata services, the unspecified address, multicast and
 broadcast are refused even then. Numbers are read the way a resolver reads them, so 2130706433,
 0x7f000001, 0177.0.0.1 and 127.1 are all 127.0.0.1, and IPv6 forms that carry an IPv4 address
-(::ffff:127.0.0.1, NAT64's 64:ff9b::/96, 6to4) are judged by the address they carry.
+(::ffff:127.0.0.1, NAT64's 64:ff9b::/96) are judged by the address they carry (6to4, deprecated,
+is refused whatever it carries).
 """
 
 from __future__ import annotations
@@ -55,8 +56,26 @@ METADATA_ADDRESSES = frozenset(
 # Names that mean this machine whatever DNS says (RFC 6761): judged as the loopback addresses.
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 LOOPBACK: tuple[IP, ...] = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
-# Ranges that are not public although Python 3.11's is_global says they are.
-NOT_GLOBAL = tuple(ipaddress.ip_network(n) for n in ("192.0.0.0/24", "64:ff9b:1::/48"))
+# Ranges that are never public, written out because Python's is_global has called some of them global
+# (3.11 does for fec0::/10, 2002::/16, 3fff::/20, 192.0.0.8/29...) and its answer changes between
+# versions; the IANA special-purpose registries decide, plus the deprecated ranges below.
+NOT_GLOBAL = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",  # "this network": 0.x.x.x reaches this machine on Linux
+        # IETF protocol assignments. IANA calls 192.0.0.9 (PCP) and 192.0.0.10 (TURN) global, but both
+        # are anycast for the nearest NAT or relay, that is the local network's: refused with the rest.
+        "192.0.0.0/24",
+        "192.88.99.0/24",  # 6to4 relay anycast (deprecated, RFC 7526): a router, never a web server
+        "198.18.0.0/15",  # benchmarking
+        "240.0.0.0/4",  # reserved, and 255.255.255.255
+        "64:ff9b:1::/48",  # local-use IPv4/IPv6 translation (RFC 8215): a translator inside the network
+        "2001:db8::/32",  # documentation
+        "2002::/16",  # 6to4 (deprecated, RFC 7526); what it carries is judged as well, for metadata
+        "3fff::/20",  # documentation (RFC 9637)
+        "fec0::/10",  # site-local (deprecated, RFC 3879): a private range, like fc00::/7
+    )
+)
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 BROADCAST = ipaddress.ip_address("255.255.255.255")
 _NUMERIC = re.compile(r"(?=.*[0-9])[0-9a-fx.]+")

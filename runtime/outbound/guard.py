@@ -5,8 +5,10 @@ check and a private one to the connection (DNS rebinding). So the guard looks th
 checks every address it has (runtime.outbound.addresses), and connects to the address it checked,
 with the name kept in the Host header and for TLS (SNI and the certificate check). It follows
 redirects itself, checking each hop the same way and dropping credentials when one leads to
-another origin; caps what it reads (after decompression, so a small gzip cannot unpack to
-gigabytes) and the whole exchange's time. It keeps no cookies, since they would pass from one flow
+another origin; caps what it reads, both every byte from the network (heads and interim answers
+included, runtime.outbound.metered) and the body after decompression (so a small gzip cannot unpack
+to gigabytes), and the whole exchange's time. Names are looked up on threads of the guard's own
+(runtime.outbound.lookup). It keeps no cookies, since they would pass from one flow
 or workspace to another, and no open connections, since a kept TLS connection to an address would
 be reused for another name at that address without the certificate being checked for that name.
 """
@@ -17,7 +19,6 @@ import asyncio
 import copy
 import ipaddress
 import logging
-import socket
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -39,6 +40,8 @@ from runtime.outbound.addresses import (
     host_name,
     literal,
 )
+from runtime.outbound.lookup import resolve
+from runtime.outbound.metered import AnswerTooLarge, Budget, MeteredTransport, metered
 
 MAX_BYTES = 5_000_000
 TIMEOUT = 60.0  # seconds for the whole exchange, redirects included; a caller may ask for less
@@ -52,26 +55,8 @@ BUILD_ARGUMENTS = frozenset(
 Resolver = Callable[[str], Awaitable[Sequence[str]]]
 
 
-class AnswerTooLarge(HttpRefused):
-    """The answer is larger than the guard reads."""
-
-    def __init__(self, host: str, limit: int) -> None:
-        self.limit = limit
-        super().__init__(f"The answer from {host} is larger than {_size(limit)}, the most a flow may receive.")
-
-
 class RedirectRefused(HttpRefused):
     """A redirect the guard does not follow: one too many, or to an address that is not http(s)."""
-
-
-def _size(limit: int) -> str:
-    return f"{limit / 1_000_000:g} MB" if limit >= 1_000_000 else f"{limit:,} bytes"
-
-
-async def resolve(name: str) -> list[str]:
-    """The addresses the system's resolver gives for a name, in its order of preference."""
-    infos = await asyncio.get_running_loop().getaddrinfo(name, None, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 class Guard:
@@ -117,8 +102,9 @@ class Guard:
         client = self._connections.get()
         request = client.build_request(method, url, **kwargs)
         try:
-            async with asyncio.timeout(total):
-                return await self._exchange(client, request, auth, follow, limit)
+            with metered(Budget(limit, request.url.host)) as budget:
+                async with asyncio.timeout(total):
+                    return await self._exchange(client, request, auth, follow, budget)
         except TimeoutError:
             raise httpx.TimeoutException(
                 f"{request.url.host} did not answer within {total:g} seconds.", request=request
@@ -139,13 +125,13 @@ class Guard:
         return self.timeout
 
     async def _exchange(
-        self, client: httpx.AsyncClient, request: httpx.Request, auth: Any, follow: bool, limit: int
+        self, client: httpx.AsyncClient, request: httpx.Request, auth: Any, follow: bool, budget: Budget
     ) -> httpx.Response:
         via = ""
         for hop in range(self.max_redirects + 1):
-            response = await self._send(client, request, auth, via)
+            response = await self._send(client, request, auth, via, budget)
             if not (follow and response.status_code in REDIRECTS and "location" in response.headers):
-                return await _read(request, response, limit)
+                return await _read(request, response, budget.limit)
             await response.aclose()
             via = request.url.host
             if hop == self.max_redirects:
@@ -154,7 +140,9 @@ class Guard:
             auth = auth if same else None
         raise AssertionError("unreachable")  # the loop returns or raises
 
-    async def _send(self, client: httpx.AsyncClient, request: httpx.Request, auth: Any, via: str) -> httpx.Response:
+    async def _send(
+        self, client: httpx.AsyncClient, request: httpx.Request, auth: Any, via: str, budget: Budget
+    ) -> httpx.Response:
         """Check the request's address, then send it to the address checked (the next one when a
         connection fails)."""
         url = request.url
@@ -173,10 +161,14 @@ class Guard:
         check(shown, name, addresses, port=port, path=url.path, allow=self.allow, via=via)
         failed: httpx.ConnectError | None = None
         for ip in addresses:
+            budget.answer(shown)
             try:
-                return await client.send(_pinned(request, ip, name), auth=auth, stream=True)
+                response = await client.send(_pinned(request, ip, name), auth=auth, stream=True)
             except httpx.ConnectError as exc:
                 failed = exc
+                continue
+            budget.headed()
+            return response
         assert failed is not None
         raise httpx.ConnectError(f"Could not connect to {shown}.", request=request) from None
 
@@ -325,13 +317,14 @@ class _Connections:
     def get(self) -> httpx.AsyncClient:
         if self.client is None:
             logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs whole URLs at INFO: they may hold keys
+            limits = httpx.Limits(max_keepalive_connections=0)
             self.client = httpx.AsyncClient(
-                transport=self.transport,
+                transport=self.transport or MeteredTransport(limits),
                 follow_redirects=False,
                 trust_env=False,  # the guard decides where requests go, not a proxy from the environment
                 cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),  # keeps none
                 headers={"user-agent": "Chatloom", "accept-encoding": "gzip, deflate"},
-                limits=httpx.Limits(max_keepalive_connections=0),
+                limits=limits,
                 timeout=self.timeout,
             )
         return self.client
