@@ -19,6 +19,39 @@ POSTGRES_URL = os.environ.get("CHATLOOM_TEST_POSTGRES_URL", "")
 # servers the browser tests start, which inherit the environment)
 os.environ["CHATLOOM_STEADY_VOICE"] = "1"
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+# The tests whose behaviour depends on the database run on PostgreSQL too: storage, claims and
+# locks, timers kept in tables, triggers, SQL-level sums, erasure across tables. The others use
+# the database only to hold their setup, and would only run the same statements twice.
+POSTGRES_MODULES = frozenset(
+    {
+        "tests.flows.test_store",
+        "tests.runtime.test_engine",
+        "tests.runtime.test_timers",
+        "tests.runtime.test_access",
+        "tests.runtime.test_accounts",
+        "tests.runtime.test_login",
+        "tests.runtime.test_retention",
+        "tests.runtime.test_workspaces",
+        "tests.runtime.test_workspace_secrets",
+        "tests.channels.test_inbox",
+        "tests.channels.test_switch",
+        "tests.channels.test_privacy",
+        "tests.channels.test_privacy_search",
+        "tests.channels.test_masked_delivery",
+        "tests.channels.test_conversation_reach",
+        "tests.ai.test_memory",
+        "tests.ai.test_models",
+    }
+)
+SQLITE_ONLY = pytest.mark.skip(reason="its behaviour does not depend on the database: run on SQLite only")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("db_url") == "postgres"
+        if on_postgres and item.module is not None and item.module.__name__ not in POSTGRES_MODULES:
+            item.add_marker(SQLITE_ONLY)
 
 
 @pytest.fixture(params=DATABASES)
