@@ -45,8 +45,9 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
+# on both cores: each worker takes a whole test file at a time, so a file's shared fixtures load once
 test: lint typecheck canvas
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 # Not part of CI: the whole suite FLAKE_RUNS times in shuffled orders, the browser and timer tests
 # FLAKE_RUNS times more with one core kept busy, then each test file alone. Stops at the first failure.
@@ -54,7 +55,7 @@ FLAKE_RUNS ?= 5
 flake-hunt: lint typecheck canvas
 	@for i in $$(seq 1 $(FLAKE_RUNS)); do \
 	  echo "== whole suite, run $$i (order shuffled, seed $$i)"; \
-	  CHATLOOM_TEST_SHUFFLE=$$i $(BIN)/pytest -q -x || exit 1; done
+	  CHATLOOM_TEST_SHUFFLE=$$i $(BIN)/pytest -q -x -n 2 --dist loadfile || exit 1; done
 	@echo "== browser and timer tests, $(FLAKE_RUNS) runs with one core kept busy"
 	@$(BIN)/python -c "import time; end = time.time() + 3600; exec('while time.time() < end: pass')" & busy=$$!; \
 	  for i in $$(seq 1 $(FLAKE_RUNS)); do \

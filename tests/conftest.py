@@ -77,7 +77,26 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'chatloom.db'}"
     if not POSTGRES_URL:
         pytest.skip("CHATLOOM_TEST_POSTGRES_URL is not set")
-    return POSTGRES_URL
+    return _worker_schema(POSTGRES_URL)
+
+
+def _worker_schema(url: str) -> str:
+    """Under pytest-xdist each worker has a schema of its own in the one database (its tests drop
+    every table when they end, which would pull them from under another worker's test)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker:
+        return url
+    schema = f"tests_{worker}"
+    from sqlalchemy import create_engine
+
+    admin = create_engine(url)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    finally:
+        admin.dispose()
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture
