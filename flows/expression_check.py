@@ -10,15 +10,17 @@ The allowed language (docs/security.md shows it to authors):
 - never: names or fields beginning with `_`, methods (`name.upper()`), macros, blocks, includes,
   imports, `{% set %}…{% endset %}`, recursive loops, `self`, `caller`, `%` on text.
 
-A checked tree is then rewritten so that every loop goes through `sandbox.iterate` (one budget step
-a turn) and every `~` through `sandbox.safe_concat` (length checked before the text is built).
+A checked tree is then rewritten so that every loop goes through `values.iterate` (one budget step
+a turn) and every `~` through `values.safe_concat` (length checked before the text is built).
 """
 
 from __future__ import annotations
 
 from jinja2 import nodes
 
-from flows.sandbox import CONCAT, FILTERS, FUNCTIONS, ITERATE, LOOP_FIELDS, MAX_INT_BITS, MAX_PATH_PARTS, TESTS
+from flows.expression_functions import FILTERS, FUNCTIONS, TESTS
+from flows.sandbox import CONCAT, ITERATE
+from flows.values import LOOP_FIELDS, MAX_INT_BITS, MAX_PATH_PARTS
 
 _ALLOWED: tuple[type[nodes.Node], ...] = (
     nodes.Template,

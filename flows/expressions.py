@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from functools import lru_cache
 from threading import Lock
 from typing import Any
@@ -21,7 +22,8 @@ from jinja2 import TemplateError, UndefinedError, nodes
 from jinja2.parser import Parser
 
 from flows.expression_check import NOT_VARIABLES, Refused, check, harden
-from flows.sandbox import MAX_INT_BITS, MAX_RESULT_LEN, ExpressionError, Sandbox, budget, to_data
+from flows.sandbox import Sandbox
+from flows.values import MAX_INT_BITS, MAX_RESULT_LEN, ExpressionError, budget, to_data
 
 __all__ = [
     "MAX_RESULT_LEN",
@@ -109,6 +111,21 @@ def _cached(key: tuple[str, str]) -> Any:
     return found
 
 
+def _compile(key: tuple[str, str], source: str, build: Callable[[], nodes.Template], problem: str) -> Any:
+    """The checked, compiled template `build` parses from `source` (cached), or ExpressionError
+    saying why it cannot be used (cached too). `problem`: how a syntax error is introduced."""
+    try:
+        template = _ENV.from_string(_checked(build(), source))
+    except ExpressionError as exc:
+        raise _refuse(key, str(exc)) from None
+    except TemplateError as exc:
+        raise _refuse(key, f"{problem}: {exc.message}.") from None
+    except _COMPILER_LIMITS:
+        raise _refuse(key, f"“{_snippet(source)}” is too complex to fill in; split it over several steps.") from None
+    _CACHE.put(key, template)
+    return template
+
+
 def compile_template(source: str) -> Any:
     """Parse, check and compile a `{{ … }}` template once; ExpressionError says why it cannot be used."""
     key = ("t", source)
@@ -119,19 +136,7 @@ def compile_template(source: str) -> Any:
         raise _refuse(key, f"The text is too long for a template (at most {MAX_SOURCE:,} characters).")
     if source.count("{{") + source.count("{%") > MAX_MARKS:  # before parsing, which costs far more
         raise _refuse(key, f"The text “{_snippet(source)}” has too many {{{{ }}}} and {{% %}} parts to fill in.")
-    try:
-        tree = _checked(_ENV.parse(source), source)
-        template = _ENV.from_string(tree)
-    except ExpressionError as exc:
-        raise _refuse(key, str(exc)) from None
-    except TemplateError as exc:
-        raise _refuse(key, f"The text “{_snippet(source)}” has a template error: {exc.message}.") from None
-    except _COMPILER_LIMITS:
-        raise _refuse(
-            key, f"The text “{_snippet(source)}” is too complex to fill in; split it over several steps."
-        ) from None
-    _CACHE.put(key, template)
-    return template
+    return _compile(key, source, lambda: _ENV.parse(source), f"The text “{_snippet(source)}” has a template error")
 
 
 def compile_expression(source: str) -> Any:
@@ -144,23 +149,15 @@ def compile_expression(source: str) -> Any:
         raise ExpressionError("The expression is empty.")
     if len(source) > MAX_EXPRESSION:
         raise _refuse(key, f"The expression is too long (at most {MAX_EXPRESSION:,} characters).")
-    try:
+
+    def build() -> nodes.Template:
         parser = Parser(_ENV, source, state="variable")
         expr = parser.parse_expression()
         if not parser.stream.eos:
             raise ExpressionError(f"The expression “{_snippet(source)}” is not valid: it has more after its end.")
-        body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
-        template = _ENV.from_string(_checked(nodes.Template(body, lineno=1), source))
-    except ExpressionError as exc:
-        raise _refuse(key, str(exc)) from None
-    except TemplateError as exc:
-        raise _refuse(key, f"The expression “{_snippet(source)}” is not valid: {exc.message}.") from None
-    except _COMPILER_LIMITS:
-        raise _refuse(
-            key, f"The expression “{_snippet(source)}” is too complex; split it over several steps."
-        ) from None
-    _CACHE.put(key, template)
-    return template
+        return nodes.Template([nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)], lineno=1)
+
+    return _compile(key, source, build, f"The expression “{_snippet(source)}” is not valid")
 
 
 def has_template(text: str) -> bool:

@@ -11,7 +11,8 @@ import pytest
 
 from flows.expressions import ExpressionError, check_expression, check_template, evaluate, render
 from flows.patterns import PatternError, check_pattern, search
-from flows.sandbox import MAX_ITEMS, MAX_RESULT_LEN, Sandbox
+from flows.sandbox import Sandbox
+from flows.values import MAX_ITEMS, MAX_RESULT_LEN
 
 CANARY_ENV = "CHATLOOM_TEST_CANARY"
 CANARY = "canary-7d41c1f0-env-value"
@@ -286,16 +287,26 @@ def test_the_sandbox_itself_reads_data_only_even_without_the_checker() -> None:
 
 
 def test_a_flow_cannot_read_the_environment_or_other_secrets() -> None:
+    """A message's text is filled in from the conversation's variables alone: the workspace's
+    secrets (handed to HTTP steps only) and the server's environment are not among them."""
+    from nodes.api import NodeContext, Services
+
+    ctx = NodeContext(vars={"x": 1}, services=Services(secrets={"API_KEY": SECRET}))
     attempts = [
-        "{{ secrets }}",  # the flow's own workspace secrets are given to HTTP steps only, not to messages
+        "{{ secrets }}",
+        "{{ secrets.API_KEY }}",
         "{{ environ }}",
         "{{ env }}",
         "{{ os }}",
         "{{ CHATLOOM_TEST_CANARY }}",
+        "{% for k in x %}{{ k }}{% endfor %}",
     ]
     for source in attempts:
-        out = render(source, {"x": 1})
-        assert CANARY not in out and SECRET not in out
+        try:
+            out = ctx.render(source)
+        except ExpressionError as exc:
+            out = str(exc)
+        assert CANARY not in out and SECRET not in out, source
 
 
 # --- budgets ----------------------------------------------------------------------------------

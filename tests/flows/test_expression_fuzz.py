@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows import sandbox
+from flows import expression_functions, sandbox, values
 from flows.expressions import ExpressionError, check_expression, evaluate, render
 
 VARIABLES: dict[str, Any] = {
@@ -68,7 +68,7 @@ def _plain(value: Any, depth: int = 0) -> bool:
     if isinstance(value, (str, bool, type(None))):
         return True
     if isinstance(value, int):
-        return value.bit_length() <= sandbox.MAX_INT_BITS
+        return value.bit_length() <= values.MAX_INT_BITS
     if isinstance(value, float):
         return True
     if isinstance(value, (list, tuple)):
@@ -86,11 +86,12 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     def watched(env: Any, obj: Any, key: Any) -> Any:
         value = real(env, obj, key)
-        if not isinstance(value, sandbox.Undefined):
+        if not isinstance(value, values.Undefined):
             seen.append(key)
         return value
 
-    monkeypatch.setattr(sandbox, "lookup", watched)
+    monkeypatch.setattr(sandbox, "lookup", watched)  # fields and items in the template
+    monkeypatch.setattr(expression_functions, "lookup", watched)  # field paths in filters
     return seen
 
 

@@ -1,5 +1,5 @@
 """Red-team findings against the flow language (flows/expressions.py, expression_check.py, sandbox.py,
-patterns.py), written as an untrusted flow author would attack it.
+values.py, expression_functions.py, patterns.py), written as an untrusted flow author would attack it.
 
 The tests marked "finding" fail on the code they were written against and pass once the weakness is
 fixed; the ones marked "held" are attacks that the defences already stop, kept so they stay stopped.
@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from flows import sandbox
+from flows import values
 from flows.expressions import ExpressionError, check_expression, check_template, evaluate, render
-from flows.sandbox import MAX_RESULT_LEN
+from flows.values import MAX_RESULT_LEN
 
 SECRET = "tok-9f1e-secret-value"
 
@@ -79,7 +79,7 @@ def test_reading_a_field_path_for_each_item_is_counted_against_the_budget(
     render may take; it costs one step today (and 10,000 items x 1,000 fields took 8 s of CPU; the
     20 ms clock is read only after the filter has done all of it)."""
     # the clock's backstop out of the way (a loaded machine would read it first): only counting may refuse
-    monkeypatch.setattr(sandbox, "MAX_SECONDS", 3600.0)
+    monkeypatch.setattr(values, "MAX_SECONDS", 3600.0)
     assert _refused(template, by_count=True)  # when checked (a cap on paths) or when run (each read counted)
 
 
