@@ -15,6 +15,8 @@ from sqlmodel import SQLModel
 from flows.db import make_engine
 from nodes.registry import Registry
 
+pytest_plugins = ["tests.suite_clock"]
+
 POSTGRES_URL = os.environ.get("CHATLOOM_TEST_POSTGRES_URL", "")
 # piper reads a text the same way every time, so what Whisper hears back is repeatable (also in the
 # servers the browser tests start, which inherit the environment)
