@@ -76,26 +76,17 @@ INIT_SCRIPT = """
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
-  const shows = (node, want) => {
-    const el = node.nodeType === Node.TEXT_NODE ? node.parentElement : node;
-    if (!el || el.nodeType !== Node.ELEMENT_NODE || el.closest('.vue-flow')) return false;
-    if (node.nodeType === Node.TEXT_NODE) return node.textContent.trim() === want;
-    if (!el.textContent.includes(want)) return false;
-    return [el, ...el.querySelectorAll('*')].some((e) => e.childElementCount === 0 && e.textContent.trim() === want);
-  };
   addEventListener('pointerup', (e) => {
     const rt = bench.rt;
     if (rt && !rt.t0) rt.t0 = e.timeStamp;  // when the input came, however busy the page was
   }, true);
+  // answered: the side panel says it shows that step (data-settings-of) and its settings are drawn
   new MutationObserver((records) => {
     const rt = bench.rt;
     if (!rt || !rt.t0 || rt.t1) return;
-    for (const r of records) {
-      for (const n of r.type === 'characterData' ? [r.target] : r.addedNodes) {
-        if (shows(n, rt.want)) { rt.t1 = performance.now(); return; }
-      }
-    }
-  }).observe(document, { childList: true, subtree: true, characterData: true });
+    const panel = document.querySelector(`[data-settings-of="${CSS.escape(rt.want)}"]`);
+    if (panel && panel.querySelector('input, textarea, .q-field')) rt.t1 = performance.now();
+  }).observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-settings-of'] });
 })();
 """
 

@@ -43,6 +43,7 @@ def add_pages(builder: Builder) -> None:
     """Register every builder page and its access rule (also used by the tests' simulated user)."""
     add_rules(builder.access.rules)
     nicegui_app.on_page_exception(_oops)
+    ui.button.default_props("no-caps")  # words as they are written, not shouted in capitals
     flow_list.register(builder)
     versions.register(builder)
     templates.register(builder)

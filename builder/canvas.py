@@ -65,9 +65,10 @@ class FlowCanvas(ui.element, component="canvas/src/flow_canvas.js", esm={"chatlo
         self._props["nodes"], self._props["edges"] = nodes, edges
         self.run_method("setGraph", nodes, edges)
 
-    def set_marks(self, marks: dict[str, str]) -> None:
-        """Mark nodes with a problem: node id → "error" or "warning"; nodes not named are unmarked."""
-        self.run_method("setMarks", marks)
+    def set_marks(self, marks: dict[str, str], messages: dict[str, str] | None = None) -> None:
+        """Mark nodes with a problem: node id → "error" or "warning"; nodes not named are unmarked.
+        `messages`: node id → the problem in words, shown when the pointer rests on the card's badge."""
+        self.run_method("setMarks", marks, messages or {})
 
     def highlight(self, node_id: str | None) -> None:
         """Show which node is running in the test chat (None: none)."""

@@ -14,9 +14,12 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le, Lt, MaxLen
 from nicegui import events, ui
+from nicegui.elements.mixins.validation_element import ValidationElement
 from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 
+from builder.cards import look
+from flows.models import VARIABLE_PATTERN
 from flows.problems import describe_validation_error
 from nodes.api import NodeType
 from nodes.secrets import settings_data
@@ -53,9 +56,23 @@ def _limit(info: FieldInfo, kind: type) -> float | None:
     return None
 
 
+def _names_a_variable(info: FieldInfo) -> bool:
+    """Whether a text field holds a variable's name (“Save answer in variable”)."""
+    return any(str(getattr(m, "pattern", "")).removeprefix("^$|") == VARIABLE_PATTERN for m in info.metadata)
+
+
 def _takes_templates(info: FieldInfo) -> bool:
     """Whether a text field may hold `{{ name }}`: not when a pattern restricts it (a variable name, an id…)."""
     return not any(getattr(meta, "pattern", None) for meta in info.metadata)
+
+
+def choices(kind: Any, info: FieldInfo) -> dict[Any, str]:
+    """A fixed set of values (a Literal) as a person reads them: the field's own words when its model
+    gives them (`json_schema_extra={"labels": {...}}`), else the value with spaces for underscores."""
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    words = extra.get("labels")
+    named = words if isinstance(words, dict) else {}
+    return {v: str(named.get(v) or str(v).replace("_", " ")) for v in get_args(kind)}
 
 
 def _model_list(kind: Any) -> type[BaseModel] | None:
@@ -79,6 +96,7 @@ class VariableMenu(ui.button):
         self.field = field
         self.caret: tuple[int, int] | None = None  # the selection when the field last lost focus
         self.props("flat dense round size=sm").tooltip("Insert a variable")
+        self.props["aria-label"] = "Insert a variable"
         field.on("blur", self._remember, js_handler=CARET_JS)
         with self, ui.menu():
             for name in variables:
@@ -101,10 +119,25 @@ class VariableMenu(ui.button):
         self.field.value = text[:start] + token + text[end:]
 
 
+class VariablePicker(ui.button):
+    """A small button beside a variable-name field: its menu lists the flow's variables and puts the
+    chosen name in the field (as if typed, so it is validated like typing). A new name is typed."""
+
+    def __init__(self, field: ui.input, variables: Sequence[str]) -> None:
+        super().__init__(icon="expand_more")
+        self.props("flat dense round size=sm").tooltip("Choose one of the flow's variables")
+        self.props["aria-label"] = "Choose one of the flow's variables"
+        with self, ui.menu():
+            for name in variables:
+                ui.menu_item(name, on_click=lambda _, n=name: field.set_value(n)).mark(f"variable-{name}")
+
+
 class SettingsForm:
     """The form for one node; `on_saved` receives settings that passed validation.
 
     `variables` are the names the text fields' "insert variable" menus offer (no menu when empty).
+    `on_problems` hears what keeps the form from being saved (an empty list once it saves again),
+    so the editor can list it with the flow's problems.
     """
 
     def __init__(
@@ -114,18 +147,24 @@ class SettingsForm:
         on_saved: Saved,
         *,
         variables: Sequence[str] = (),
+        on_problems: Callable[[list[str]], None] | None = None,
     ) -> None:
-        self.node_type, self.on_saved = node_type, on_saved
+        self.node_type, self.on_saved, self.on_problems = node_type, on_saved, on_problems
         self.values = dict(values)
         self.variables = list(dict.fromkeys(variables))
         self.widgets: dict[str, ui.element] = {}
-        with ui.column().classes("w-full gap-2") as self.root:
-            ui.label(node_type.title).classes("text-lg font-medium")
+        with ui.column().classes("w-full gap-3") as self.root:
+            with ui.row().classes("items-center gap-2 no-wrap"):
+                color, icon = look(node_type)
+                ui.icon(icon).classes("rounded-md p-1 text-white text-lg").style(f"background:{color}")
+                ui.label(node_type.title).classes("text-lg font-medium")
             if node_type.description:
-                ui.label(node_type.description).classes("text-sm text-gray-600")
+                ui.label(node_type.description).classes("text-sm text-gray-600 -mt-2")
+            # what keeps the form from being saved: at the top, where it is seen (each field also says its own)
+            self.problems = ui.label().classes("text-negative text-sm rounded bg-red-50 px-2 py-1").mark("problems")
+            self.problems.set_visibility(False)
             for name, info in node_type.settings.model_fields.items():
                 self._field(name, info)
-            self.problems = ui.label().classes("text-negative text-sm").mark("problems")
 
     def _field(self, name: str, info: FieldInfo) -> None:
         label = info.title or name.replace("_", " ").capitalize()
@@ -142,9 +181,8 @@ class SettingsForm:
         if kind is bool:
             widget = ui.switch(label, value=bool(value), on_change=lambda e: changed(e.value))
         elif origin is Literal:
-            options = list(get_args(kind))
             widget = ui.select(
-                options, label=label, value=value, clearable=optional, on_change=lambda e: changed(e.value)
+                choices(kind, info), label=label, value=value, clearable=optional, on_change=lambda e: changed(e.value)
             )
         elif kind in (int, float):
             widget = ui.number(
@@ -168,14 +206,7 @@ class SettingsForm:
                 on_change=lambda e: changed(e.value) if e.value else None,
             )
         elif kind is str:
-            limit = _limit(info, MaxLen)
-            make = ui.textarea if limit is None or limit > LONG_TEXT else ui.input
-            if self.variables and _takes_templates(info):
-                with ui.row().classes("w-full items-start gap-1 no-wrap"):
-                    widget = make(label, value=value or "", on_change=lambda e: changed(e.value)).classes("grow")
-                    VariableMenu(widget, self.variables).mark(f"variables-{name}")
-            else:
-                widget = make(label, value=value or "", on_change=lambda e: changed(e.value))
+            widget = self._text_field(name, info, label, str(value or ""), changed)
         elif (record := _model_list(kind)) is not None:
             widget = ListEditor(label, record, value or [], changed, variables=self.variables)
         elif origin is list:
@@ -192,6 +223,8 @@ class SettingsForm:
         else:
             widget = ui.label(f"{label}: edited in the flow file")
         widget.mark(f"field-{name}")
+        if isinstance(widget, ValidationElement):
+            widget.without_auto_validation()  # the form validates, and NiceGUI would clear what it says
         if isinstance(widget, (ui.input, ui.number, ui.select)):  # ui.textarea is a ui.input
             widget.classes("w-full")
             if help_text:  # shown under the field, not only on hover (a Quasar hint overflows when long)
@@ -200,28 +233,69 @@ class SettingsForm:
             widget.tooltip(help_text)
         self.widgets[name] = widget
 
+    def _text_field(
+        self, name: str, info: FieldInfo, label: str, value: str, changed: Callable[[Any], None]
+    ) -> ui.input:
+        """One line for names and short texts, a box for long ones; a variable name gets the flow's
+        variables to choose from, a text that takes templates a menu that inserts `{{ name }}`."""
+        if _names_a_variable(info):
+            with ui.row().classes("w-full items-start gap-1 no-wrap"):
+                field = ui.input(
+                    label, value=value, autocomplete=self.variables, on_change=lambda e: changed(e.value or "")
+                )
+                if self.variables:
+                    VariablePicker(field, self.variables).mark(f"pick-{name}")
+            return field.classes("grow")
+        limit = _limit(info, MaxLen)
+        one_line = not _takes_templates(info) or (limit is not None and limit <= LONG_TEXT)
+        make = ui.input if one_line else ui.textarea
+        if not (self.variables and _takes_templates(info)):
+            return make(label, value=value, on_change=lambda e: changed(e.value or ""))
+        with ui.row().classes("w-full items-start gap-1 no-wrap"):
+            field = make(label, value=value, on_change=lambda e: changed(e.value or "")).classes("grow")
+            VariableMenu(field, self.variables).mark(f"variables-{name}")
+        return field
+
     def check(self) -> bool:
         """Validate the values as the runtime would; save them only when they pass."""
         for widget in self.widgets.values():
-            widget.props(remove="error error-message")
+            if isinstance(widget, ValidationElement):
+                widget.error = None
         model = self.node_type.settings
         try:
             parsed = model.model_validate(self.values)
         except ValidationError as exc:
             reasons = describe_validation_error(exc, model)
-            for error, reason in zip(exc.errors(), reasons, strict=False):
-                field = self.widgets.get(str(error["loc"][0])) if error["loc"] else None
-                if field is not None:
-                    field.props(f'error error-message="{reason}"')
-            self.problems.text = " ".join(reasons)
-            return False
+            fields = [str(error["loc"][0]) if error["loc"] else "" for error in exc.errors()]
+            return self._refused(list(zip(fields, reasons, strict=False)))
         check = getattr(parsed, "problems", None)
         problems = check() if callable(check) else []
-        self.problems.text = " ".join(problems)
         if problems:
-            return False
+            return self._refused([(self._field_named_in(p), p) for p in problems])
+        self._show([])
         self.on_saved(settings_data(parsed))  # a secret as itself: pydantic's dump would save the mask
         return True
+
+    def _field_named_in(self, problem: str) -> str:
+        """The field a problem sentence names by its title (“Message” is empty…), or ""."""
+        for name, info in self.node_type.settings.model_fields.items():
+            if info.title and problem.startswith(f"“{info.title}”"):
+                return name
+        return ""
+
+    def _refused(self, found: list[tuple[str, str]]) -> bool:
+        for name, reason in found:
+            widget = self.widgets.get(name)
+            if isinstance(widget, ValidationElement) and widget.error is None:
+                widget.error = reason  # beside the field, in its words (the first of its problems)
+        self._show([reason for _, reason in found])
+        return False
+
+    def _show(self, reasons: list[str]) -> None:
+        self.problems.text = ("Not saved yet: " + " ".join(reasons)) if reasons else ""
+        self.problems.set_visibility(bool(reasons))
+        if self.on_problems is not None:
+            self.on_problems(reasons)
 
 
 class ListEditor(ui.column):
@@ -240,18 +314,26 @@ class ListEditor(ui.column):
         self.model, self.on_change = model, on_change
         self.variables = list(variables)
         self.items = [dict(i) if isinstance(i, dict) else i.model_dump() for i in items]
-        self.classes("w-full gap-1 border rounded p-2")
+        self.label = label
+        self.classes("w-full gap-2")
         with self:
             ui.label(label).classes("text-sm font-medium")
-            self.rows = ui.column().classes("w-full gap-1")
-            ui.button("Add", icon="add", on_click=self._add).props("flat dense").mark("add")
+            self.rows = ui.column().classes("w-full gap-2")
+            ui.button(f"Add to “{label}”", icon="add", on_click=self._add).props("flat dense").mark("add")
         self._render()
 
     def _render(self) -> None:
         self.rows.clear()
         with self.rows:
             for index, item in enumerate(self.items):
-                with ui.row().classes("w-full items-center gap-1 no-wrap").mark(f"item-{index}"):
+                # one card per item, its fields one under the other: a side panel is narrow
+                with ui.column().classes("w-full gap-1 rounded-lg border bg-gray-50 p-2").mark(f"item-{index}"):
+                    with ui.row().classes("w-full items-center no-wrap gap-0"):
+                        ui.label(f"{self.label} · {index + 1}").classes("text-xs text-gray-500 grow")
+                        up = ui.button(icon="arrow_upward", on_click=lambda _, i=index: self._move(i, -1))
+                        up.props('flat dense round size=sm aria-label="Move up"').mark("up")
+                        gone = ui.button(icon="close", on_click=lambda _, i=index: self._remove(i))
+                        gone.props('flat dense round size=sm aria-label="Remove"').mark("remove")
                     for name, info in self.model.model_fields.items():
                         kind, _ = _unwrap(info.annotation)
                         label = info.title or name
@@ -271,25 +353,25 @@ class ListEditor(ui.column):
                             ).mark(name)
                         elif get_origin(kind) is Literal:
                             ui.select(
-                                list(get_args(kind)),
+                                choices(kind, info),
                                 label=label,
                                 value=item.get(name, info.default),
                                 on_change=lambda e, i=index, n=name: self._set(i, n, e.value),
-                            ).mark(name)
+                            ).classes("w-full").mark(name)
                         else:
-                            box = ui.input(
-                                label,
-                                value=str(item.get(name, "") or ""),
-                                on_change=lambda e, i=index, n=name: self._set(i, n, e.value),
-                            ).mark(name)
-                            if kind is str and self.variables and _takes_templates(info):
-                                VariableMenu(box, self.variables).mark(f"variables-{name}")
-                    ui.button(icon="arrow_upward", on_click=lambda _, i=index: self._move(i, -1)).props(
-                        "flat dense"
-                    ).mark("up")
-                    ui.button(icon="close", on_click=lambda _, i=index: self._remove(i)).props("flat dense").mark(
-                        "remove"
-                    )
+                            with ui.row().classes("w-full items-start gap-1 no-wrap"):
+                                box = (
+                                    ui.input(
+                                        label,
+                                        value=str(item.get(name, "") or ""),
+                                        on_change=lambda e, i=index, n=name: self._set(i, n, e.value),
+                                    )
+                                    .classes("grow")
+                                    .props("dense")
+                                    .mark(name)
+                                )
+                                if kind is str and self.variables and _takes_templates(info):
+                                    VariableMenu(box, self.variables).mark(f"variables-{name}")
 
     def _setter(self, index: int, name: str) -> ItemsChanged:
         return lambda items: self._set(index, name, items)

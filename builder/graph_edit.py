@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from builder.cards import card_data
 from flows.models import Edge, Flow, Node, Note
 from nodes.api import NodeType
 from nodes.registry import Registry
@@ -208,12 +209,55 @@ def paste(flow: Flow, clip: Clip, at: tuple[float, float] | None = None) -> tupl
 
 # automatic layout
 
-COLUMN_GAP, ROW_GAP = 300, 40  # between columns of steps, and between cards in a column
-CARD_HEIGHT, PORT_HEIGHT = 56, 18  # a card's height without outputs, and what each output adds
+COLUMN_GAP, ROW_GAP = 320, 40  # between columns of steps (cards are 240 wide), and between cards in a column
+# a card's parts, in pixels, as flow_canvas.js draws them: title row, a line of text, a row of
+# chips, the "saves to" line, an exit
+HEAD, LINE, CHIP_ROW, SAVES, EXIT = 44, 18, 24, 20, 27
+LINE_CHARACTERS, CHIPS_PER_ROW = 30, 3
 
 
-def _height(flow: Flow, node: Node, registry: Registry) -> int:
-    return CARD_HEIGHT + PORT_HEIGHT * len(ports(flow, node, registry)[1])
+def card_height(flow: Flow, node: Node, registry: Registry) -> int:
+    """About how tall the node's card is drawn (builder/cards.py says what it holds)."""
+    inputs, outputs = ports(flow, node, registry)
+    data = card_data(flow, node, registry, inputs, outputs)
+    text = data["text"] or data["empty"]
+    body = 0
+    if text:
+        body += LINE * min(3, -(-len(text) // LINE_CHARACTERS))
+    if data["chips"]:
+        body += CHIP_ROW * -(-len(data["chips"]) // CHIPS_PER_ROW)
+    if data["saves"]:
+        body += SAVES
+    exits = 0 if outputs == ["out"] else EXIT * len(outputs)
+    return HEAD + (body + 10 if body else 0) + exits
+
+
+CARD_WIDTH, NOTE_SIZE, MARGIN = 240, (200, 80), 24  # a card's width, a note's size, the space kept around
+
+
+def free_spot(flow: Flow, registry: Registry, x: float, y: float, width: float = CARD_WIDTH) -> tuple[float, float]:
+    """The place nearest (x, y) where a new card (`width` wide) covers no step or note: tried at
+    (x, y), then on rings around it, nearest first."""
+    taken = [(float(n.ui.get("x", 0)), float(n.ui.get("y", 0)), CARD_WIDTH, card_height(flow, n, registry))
+             for n in flow.nodes]  # fmt: skip
+    taken += [(float(n.ui.get("x", 0)), float(n.ui.get("y", 0)), *NOTE_SIZE) for n in flow.notes]
+    height = 120
+
+    def free(cx: float, cy: float) -> bool:
+        return all(
+            cx + width + MARGIN <= ox or ox + ow + MARGIN <= cx or cy + height + MARGIN <= oy or oy + oh + MARGIN <= cy
+            for ox, oy, ow, oh in taken
+        )
+
+    step = 60
+    for ring in range(0, 30):
+        spots = [(x + dx * step, y + dy * step) for dx in range(-ring, ring + 1) for dy in range(-ring, ring + 1)
+                 if max(abs(dx), abs(dy)) == ring]  # fmt: skip
+        spots.sort(key=lambda p: (p[0] - x) ** 2 + (p[1] - y) ** 2)
+        for spot in spots:
+            if free(*spot):
+                return spot
+    return x, y
 
 
 def auto_layout(flow: Flow, registry: Registry) -> Flow:
@@ -255,7 +299,7 @@ def auto_layout(flow: Flow, registry: Registry) -> Flow:
         col = column[node_id]
         y = heights.get(col, 0.0)
         positions[node_id] = (col * COLUMN_GAP, y)
-        heights[col] = y + _height(flow, by_id[node_id], registry) + ROW_GAP
+        heights[col] = y + card_height(flow, by_id[node_id], registry) + ROW_GAP
     return move(flow, positions)
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 SCHEMA_VERSION: Literal[1] = 1
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$"
 VARIABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+PORT_PATTERN = r"^[a-z][a-z0-9_\-]*$"  # an output port's name
 
 
 class _Strict(BaseModel):

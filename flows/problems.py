@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+from flows.models import ID_PATTERN, PORT_PATTERN, VARIABLE_PATTERN
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +102,55 @@ def describe_validation_error(
             out.append(f"{where} must be filled in.")
         elif kind == "extra_forbidden":
             out.append(f"{where} {unknown}.")
+        elif (words := _in_words(kind, err.get("ctx") or {}, info)) is not None:
+            out.append(f"{where} {words}")
         else:
-            msg = str(err.get("msg", "is not valid"))
+            msg = str(err.get("msg", "is not valid")).removeprefix("Value error, ")
             out.append(f"{where}: {msg[0].lower() + msg[1:] if msg else msg}.")
     return out
+
+
+# what a pattern allows, in words (pydantic would quote the regular expression)
+PATTERN_WORDS: Mapping[str, str] = {
+    VARIABLE_PATTERN: "letters, digits and _, starting with a letter or _, with no spaces (at most 64)",
+    ID_PATTERN: "letters, digits, _, . and -, starting with a letter or digit, with no spaces (at most 100)",
+    PORT_PATTERN: "lower-case letters, digits, _ and -, starting with a letter, with no spaces",
+}
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _in_words(kind: str, ctx: Mapping[str, Any], info: FieldInfo | None) -> str | None:
+    """Pydantic's error of this kind as the rest of a sentence a person understands, or None."""
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", "")).removeprefix("^$|")
+        allowed = PATTERN_WORDS.get(pattern)
+        if allowed is not None:
+            return f"may only hold {allowed}."
+        hint = info.description if info is not None and info.description else ""
+        return "is not written the way it must be." + (f" {hint}" if hint else "")
+    simple = {
+        "string_too_short": "must be filled in."
+        if ctx.get("min_length") == 1
+        else f"is too short: at least {ctx.get('min_length')} characters.",
+        "string_too_long": f"is too long: at most {ctx.get('max_length')} characters.",
+        "too_short": f"needs at least {ctx.get('min_length')}.",
+        "too_long": f"can hold at most {ctx.get('max_length')}.",
+        "greater_than_equal": f"must be {_number(ctx.get('ge'))} or more.",
+        "greater_than": f"must be more than {_number(ctx.get('gt'))}.",
+        "less_than_equal": f"must be {_number(ctx.get('le'))} or less.",
+        "less_than": f"must be less than {_number(ctx.get('lt'))}.",
+        "int_parsing": "must be a whole number.",
+        "int_from_float": "must be a whole number.",
+        "float_parsing": "must be a number.",
+        "bool_parsing": "must be on or off.",
+        "string_type": "must be text.",
+        "literal_error": f"must be one of: {ctx.get('expected')}.",
+        "enum": f"must be one of: {ctx.get('expected')}.",
+    }
+    return simple.get(kind)
 
 
 def has_errors(problems: Iterable[Problem]) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
@@ -45,6 +46,14 @@ class FlowVersionRow(SQLModel, table=True):
     published_at: datetime = Field(default_factory=_now)
 
 
+class FlowEditorRow(SQLModel, table=True):
+    """Who last changed a flow's draft (a table of its own: databases from before need no migration)."""
+
+    __tablename__ = "flow_editors"
+    flow_id: str = Field(primary_key=True, max_length=100)
+    edited_by: str = Field(max_length=320)
+
+
 @dataclass(frozen=True, slots=True)
 class FlowSummary:
     """A line of the flow list."""
@@ -53,6 +62,8 @@ class FlowSummary:
     name: str
     updated_at: datetime
     latest_version: int | None
+    edited_by: str = ""  # who last changed the draft, when known
+    unpublished: bool = False  # the draft differs from the latest published version
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +87,9 @@ class FlowStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def save_draft(self, flow: Flow) -> None:
-        """Create the flow or replace its draft. Drafts may have problems; publishing may not."""
+    def save_draft(self, flow: Flow, by: str = "") -> None:
+        """Create the flow or replace its draft (`by`: who changed it, for the flow list). Drafts may
+        have problems; publishing may not."""
         text = dump_flow(flow)
         with Session(self.engine) as s:
             row = s.get(FlowRow, flow.id)
@@ -86,6 +98,13 @@ class FlowStore:
             else:
                 row.name, row.draft, row.updated_at = flow.name, text, _now()
                 s.add(row)
+            if by:
+                editor = s.get(FlowEditorRow, flow.id)
+                if editor is None:
+                    s.add(FlowEditorRow(flow_id=flow.id, edited_by=by[:320]))
+                elif editor.edited_by != by:
+                    editor.edited_by = by[:320]
+                    s.add(editor)
             s.commit()
 
     def draft(self, flow_id: str) -> Flow:
@@ -107,13 +126,21 @@ class FlowStore:
             .group_by(FlowVersionRow.flow_id)
             .subquery()
         )
+        flows, versions, editors = (t.__table__ for t in (FlowRow, FlowVersionRow, FlowEditorRow))  # type: ignore[union-attr]
+        f, v, e = flows.c, versions.c, editors.c
         query = (
-            select(FlowRow.id, FlowRow.name, FlowRow.updated_at, latest.c.v)
-            .join(latest, latest.c.flow_id == FlowRow.id, isouter=True)
-            .order_by(FlowRow.updated_at.desc())  # type: ignore[attr-defined]
+            sa_select(f.id, f.name, f.updated_at, latest.c.v, e.edited_by, f.draft != v.document)
+            .select_from(flows)
+            .join(latest, latest.c.flow_id == f.id, isouter=True)
+            .join(versions, (v.flow_id == f.id) & (v.version == latest.c.v), isouter=True)
+            .join(editors, e.flow_id == f.id, isouter=True)
+            .order_by(f.updated_at.desc())
         )
-        with Session(self.engine) as s:
-            return [FlowSummary(*row) for row in s.exec(query).all()]
+        with self.engine.connect() as conn:
+            return [
+                FlowSummary(fid, name, at, version, by or "", bool(diff) and version is not None)
+                for fid, name, at, version, by, diff in conn.execute(query).all()
+            ]
 
     def publish(self, flow_id: str, catalog: Catalog, note: str = "") -> int:
         """Snapshot the draft as the next version; FlowInvalid (nothing saved) when it has errors."""
@@ -179,5 +206,8 @@ class FlowStore:
             row = s.get(FlowRow, flow_id)
             if row is None:
                 raise FlowNotFound(f"There is no flow {flow_id!r}.")
+            editor = s.get(FlowEditorRow, flow_id)
+            if editor is not None:
+                s.delete(editor)
             s.delete(row)
             s.commit()

@@ -361,7 +361,11 @@ class NodeType:
     terminal: bool = False  # ends the conversation (an end node is not a dead end)
     links: Callable[[Any], list[str]] | None = None  # node ids it may jump to (for reachability)
     migrations: Mapping[int, Migration] = field(default_factory=dict)  # from version N to N+1
-    summary: Callable[[Any], str] | None = None  # one line for the canvas card
+    summary: Callable[[Any], str] | None = None  # what the step says or does, for its canvas card
+    icon: str = ""  # a Material icon name for the card and the palette ("" : the category's)
+    # words for output ports that a person reads on the card: {"promoter": "score ≥ 9"}; ports not
+    # named get the builder's words for the common ones ("invalid" → "not understood")
+    exits: Callable[[Any], Mapping[str, str]] | None = None
     # automatic variables the node reads although its settings do not name them ("language")
     implicit: Callable[[Any], Iterable[str]] | None = None
 

@@ -16,12 +16,13 @@ from importlib.metadata import EntryPoint, entry_points
 
 from pydantic import BaseModel
 
+from flows.models import PORT_PATTERN
 from nodes.api import NodeType
 
 GROUP = "chatloom.nodes"
 CORE = "chatloom"
 TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-PORT_NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
+PORT_NAME = re.compile(PORT_PATTERN)
 log = logging.getLogger(__name__)
 
 

@@ -465,6 +465,16 @@ class ConversationStore:
             rows = conn.execute(query.order_by(CONV.c.updated_at.desc()).limit(max(1, min(limit, 10_000)))).all()
         return [ConversationSummary(*row) for row in rows]
 
+    def started_since(self, flow_ids: Sequence[str], since: float) -> dict[str, int]:
+        """How many conversations each of these flows started at or after `since` (the flow list)."""
+        query = (
+            select(CONV.c.flow_id, func.count())
+            .where(CONV.c.flow_id.in_(list(flow_ids)), CONV.c.created_at >= since)
+            .group_by(CONV.c.flow_id)
+        )
+        with self.engine.connect() as conn:
+            return {flow_id: int(count) for flow_id, count in conn.execute(query).all()}
+
     def sleeping(self) -> list[ConversationState]:
         """Conversations that wait for a timer (to re-arm timers after a restart)."""
         with self.engine.connect() as conn:

@@ -20,6 +20,7 @@ from nicegui import app, events, ui
 from builder import graph_edit
 from builder.access import Visitor, account_menu, enter
 from builder.canvas import CanvasEdge, CanvasNode, FlowCanvas, VisibleOnly, bundle_missing
+from builder.cards import CATEGORIES, card_data, look
 from builder.chat_panel import ChatPanel
 from builder.context import Builder
 from builder.forms import SettingsForm
@@ -29,10 +30,26 @@ from flows.models import Edge, Flow, Node, Note
 from flows.problems import Problem
 from flows.store import FlowNotFound
 from flows.validate import validate
-from nodes.api import SettingsError
+from nodes.api import NodeType, SettingsError
+from nodes.control.start import NODE as START
+from nodes.registry import Registry
 
 log = logging.getLogger(__name__)
-NEW_NODE_GAP = 240  # where a double-clicked palette entry lands: right of the right-most node
+NEW_NODE_GAP = 320  # where a double-clicked palette entry lands before the view is known: right of the flow
+CARD_WIDTH = graph_edit.CARD_WIDTH
+SIDE_WIDTH, CANVAS_MIN_WIDTH = "24rem", "28rem"  # the side panel, and the least the canvas keeps
+# dragging the side panel's left edge: wider or narrower, between 18rem and half the window
+RESIZE_JS = """(e) => {
+  const column = e.target.parentElement, startX = e.clientX, startWidth = column.getBoundingClientRect().width;
+  const move = (m) => {
+    const width = Math.min(Math.max(startWidth + startX - m.clientX, 288), window.innerWidth * 0.5);
+    column.style.width = width + 'px';
+  };
+  const up = () => { window.removeEventListener('pointermove', move); window.removeEventListener('pointerup', up); };
+  window.addEventListener('pointermove', move);
+  window.addEventListener('pointerup', up);
+  e.preventDefault();
+}"""  # steps added in the middle of the view land this far below each other
 # flows with more nodes open drawing only what is in view, and draw the rest once connected ...
 VISIBLE_FIRST_FROM = 150
 # ... and flows with more than this keep drawing only what is in view (panning is slower, but the
@@ -57,6 +74,14 @@ def register(builder: Builder) -> None:
             return None
         Editor(builder, flow, who)
         return None
+
+
+def palette_order(registry: Registry) -> list[NodeType]:
+    """The types a person can add, most used categories first (the start step is not one: a flow has
+    exactly one); a plugin's own category comes last."""
+    rank = {c: i for i, c in enumerate(CATEGORIES)}
+    addable = [s for s in registry if s.type != START.type]
+    return sorted(addable, key=lambda s: rank.get(s.category, len(rank)))  # stable: registry order inside
 
 
 def _drawing(count: int) -> VisibleOnly:
@@ -100,6 +125,9 @@ class Editor:
         self.selected_nodes: list[str] = []  # canvas ids, notes included
         self.selected_edges: list[str] = []
         self.chat: ChatPanel | None = None
+        self.unsaved: dict[str, list[str]] = {}  # node id → why its open form is not saved
+        self.exits_box: ui.column | None = None  # where the selected step's exits lead, when one is shown
+        self.view_centre: tuple[float, float] | None = None  # the middle of the view, once the browser says
         if bundle_missing():
             log.error("canvas bundle missing; run `make` to build builder/canvas/dist")
             ui.label("The canvas was not built: run `make run` (it builds it with npm).").classes("text-negative")
@@ -115,23 +143,22 @@ class Editor:
             else:
                 ui.label("Read only").classes("text-gray-500").mark("read-only")
             account_menu(who)
-        self.chat_drawer = ui.right_drawer(value=False).props("width=380 bordered")
         with ui.row().classes("w-full no-wrap gap-2").style("height: calc(100vh - 90px)"):
             if who.can("flows.edit"):
                 self._palette()
-            self.canvas = FlowCanvas(
-                self._cards(), [self.line(e) for e in flow.edges], visible_only=_drawing(len(flow.nodes))
-            ).classes("grow h-full border rounded")
+            self.canvas = (
+                FlowCanvas(self._cards(), [self.line(e) for e in flow.edges], visible_only=_drawing(len(flow.nodes)))
+                .classes("grow h-full border rounded")
+                .style(f"min-width: {CANVAS_MIN_WIDTH}")
+            )
             self.canvas.on("connect", self._on_connect)
             self.canvas.on("move", self._on_move)
             self.canvas.on("remove", self._on_remove)
             self.canvas.on("select", self._on_select)
             self.canvas.on("drop", self._on_drop)
             self.canvas.on("command", self._on_command)
-            with ui.column().classes("h-full no-wrap gap-2").style("width: 20rem; flex: none; overflow-x: hidden"):
-                self.side = ui.column().classes("w-full grow overflow-auto").mark("settings")
-                self.problems_box = ui.column().classes("w-full max-h-72 shrink-0 overflow-auto gap-1 border-t pt-2")
-                self.problems_box.mark("problems")
+            self.canvas.on("view", self._on_view)
+            self._side_panel()
         self._show_problems()
         self._update_buttons()
 
@@ -159,17 +186,52 @@ class Editor:
             button("account_tree", "Arrange the flow from left to right", "layout", self.auto_layout)
             button("fit_screen", "Show the whole flow", "fit", self.canvas_fit)
 
+    def _side_panel(self) -> None:
+        """The right column: the selected step's settings, or the test chat, above the flow's problems.
+        Its left edge can be dragged to make it wider; the canvas keeps a usable width whatever it is."""
+        with (
+            ui.column()
+            .classes("h-full no-wrap gap-2 relative")
+            .style(f"width: {SIDE_WIDTH}; flex: none; overflow-x: hidden") as self.side_column
+        ):
+            ui.element("div").classes("absolute left-0 top-0 h-full w-1.5 cursor-col-resize hover:bg-blue-200 z-10").on(
+                "pointerdown", js_handler=RESIZE_JS
+            ).props('role="separator" aria-orientation="vertical" aria-label="Drag to resize the side panel"')
+            with ui.tabs().props("dense align=left no-caps").classes("w-full pl-2") as self.side_tabs:
+                ui.tab("settings", "Step settings", icon="tune").mark("tab-settings")
+                if self.who.can("flows.edit"):
+                    ui.tab("chat", "Test chat", icon="chat").mark("tab-chat")
+            with (
+                ui.tab_panels(self.side_tabs, value="settings")
+                .classes("w-full grow pl-2")
+                .props("keep-alive") as self.side_panels
+            ):
+                with ui.tab_panel("settings").classes("p-0"):
+                    self.side = ui.column().classes("w-full h-full overflow-auto").mark("settings")
+                    with self.side:
+                        ui.label("Select a step to see its settings.").classes("text-sm text-gray-500")
+                self.chat_place = ui.tab_panel("chat").classes("p-0")
+            self.side_tabs.on_value_change(lambda e: self._on_side_tab(str(e.value)))
+            self.problems_box = ui.column().classes("w-full max-h-72 shrink-0 overflow-auto gap-1 border-t pt-2 pl-2")
+            self.problems_box.mark("problems")
+
+    def _on_side_tab(self, tab: str) -> None:
+        if tab == "chat":
+            self._open_chat()
+
     def canvas_fit(self) -> None:
         self.canvas.fit()
 
     def _toggle_chat(self) -> None:
-        """Open the test chat on the current draft (made on first use: it runs its own runtime)."""
-        if not self.who.may("flows.edit"):
+        """Show the test chat in the side panel, or go back to the step settings."""
+        self.side_tabs.set_value("settings" if self.side_tabs.value == "chat" else "chat")
+
+    def _open_chat(self) -> None:
+        """The test chat on the current draft (made on first use: it runs its own runtime)."""
+        if not self.who.may("flows.edit") or self.chat is not None:
             return
-        if self.chat is None:
-            with self.chat_drawer:
-                self.chat = ChatPanel(self.builder, self.flow.id, on_node=self.canvas.highlight)
-        self.chat_drawer.toggle()
+        with self.chat_place:
+            self.chat = ChatPanel(self.builder, self.flow.id, on_node=self.canvas.highlight)
 
     # what the canvas shows
 
@@ -177,24 +239,13 @@ class Editor:
         return [*(self.card(n) for n in self.flow.nodes), *(self.note_card(n) for n in self.flow.notes)]
 
     def card(self, node: Node) -> CanvasNode:
-        """A node as the canvas draws it: type title, one-line summary, its ports."""
+        """A node as the canvas draws it (builder/cards.py: colour, icon, title, what it says, exits)."""
         inputs, outputs = graph_edit.ports(self.flow, node, self.registry)
-        spec = self.registry.get(node.type)
-        summary = ""
-        if spec is None:
-            title = f"{node.type} (not installed)"
-        else:
-            title = spec.title
-            if spec.summary is not None:
-                try:
-                    summary = spec.summary(spec.parse(node.settings, node.version))
-                except SettingsError:
-                    summary = "settings to fix"
         return {
             "id": node.id,
             "type": "card",
             "position": {"x": node.ui.get("x", 0), "y": node.ui.get("y", 0)},
-            "data": {"title": title, "summary": summary, "inputs": inputs, "outputs": outputs},
+            "data": card_data(self.flow, node, self.registry, inputs, outputs),
         }
 
     @staticmethod
@@ -222,25 +273,20 @@ class Editor:
         self.canvas.set_graph(self._cards(), [self.line(e) for e in self.flow.edges])
 
     def _palette(self) -> None:
-        with ui.column().classes("w-56 shrink-0 h-full overflow-auto no-wrap gap-1").mark("palette"):
+        with ui.column().classes("w-64 shrink-0 h-full overflow-auto no-wrap gap-1 pr-1").mark("palette"):
             search = ui.input(placeholder="Search steps").props("dense outlined clearable").classes("w-full")
-            search.mark("palette-search")
-            entries: list[tuple[str, ui.label]] = []
-            headers: dict[str, tuple[ui.label, list[ui.label]]] = {}
-            for category, specs in groupby(self.registry, key=lambda s: s.category):
-                header = ui.label(category.capitalize()).classes("text-xs uppercase text-gray-500 mt-2")
+            search.props('aria-label="Search steps"').mark("palette-search")
+            with search.add_slot("prepend"):
+                ui.icon("search").classes("text-gray-400")
+            ui.label("Drag a step onto the canvas, or double-click it.").classes("text-xs text-gray-500")
+            entries: list[tuple[str, ui.element]] = []
+            headers: dict[str, tuple[ui.label, list[ui.element]]] = {}
+            for category, specs in groupby(palette_order(self.registry), key=lambda s: s.category):
+                header = ui.label(category).classes("text-xs font-semibold uppercase tracking-wide text-gray-500 mt-3")
                 header.mark(f"category-{category}")
                 headers[category] = (header, [])
                 for spec in specs:
-                    item = ui.label(spec.title).classes("cursor-grab border rounded px-2 py-1 bg-white")
-                    item.props(f'draggable="true" data-node-type="{spec.type}"').mark(f"palette-{spec.type}")
-                    item.on(
-                        "dragstart",
-                        js_handler=f"(e) => e.dataTransfer.setData('application/x-chatloom-node', '{spec.type}')",
-                    )
-                    item.on("dblclick", lambda _, t=spec.type: self.add_node(t, *self._next_free_spot()))
-                    if spec.description:
-                        item.tooltip(spec.description)
+                    item = self._palette_entry(spec)
                     words = f"{spec.title} {spec.type} {spec.category} {spec.description}".casefold()
                     entries.append((words, item))
                     headers[category][1].append(item)
@@ -254,7 +300,41 @@ class Editor:
 
             search.on_value_change(filter_palette)
 
+    def _palette_entry(self, spec: NodeType) -> ui.element:
+        """A step to drag onto the canvas: its icon in its category's colour, its title, what it does."""
+        color, icon = look(spec)
+        with ui.row().classes(
+            "w-full no-wrap items-start gap-2 cursor-grab rounded-lg border border-gray-200 bg-white px-2 py-1.5 "
+            "hover:border-gray-400 hover:shadow-sm"
+        ) as item:
+            ui.icon(icon).classes("shrink-0 rounded-md p-1 text-white text-base").style(f"background:{color}")
+            with ui.column().classes("gap-0 min-w-0"):
+                ui.label(spec.title).classes("text-sm font-medium text-gray-800 leading-tight")
+                if spec.description:
+                    ui.label(spec.description).classes("text-xs text-gray-500 leading-snug line-clamp-2")
+        item.props(f'draggable="true" data-node-type="{spec.type}" tabindex="0" role="button"')
+        item.props["aria-label"] = f"Add {spec.title}"
+        item.mark(f"palette-{spec.type}")
+        item.on("dragstart", js_handler=f"(e) => e.dataTransfer.setData('application/x-chatloom-node', '{spec.type}')")
+        item.on("dblclick", lambda _, t=spec.type: self.add_node(t, *self._next_free_spot()))
+        item.on("keydown.enter", lambda _, t=spec.type: self.add_node(t, *self._next_free_spot()))
+        item.on("keydown.space", lambda _, t=spec.type: self.add_node(t, *self._next_free_spot()))
+        if spec.description:
+            item.tooltip(spec.description)
+        return item
+
+    def _on_view(self, e: events.GenericEventArguments) -> None:
+        try:
+            self.view_centre = (float(e.args["x"]), float(e.args["y"]))
+        except (KeyError, TypeError, ValueError):
+            return
+
     def _next_free_spot(self) -> tuple[float, float]:
+        """Where a step added without dragging lands: the free place nearest the middle of the view, or
+        right of the flow before the browser has said where the view is."""
+        if self.view_centre is not None:
+            x, y = self.view_centre
+            return graph_edit.free_spot(self.flow, self.registry, x - CARD_WIDTH / 2, y - 40)
         xs = [float(n.ui.get("x", 0)) for n in self.flow.nodes]
         return (max(xs) + NEW_NODE_GAP if xs else 0.0), 0.0
 
@@ -275,10 +355,13 @@ class Editor:
         return False
 
     def _save(self, flow: Flow) -> None:
-        self.builder.flows.save_draft(flow)
+        self.builder.flows.save_draft(flow, by=self.who.email)
         self.flow = flow
         self._show_problems()
         self._update_buttons()
+        shown = self.flow.node(self.selected) if self.selected and self.exits_box is not None else None
+        if shown is not None:
+            self._show_exits(shown)  # a connection made on the canvas, or exits that changed with the settings
 
     def _refuse(self, reason: str, redraw: bool = True) -> None:
         log.info("canvas edit refused in flow %s: %s", self.flow.id, reason)
@@ -486,17 +569,29 @@ class Editor:
 
     def show_settings(self, node_id: str | None) -> None:
         """Show the settings form of this node (or the text of this note) in the side panel, or empty it."""
+        if self.unsaved:  # the form being closed held a value it could not save: say so, once
+            left_out = " ".join(r for reasons in self.unsaved.values() for r in reasons)
+            ui.notify(f"A change that could not be saved was left out: {left_out}", type="warning", multi_line=True)
+            self.unsaved.clear()
+            self._show_problems()
         self.selected = node_id
+        self.exits_box = None
         self.side.clear()
+        self.side.props["data-settings-of"] = node_id or ""  # which step the panel shows (browser tests)
+        self.side.update()
+        if node_id is not None:
+            self.side_tabs.set_value("settings")  # a step was chosen: its settings, even while chatting
         if node_id is not None and node_id.startswith(NOTE):
             self._show_note(node_id[len(NOTE) :])
             return
         node = self.flow.node(node_id) if node_id else None
         if node is None:
+            with self.side:
+                ui.label("Select a step to see its settings.").classes("text-sm text-gray-500")
             return
         spec = self.registry.get(node.type)
         with self.side:
-            ui.label(node.id).classes("text-xs text-gray-500").mark("selected-node")
+            ui.label("Step settings").classes("hidden").mark("selected-node")
             if spec is None:
                 ui.label(f"The node type {node.type!r} is not installed; its settings are kept as they are.")
                 return
@@ -506,8 +601,77 @@ class Editor:
                 ui.label(str(exc)).classes("text-negative")
                 return
             SettingsForm(
-                spec, values, functools.partial(self._on_settings, node.id), variables=variable_names(self.flow)
+                spec,
+                values,
+                functools.partial(self._on_settings, node.id),
+                variables=variable_names(self.flow),
+                on_problems=functools.partial(self._on_unsaved, node.id),
             )
+            self.exits_box = ui.column().classes("w-full gap-1 border-t pt-3 mt-2").mark("exits")
+        self._show_exits(node)
+
+    def _show_exits(self, node: Node) -> None:
+        """Where each of the step's exits leads, chosen from a list: connecting without dragging (and by
+        keyboard). Choosing another step moves the connection; “nowhere” removes it."""
+        box = self.exits_box
+        if box is None:
+            return
+        box.clear()
+        _, outputs = graph_edit.ports(self.flow, node, self.registry)
+        if not outputs:
+            return
+        words = card_data(self.flow, node, self.registry, [], outputs)["labels"]
+        targets = {"": "— nowhere yet —"} | {
+            n.id: self._step_name(n) for n in self.flow.nodes if n.id not in (node.id, self.flow.start)
+        }
+        leads = {e.source_port: e.target for e in self.flow.edges if e.source == node.id}
+        with box:
+            ui.label("Where it goes next").classes("text-sm font-medium")
+            for port in outputs:
+                choice = (
+                    ui.select(
+                        targets,
+                        label=f"Exit “{words.get(port, port)}” leads to" if len(outputs) > 1 else "Next step",
+                        value=leads.get(port, ""),
+                        with_input=True,
+                    )
+                    .props("dense outlined options-dense")
+                    .classes("w-full")
+                    .mark(f"exit-{port}")
+                )
+                choice.on_value_change(lambda e, p=port: self.lead(node.id, p, str(e.value or "")))
+
+    def _step_name(self, node: Node) -> str:
+        """A step as a person recognises it in a list: its title and the start of what it says."""
+        spec = self.registry.get(node.type)
+        data = card_data(self.flow, node, self.registry, [], [])
+        text = data["text"].replace("\n", " ")
+        said = f": {text[:40]}{'…' * (len(text) > 40)}" if text else ""
+        return f"{spec.title if spec else node.type}{said}"
+
+    def lead(self, node_id: str, port: str, target: str) -> None:
+        """Make this exit of this step lead to `target` ("" : nowhere), replacing where it led."""
+        old = [e for e in self.flow.edges if e.source == node_id and e.source_port == port]
+        if (old[0].target if old else "") == target:
+            return
+        flow = graph_edit.remove(self.flow, set(), {e.id for e in old})
+        edge = None
+        if target:
+            spec = self.registry.get(self.flow.node(target).type)  # type: ignore[union-attr]
+            target_port = spec.inputs[0] if spec and spec.inputs else "in"
+            try:
+                flow, edge = graph_edit.connect(
+                    flow, self.registry, source=node_id, source_port=port, target=target, target_port=target_port
+                )
+            except Refused as exc:
+                self._refuse(str(exc), redraw=False)
+                return
+        if not self._apply(flow, "connect" if target else "delete a connection"):
+            return
+        if old:
+            self.canvas.remove_elements([], [e.id for e in old])
+        if edge is not None:
+            self.canvas.add_edges([self.line(edge)])
 
     def _show_note(self, note_id: str) -> None:
         note = next((n for n in self.flow.notes if n.id == note_id), None)
@@ -530,6 +694,14 @@ class Editor:
         note = next(n for n in self.flow.notes if n.id == note_id)
         self.canvas.update_node(self.note_card(note))
 
+    def _on_unsaved(self, node_id: str, reasons: list[str]) -> None:
+        """A form that could not be saved: its step is listed with the flow's problems until it is."""
+        if reasons:
+            self.unsaved[node_id] = reasons
+        elif self.unsaved.pop(node_id, None) is None:
+            return
+        self._show_problems()
+
     def _on_settings(self, node_id: str, settings: dict[str, Any]) -> None:
         if self.flow.node(node_id) is None:
             return  # deleted while its form was open
@@ -544,19 +716,26 @@ class Editor:
     # problems
 
     def problems(self) -> list[Problem]:
-        """What validation finds in the draft now, errors first."""
+        """What validation finds in the draft now, errors first; first of all, a form not saved."""
         found = validate(self.flow, self.registry)
-        return sorted(found, key=lambda p: p.severity != "error")
+        unsaved = [
+            Problem("not_saved", f"Not saved: {reason}", node_id=node_id)
+            for node_id, reasons in self.unsaved.items()
+            if self.flow.node(node_id) is not None
+            for reason in reasons
+        ]
+        return unsaved + sorted(found, key=lambda p: p.severity != "error")
 
     def _show_problems(self) -> None:
         found = self.problems()
         edges = {e.id: e for e in self.flow.edges}
         marks: dict[str, str] = {}
-        for p in found:
+        messages: dict[str, str] = {}
+        for p in found:  # errors come first: a card's badge names its worst problem
             where = p.node_id or (edges[p.edge_id].source if p.edge_id in edges else None)
-            if where is not None and marks.get(where) != "error":
-                marks[where] = p.severity
-        self.canvas.set_marks(marks)
+            if where is not None and where not in marks:
+                marks[where], messages[where] = p.severity, p.message
+        self.canvas.set_marks(marks, messages)
         self.problems_box.clear()
         with self.problems_box:
             errors = sum(p.severity == "error" for p in found)

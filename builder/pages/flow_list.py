@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
 from fastapi import Request
 from fastapi.responses import Response
 from nicegui import events, ui
@@ -11,12 +17,39 @@ from builder.context import Builder
 from flows.document import DocumentError, dump_flow, parse_flow
 from flows.models import Flow, Node
 from flows.problems import has_errors
+from flows.store import FlowSummary
 from flows.validate import validate
 from nodes.registry import Registry
 from nodes.secrets import without_secrets
+from runtime.channels.kinds import KINDS
 from runtime.workspaces import DEFAULT
 
 BLANK_START = Node.model_validate({"id": "start", "type": "flow.start", "ui": {"x": 0, "y": 0}})
+WEEK = 7 * 24 * 3600
+MAX_IMPORT = 5 * 1024 * 1024  # bytes: a flow file larger than this is refused before it is read
+# the list's columns (a row is a flex row; these keep the columns aligned)
+ROW = "w-full items-center gap-4 px-3 py-2 no-wrap"
+NAME_COLUMN, STATUS_COLUMN = "grow min-w-0", "w-60 shrink-0"
+CHANNELS_COLUMN, COUNT_COLUMN = "w-48 shrink-0", "w-28 shrink-0 text-right"
+ACTIONS_COLUMN = "w-44 shrink-0 justify-end"
+
+
+def ago(at: datetime, now: datetime | None = None) -> str:
+    """“just now”, “5 minutes ago”, “3 hours ago”, “yesterday”, “4 days ago”, or the date."""
+    now = now or datetime.now(UTC)
+    if at.tzinfo is None:  # SQLite gives back naive datetimes; they were written in UTC
+        at = at.replace(tzinfo=UTC)
+    seconds = max(0.0, (now - at).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for below, each, unit in ((3600, 60, "minute"), (86400, 3600, "hour")):
+        if seconds < below:
+            count = int(seconds // each)
+            return f"{count} {unit}{'s' * (count != 1)} ago"
+    days = int(seconds // 86400)
+    if days == 1:
+        return "yesterday"
+    return f"{days} days ago" if days < 30 else at.strftime("%d %b %Y").lstrip("0")
 
 
 def download_flow(flow: Flow, filename: str, registry: Registry) -> None:
@@ -26,6 +59,43 @@ def download_flow(flow: Flow, filename: str, registry: Registry) -> None:
     references are only names, filled in by the deployment when the flow runs, and are kept.
     """
     ui.download.content(dump_flow(without_secrets(flow, registry)).encode("utf-8"), filename, "application/json")
+
+
+async def create_from_template(builder: Builder, who: Visitor, template: Flow) -> None:
+    """A new flow from a template in the visitor's workspace, opened in the editor. When the workspace
+    already has a flow of that name, the visitor chooses: open that one, or make another copy."""
+    place = who.workspace()
+    if not who.may("flows.edit") or place is None:
+        return
+    places = builder.access.workspaces.flows_in()
+    mine = [f for f in builder.flows.list() if places.get(f.id, DEFAULT) == place]
+    taken = {f.name.casefold() for f in mine}
+    name = template.name
+    if name.casefold() in taken:
+        same = next(f for f in mine if f.name.casefold() == name.casefold())
+        with ui.dialog() as dialog, ui.card().classes("w-[28rem] gap-3"):
+            ui.label(f"You already have a flow named “{same.name}”.").classes("text-lg font-medium")
+            ui.label("Open it to keep working on it, or make another copy of the template.").classes("text-gray-600")
+            with ui.row().classes("w-full justify-end gap-2"):
+                ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat")
+                ui.button("Make another copy", on_click=lambda: dialog.submit("copy")).props("outline").mark("copy")
+                ui.button("Open it", on_click=lambda: dialog.submit("open")).mark("open-existing")
+        choice = await dialog
+        dialog.delete()
+        if choice == "open":
+            ui.navigate.to(f"/flows/{same.id}")
+            return
+        if choice != "copy" or not who.may("flows.edit"):
+            return
+        n = 2
+        while f"{template.name} {n}".casefold() in taken:
+            n += 1
+        name = f"{template.name} {n}"
+    copy = template.model_copy(update={"id": builder.free_id(name), "name": name})
+    builder.access.workspaces.place(copy.id, place)
+    builder.flows.save_draft(copy, by=who.email)
+    ui.notify(f"Created “{name}” from the template.", type="positive")
+    ui.navigate.to(f"/flows/{copy.id}")  # made to be tried and changed
 
 
 def register(builder: Builder) -> None:
@@ -45,40 +115,42 @@ class FlowList:
         self.builder, self.who = builder, who
         self.query = ""
         self.place = who.workspace()
-        with ui.row().classes("w-full items-center"):
-            ui.label("Flows").classes("text-2xl font-medium")
-            spaces = who.workspaces()
-            if len(spaces) > 1:
-                ui.select(
-                    {w.id: w.name for w in spaces}, value=self.place, label="Workspace", on_change=self._switch
-                ).classes("w-56").mark("workspace")
-            ui.space()
-            if who.can("flows.edit"):
-                ui.link("Templates", "/templates").mark("templates")
-            if who.can("channels.deploy"):
-                ui.link("Channels", "/deployments").mark("deployments")
-            if who.can("models.read"):
-                ui.link("AI models", "/models").mark("models")
-            if who.can("conversations.read"):
-                ui.link("Conversations", "/conversations").mark("conversations")
-            account_menu(who)
-        with ui.row().classes("w-full items-center gap-2"):
-            ui.input(placeholder="Search flows", on_change=self._search).props("clearable dense outlined").classes(
-                "w-64"
-            ).mark("search")
-            if self.place is None:
-                ui.label("You are not a member of any workspace yet: ask an admin to add you to one.").mark(
-                    "no-workspace"
-                )
-            elif who.can("flows.edit"):
-                ui.button("New flow", icon="add", on_click=self._new).mark("new")
-                ui.button("From template", icon="auto_awesome", on_click=self._from_template).props("outline").mark(
-                    "from-template"
-                )
-                ui.upload(label="Import a flow file", auto_upload=True, on_upload=self._import).props(
-                    "accept=.json flat bordered"
-                ).classes("w-64").mark("import")
-        self.rows = ui.column().classes("w-full gap-1")
+        with ui.column().classes("w-full max-w-6xl mx-auto gap-4 px-2"):
+            with ui.row().classes("w-full items-center gap-4"):
+                ui.label("Flows").classes("text-2xl font-semibold")
+                spaces = who.workspaces()
+                if len(spaces) > 1:
+                    ui.select(
+                        {w.id: w.name for w in spaces}, value=self.place, label="Workspace", on_change=self._switch
+                    ).props("dense outlined").classes("w-56").mark("workspace")
+                ui.space()
+                if who.can("flows.edit"):
+                    ui.link("Templates", "/templates").mark("templates")
+                if who.can("channels.deploy"):
+                    ui.link("Channels", "/deployments").mark("deployments")
+                if who.can("models.read"):
+                    ui.link("AI models", "/models").mark("models")
+                if who.can("conversations.read"):
+                    ui.link("Conversations", "/conversations").mark("conversations")
+                account_menu(who)
+            with ui.row().classes("w-full items-center gap-2"):
+                ui.input(placeholder="Search flows", on_change=self._search).props(
+                    'clearable dense outlined aria-label="Search flows"'
+                ).classes("w-72").mark("search")
+                ui.space()
+                if self.place is None:
+                    ui.label("You are not a member of any workspace yet: ask an admin to add you to one.").mark(
+                        "no-workspace"
+                    )
+                elif who.can("flows.edit"):
+                    ui.button("Import", icon="upload_file", on_click=self._import_dialog).props("outline").mark(
+                        "import"
+                    )
+                    ui.button("From template", icon="auto_awesome", on_click=self._from_template).props("outline").mark(
+                        "from-template"
+                    )
+                    ui.button("New flow", icon="add", on_click=self._new).mark("new")
+            self.rows = ui.column().classes("w-full gap-0")
         self.refresh()
 
     def refresh(self) -> None:
@@ -92,30 +164,86 @@ class FlowList:
         ]
         with self.rows:
             if not flows:
-                ui.label("No flows yet: create one, or start from a template." if not wanted else "No flow matches.")
+                self._empty(searching=bool(wanted))
+                return
+            channels = self._channels()
+            week = self.builder.runtime.store.started_since([f.id for f in flows], time.time() - WEEK)
+            with ui.row().classes(f"{ROW} text-xs font-semibold uppercase tracking-wide text-gray-500 border-b"):
+                ui.label("Flow").classes(NAME_COLUMN)
+                ui.label("Status").classes(STATUS_COLUMN)
+                ui.label("Channels").classes(CHANNELS_COLUMN)
+                ui.label("Last 7 days").classes(COUNT_COLUMN).tooltip("Conversations started in the last 7 days")
+                ui.element("div").classes(ACTIONS_COLUMN)
             for f in flows:
-                with ui.row().classes("w-full items-center gap-3 border-b py-1").mark(f"flow-{f.id}"):
-                    ui.link(f.name, f"/flows/{f.id}").classes("text-lg w-72")
-                    ui.label(f.id).classes("text-gray-500 w-48")
-                    ui.label(f"version {f.latest_version}" if f.latest_version else "not published").classes("w-32")
-                    ui.button(
-                        icon="menu_book", on_click=lambda _, i=f.id: ui.navigate.to(f"/flows/{i}/knowledge")
-                    ).props("flat dense").tooltip("Knowledge base").mark(f"knowledge-{f.id}")
-                    ui.button(icon="download", on_click=lambda _, i=f.id: self._export(i)).props("flat dense").tooltip(
-                        "Export"
-                    ).mark(f"export-{f.id}")
-                    if not self.who.can("flows.edit"):
-                        continue
-                    ui.button(icon="content_copy", on_click=lambda _, i=f.id: self._duplicate(i)).props(
-                        "flat dense"
-                    ).tooltip("Duplicate").mark(f"duplicate-{f.id}")
-                    ui.button(icon="edit", on_click=lambda _, i=f.id: self._rename(i)).props("flat dense").tooltip(
-                        "Rename"
-                    ).mark(f"rename-{f.id}")
-                    if self.who.can(_deleting(f.latest_version)):
-                        ui.button(icon="delete", on_click=lambda _, i=f.id: self._delete(i)).props(
-                            "flat dense color=negative"
-                        ).tooltip("Delete").mark(f"delete-{f.id}")
+                self._row(f, channels.get(f.id, []), week.get(f.id, 0))
+
+    def _empty(self, searching: bool) -> None:
+        with ui.column().classes("w-full items-center gap-2 py-16 text-center").mark("empty"):
+            if searching:
+                ui.icon("search_off").classes("text-5xl text-gray-300")
+                ui.label("No flow matches your search.").classes("text-lg text-gray-700")
+                return
+            ui.icon("account_tree").classes("text-5xl text-gray-300")
+            ui.label("No flows yet").classes("text-lg font-medium text-gray-700")
+            if self.place is not None and self.who.can("flows.edit"):
+                ui.label(
+                    "A flow is a conversation your bot has. Start from a template that already works, "
+                    "or build one from a blank canvas."
+                ).classes("text-gray-500 max-w-md")
+                with ui.row().classes("gap-2 mt-2"):
+                    ui.button("Start from a template", icon="auto_awesome", on_click=self._from_template).mark(
+                        "empty-template"
+                    )
+                    ui.button("Blank flow", icon="add", on_click=self._new).props("outline").mark("empty-new")
+
+    def _channels(self) -> dict[str, list[str]]:
+        """Flow id → the channels it answers on (their titles; “paused” when paused)."""
+        found: dict[str, list[str]] = {}
+        if self.builder.channels is None:
+            return found
+        for d in self.builder.channels.store.deployments():
+            kind = KINDS.get(d.channel)
+            title = kind.title if kind is not None else d.channel
+            found.setdefault(d.flow_id, []).append(f"{title} (paused)" if d.paused else title)
+        return found
+
+    def _row(self, f: FlowSummary, channels: list[str], week: int) -> None:
+        with ui.row().classes(f"{ROW} border-b hover:bg-gray-50").mark(f"flow-{f.id}"):
+            with ui.column().classes(f"{NAME_COLUMN} gap-0"):
+                ui.link(f.name, f"/flows/{f.id}").classes("text-base font-medium text-gray-900 no-underline truncate")
+                edited = f"Edited {ago(f.updated_at)}" + (f" by {f.edited_by}" if f.edited_by else "")
+                ui.label(edited).classes("text-xs text-gray-500").mark(f"edited-{f.id}")
+            with ui.row().classes(f"{STATUS_COLUMN} gap-1 items-center").mark(f"status-{f.id}"):
+                if f.latest_version is None:
+                    ui.badge("Not published", color="grey-4", text_color="grey-9").props("rounded")
+                else:
+                    ui.badge(f"Published · version {f.latest_version}", color="green-1", text_color="green-9").props(
+                        "rounded"
+                    )
+                    if f.unpublished:
+                        ui.badge("Changes not published", color="amber-2", text_color="amber-10").props("rounded")
+            with ui.row().classes(f"{CHANNELS_COLUMN} gap-1").mark(f"channels-{f.id}"):
+                for title in channels:
+                    ui.badge(title, color="blue-1", text_color="blue-9").props("rounded")
+                if not channels:
+                    ui.label("none yet").classes("text-sm text-gray-400")
+            ui.label(f"{week:,}").classes(f"{COUNT_COLUMN} text-sm").mark(f"week-{f.id}")
+            with ui.row().classes(f"{ACTIONS_COLUMN} gap-0 no-wrap"):
+                self._action("menu_book", "Knowledge base", f"knowledge-{f.id}",
+                             partial(ui.navigate.to, f"/flows/{f.id}/knowledge"))  # fmt: skip
+                self._action("download", "Export", f"export-{f.id}", partial(self._export, f.id))
+                if not self.who.can("flows.edit"):
+                    return
+                self._action("content_copy", "Duplicate", f"duplicate-{f.id}", partial(self._duplicate, f.id))
+                self._action("edit", "Rename", f"rename-{f.id}", partial(self._rename, f.id))
+                if self.who.can(_deleting(f.latest_version)):
+                    self._action("delete", "Delete", f"delete-{f.id}", partial(self._delete, f.id))
+
+    @staticmethod
+    def _action(icon: str, words: str, marker: str, run: Callable[[], Any]) -> ui.button:
+        button = ui.button(icon=icon, on_click=run).props("flat dense round color=grey-8").tooltip(words).mark(marker)
+        button.props["aria-label"] = words
+        return button
 
     def _search(self, e: events.ValueChangeEventArguments) -> None:
         self.query = (e.value or "").strip()
@@ -133,17 +261,30 @@ class FlowList:
             self.builder.access.workspaces.place(flow.id, self.place)
         elif not self.who.sees_flow(flow.id):
             return
-        self.builder.flows.save_draft(flow)
+        self.builder.flows.save_draft(flow, by=self.who.email)
         ui.notify(message, type="positive")
         self.refresh()
 
     async def _ask_name(self, title: str, value: str = "") -> str | None:
-        with ui.dialog() as dialog, ui.card():
-            ui.label(title)
-            name = ui.input("Name", value=value).mark("name")
-            with ui.row():
-                ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat")
-                ui.button("OK", on_click=lambda: dialog.submit(name.value)).mark("ok")
+        """A name typed in a dialog (the field has the focus; Enter confirms), or None when cancelled.
+        An empty name is refused beside the field and the dialog stays open."""
+
+        def confirm() -> None:
+            typed = str(name.value or "").strip()
+            if not typed:
+                name.props["error"] = True
+                name.props["error-message"] = "Give the flow a name, such as “Order help”."
+                name.update()
+                return
+            dialog.submit(typed)
+
+        with ui.dialog() as dialog, ui.card().classes("w-96 gap-3"):
+            ui.label(title).classes("text-lg font-medium")
+            name = ui.input("Name", value=value).props("autofocus outlined").classes("w-full").mark("name")
+            name.on("keydown.enter", confirm)
+            with ui.row().classes("w-full justify-end gap-2"):
+                ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat").mark("cancel")
+                ui.button("OK", on_click=confirm).mark("ok")
         answer = await dialog
         dialog.delete()
         return (answer or "").strip() or None
@@ -158,21 +299,62 @@ class FlowList:
             ui.navigate.to(f"/flows/{flow.id}")  # a new flow is made to be edited
 
     async def _from_template(self) -> None:
+        if not self.who.may("flows.edit") or self.place is None:
+            return
         templates = {t.id: t for t in self.builder.templates()}
-        with ui.dialog() as dialog, ui.card():
-            ui.label("Start from a template")
-            for t in templates.values():
-                with ui.row().classes("items-center"):
-                    ui.button(t.name, on_click=lambda _, i=t.id: dialog.submit(i)).props("flat").mark(
-                        f"template-{t.id}"
-                    )
-                    ui.label(t.description).classes("text-sm text-gray-500 w-96")
+        with ui.dialog() as dialog, ui.card().classes("w-[44rem] max-w-full gap-3"):
+            with ui.row().classes("w-full items-center"):
+                ui.label("Start from a template").classes("text-lg font-medium")
+                ui.space()
+                ui.button(icon="close", on_click=lambda: dialog.submit(None)).props(
+                    'flat round dense aria-label="Cancel"'
+                ).mark("cancel")
+            ui.label("Each one works as it is: try it in the test chat, then change it to fit.").classes(
+                "text-sm text-gray-500 -mt-2"
+            )
+            with ui.grid(columns=2).classes("w-full gap-3"):
+                for t in templates.values():
+                    with (
+                        ui.card()
+                        .tight()
+                        .classes("cursor-pointer p-3 gap-1 hover:shadow-md border border-gray-200 shadow-none")
+                        .on("click", lambda _, i=t.id: dialog.submit(i))
+                        .props(f'tabindex="0" role="button" aria-label="Use the template {t.name}"')
+                        .mark(f"template-{t.id}") as card
+                    ):
+                        ui.label(t.name).classes("font-medium")
+                        ui.label(t.description).classes("text-sm text-gray-500")
+                        ui.label(f"{len(t.nodes)} steps").classes("text-xs text-gray-400")
+                    card.on("keydown.enter", lambda _, i=t.id: dialog.submit(i))
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat")
         chosen = await dialog
         dialog.delete()
         if chosen:
-            template = templates[chosen]
-            copy = template.model_copy(update={"id": self.builder.free_id(template.name)})
-            self._save(copy, f"Created “{copy.name}” from the template.")
+            await create_from_template(self.builder, self.who, templates[chosen])
+
+    async def _import_dialog(self) -> None:
+        if not self.who.may("flows.edit") or self.place is None:
+            return
+        with ui.dialog() as dialog, ui.card().classes("w-[32rem] gap-3"):
+            ui.label("Import a flow file").classes("text-lg font-medium")
+            ui.label(
+                "A .json file exported from Chatloom (Export on this page, or `chatloom export`). "
+                "It becomes a new draft; nothing is published."
+            ).classes("text-sm text-gray-600")
+            self.upload = (
+                ui.upload(label="Choose or drop a file", auto_upload=True, max_file_size=MAX_IMPORT)
+                .props("accept=.json flat bordered")
+                .classes("w-full")
+                .mark("upload")
+            )
+            self.upload.on_upload(self._import)
+            self.upload.on_rejected(
+                lambda: ui.notify("That file is larger than 5 MB: a flow file is much smaller.", type="negative")
+            )
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Close", on_click=dialog.close).props("flat").mark("close")
+        dialog.open()
 
     async def _import(self, e: events.UploadEventArguments) -> None:
         if not self.who.may("flows.edit"):

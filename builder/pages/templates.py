@@ -7,8 +7,10 @@ from fastapi.responses import Response
 from nicegui import ui
 
 from builder.access import account_menu, enter, visitor
+from builder.cards import look
 from builder.chat_panel import ChatPanel
 from builder.context import Builder
+from builder.pages.flow_list import create_from_template
 from flows.models import Flow
 
 
@@ -36,6 +38,7 @@ def card(builder: Builder, template: Flow) -> None:
         with ui.expansion(f"{len(template.nodes)} steps").classes("w-full").mark(f"steps-{template.id}"):
             for node in template.nodes:
                 node_type = builder.registry.get(node.type)
+                color, icon = look(node_type)
                 title = node_type.title if node_type else node.type
                 summary = ""
                 if node_type is not None and node_type.summary is not None:
@@ -43,7 +46,12 @@ def card(builder: Builder, template: Flow) -> None:
                         summary = node_type.summary(node_type.parse(node.settings, node.version))
                     except ValueError:
                         summary = ""
-                ui.label(f"{title}{': ' + summary if summary else ''}").classes("text-xs")
+                with ui.row().classes("w-full no-wrap items-start gap-2 py-1"):
+                    ui.icon(icon).classes("rounded p-0.5 text-white text-sm shrink-0").style(f"background:{color}")
+                    with ui.column().classes("gap-0 min-w-0"):
+                        ui.label(title).classes("text-xs font-medium")
+                        if summary:
+                            ui.label(summary).classes("text-xs text-gray-500 line-clamp-2")
         with ui.row():
             ui.button("Try it", icon="chat", on_click=lambda: try_it(builder, template)).props("outline").mark(
                 f"try-{template.id}"
@@ -57,13 +65,5 @@ def try_it(builder: Builder, template: Flow) -> None:
         ui.button("Close", on_click=dialog.close).props("flat")
 
 
-def use(builder: Builder, template: Flow) -> None:
-    who = visitor()
-    place = who.workspace()
-    if not who.may("flows.edit") or place is None:
-        return
-    copy = template.model_copy(update={"id": builder.free_id(template.name)})
-    builder.access.workspaces.place(copy.id, place)
-    builder.flows.save_draft(copy)
-    ui.notify(f"Created “{copy.name}” from the template.", type="positive")
-    ui.navigate.to("/")
+async def use(builder: Builder, template: Flow) -> None:
+    await create_from_template(builder, visitor(), template)

@@ -111,6 +111,6 @@ class History:
         confirmed = await dialog
         dialog.delete()
         if confirmed and self.who.may("flows.edit"):
-            self.builder.flows.save_draft(self.builder.flows.version(self.flow_id, version).flow)
+            self.builder.flows.save_draft(self.builder.flows.version(self.flow_id, version).flow, by=self.who.email)
             ui.notify(f"The draft is now version {version}.", type="positive")
             self.refresh()

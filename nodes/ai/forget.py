@@ -32,6 +32,7 @@ NODE = NodeType(
     version=1,
     title="Forget the user",
     category="AI",
+    icon="delete_sweep",
     description="Forgets what this bot kept about the user (profile and memories), or one profile entry.",
     settings=ForgetSettings,
     run=run,

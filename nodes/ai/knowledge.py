@@ -61,6 +61,7 @@ NODE = NodeType(
     version=1,
     title="Knowledge base",
     category="AI",
+    icon="menu_book",
     description="Searches the documents uploaded for this bot; an AI step can answer from what it finds.",
     settings=KnowledgeSettings,
     run=run,

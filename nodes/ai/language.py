@@ -69,6 +69,7 @@ NODE = NodeType(
     version=1,
     title="Detect language",
     category="AI",
+    icon="translate",
     description="Finds out which language a text is written in (offline).",
     settings=DetectLanguageSettings,
     run=run,

@@ -225,6 +225,7 @@ NODE = NodeType(
     version=1,
     title="Ask AI",
     category="AI",
+    icon="auto_awesome",
     description="Asks a language model (built in and offline, or OpenAI, Anthropic…); sends or keeps the answer.",
     settings=LlmSettings,
     run=run,

@@ -67,6 +67,7 @@ NODE = NodeType(
     version=1,
     title="Recall",
     category="AI",
+    icon="psychology",
     description="Finds remembered facts close in meaning to a question (this user's, or the bot's).",
     settings=RecallSettings,
     run=run,

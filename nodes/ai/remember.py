@@ -62,6 +62,7 @@ NODE = NodeType(
     version=1,
     title="Remember",
     category="AI",
+    icon="bookmark_add",
     description="Keeps a fact about the user (or for the whole bot) for later conversations.",
     settings=RememberSettings,
     run=run,

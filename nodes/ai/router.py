@@ -171,9 +171,14 @@ NODE = NodeType(
     version=1,
     title="AI router",
     category="AI",
+    icon="alt_route",
     description="Sends the message to the exit whose example phrases it means (offline), or “fallback”.",
     settings=RouterSettings,
     run=run,
     outputs=lambda s: [r.port for r in s.routes] + [FALLBACK, "error"],
-    summary=lambda s: ", ".join(r.port for r in s.routes) + f" (≥ {s.threshold:g}) else {FALLBACK}",
+    summary=lambda s: (
+        "Picks the exit whose topic fits the message best"
+        + (" (asks the model)" if s.method == "model" else f" (at least {s.threshold:g} alike)")
+    ),
+    exits=lambda s: {**{r.port: r.port.replace("_", " ") for r in s.routes}, FALLBACK: "none fits"},
 )

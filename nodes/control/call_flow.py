@@ -43,6 +43,7 @@ NODE = NodeType(
     version=1,
     title="Run another flow",
     category="Flow",
+    icon="account_tree",
     description="Runs another flow, then continues here when it ends.",
     settings=CallFlowSettings,
     run=run,

@@ -29,6 +29,7 @@ NODE = NodeType(
     version=1,
     title="End",
     category="Flow",
+    icon="flag",
     description="Ends the conversation, optionally with a closing message.",
     settings=EndSettings,
     run=run,

@@ -27,6 +27,7 @@ NODE = NodeType(
     version=1,
     title="Jump",
     category="Flow",
+    icon="redo",
     description="Continues the conversation at another step of this flow.",
     settings=JumpSettings,
     run=run,

@@ -23,6 +23,7 @@ NODE = NodeType(
     version=1,
     title="Start",
     category="Flow",
+    icon="play_arrow",
     description="Where the conversation begins.",
     settings=StartSettings,
     run=run,

@@ -61,6 +61,7 @@ NODE = NodeType(
     version=1,
     title="Wait",
     category="Flow",
+    icon="schedule",
     description="Pauses the conversation for a while, then continues.",
     settings=WaitSettings,
     run=run,

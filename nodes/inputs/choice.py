@@ -84,10 +84,12 @@ NODE = NodeType(
     version=1,
     title="Ask to choose one",
     category="Inputs",
+    icon="radio_button_checked",
     description="Shows buttons; the answer can be pressed, typed, or given by its number. Saves the option's value.",
     settings=ChoiceSettings,
     run=run,
     outputs=_outputs,
     waits=True,
-    summary=lambda s: f"{s.prompt[:60]} [{', '.join(o.title for o in s.options[:4])}]",
+    summary=lambda s: s.prompt,
+    exits=lambda s: {port_of(o): o.title for o in s.options} if s.branch_per_option else {},
 )

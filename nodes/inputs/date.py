@@ -34,6 +34,15 @@ class DateSettings(AskSettings):
     )
     allowed: Literal["any", "future", "today_or_future", "past", "today_or_past"] = Field(
         "any",
+        json_schema_extra={
+            "labels": {
+                "any": "any date",
+                "future": "after today",
+                "today_or_future": "today or later",
+                "past": "before today",
+                "today_or_past": "today or earlier",
+            }
+        },
         title="Which dates are accepted",
         description="For example only future dates for a booking, or only past ones for a birthday.",
     )
@@ -105,6 +114,7 @@ NODE = NodeType(
     version=1,
     title="Ask for a date",
     category="Inputs",
+    icon="event",
     description="Asks for a date, understands the usual ways of writing one, and saves it as YYYY-MM-DD.",
     settings=DateSettings,
     run=run,

@@ -32,6 +32,7 @@ NODE = NodeType(
     version=1,
     title="Ask for an email",
     category="Inputs",
+    icon="alternate_email",
     description="Asks for an email address, checks its form, and saves it.",
     settings=EmailSettings,
     run=run,

@@ -46,6 +46,7 @@ NODE = NodeType(
     version=1,
     title="Ask for a file",
     category="Inputs",
+    icon="attach_file",
     description="Asks for an attachment (photo, voice note, video or file) and saves its link.",
     settings=FileSettings,
     run=run,

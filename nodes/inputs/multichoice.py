@@ -117,10 +117,11 @@ NODE = NodeType(
     version=1,
     title="Ask to choose several",
     category="Inputs",
+    icon="checklist",
     description="Shows buttons; the person presses several, then “Done” (or types “1, 3”). Saves a list of values.",
     settings=MultiChoiceSettings,
     run=run,
     outputs=ports_with_timeout(VALID, INVALID),
     waits=True,
-    summary=lambda s: f"{s.prompt[:60]} [{', '.join(o.title for o in s.options[:4])}]",
+    summary=lambda s: s.prompt,
 )

@@ -79,6 +79,7 @@ NODE = NodeType(
     version=1,
     title="Ask for a number",
     category="Inputs",
+    icon="pin",
     description="Asks for a number, checks it is within limits, and saves it.",
     settings=NumberSettings,
     run=run,

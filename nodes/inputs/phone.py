@@ -52,6 +52,7 @@ NODE = NodeType(
     version=1,
     title="Ask for a phone number",
     category="Inputs",
+    icon="call",
     description="Asks for a phone number, checks it, and saves it in international form (+14155550123).",
     settings=PhoneSettings,
     run=run,

@@ -48,6 +48,7 @@ NODE = NodeType(
     version=1,
     title="Ask for a rating",
     category="Inputs",
+    icon="star_half",
     description="Asks for a score on a scale, such as 1 to 5 or 0 to 10, and saves it as a number.",
     settings=RatingSettings,
     run=run,

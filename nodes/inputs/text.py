@@ -60,6 +60,7 @@ NODE = NodeType(
     version=1,
     title="Ask for text",
     category="Inputs",
+    icon="short_text",
     description="Asks a question answered in words, and saves the answer.",
     settings=TextSettings,
     run=run,

@@ -46,6 +46,7 @@ NODE = NodeType(
     version=1,
     title="Ask for a web address",
     category="Inputs",
+    icon="link",
     description="Asks for a link, checks it is a web address, and saves it (adding https:// when missing).",
     settings=UrlSettings,
     run=run,

@@ -62,6 +62,7 @@ NODE = NodeType(
     version=1,
     title="Ask yes or no",
     category="Inputs",
+    icon="thumbs_up_down",
     description="Asks a yes-or-no question, understands yes and no in several languages, and goes two ways.",
     settings=YesNoSettings,
     run=run,

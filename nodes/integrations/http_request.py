@@ -326,6 +326,7 @@ NODE = NodeType(
     version=1,
     title="HTTP request",
     category="Integrations",
+    icon="cloud_sync",
     description="Calls a web API and keeps parts of its answer in variables.",
     settings=HttpRequestSettings,
     run=run,

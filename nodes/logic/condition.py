@@ -57,6 +57,22 @@ SYMBOLS: Mapping[str, str] = {
     "is_empty": "is empty",
     "is_not_empty": "is not empty",
 }
+# how a rule reads on the canvas card: “score is at least 9”
+WORDS: Mapping[str, str] = {
+    "equals": "is",
+    "not_equals": "is not",
+    "greater_than": "is more than",
+    "greater_or_equal": "is at least",
+    "less_than": "is less than",
+    "less_or_equal": "is at most",
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "starts_with": "starts with",
+    "ends_with": "ends with",
+    "matches_regex": "matches the pattern",
+    "is_empty": "is empty",
+    "is_not_empty": "is filled in",
+}
 _SINGLE_PLACEHOLDER = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)+)\}\}\s*$", re.DOTALL)
 
 
@@ -66,6 +82,7 @@ class Rule(BaseModel):
     left: str = Field(max_length=1000, title="Value", description="What to check, such as {{ score }}.")
     op: Op = Field(
         "equals",
+        json_schema_extra={"labels": dict(WORDS)},
         title="Check",
         description="Numbers compare as numbers; text compares ignoring upper/lower case and spaces around it.",
     )
@@ -89,7 +106,10 @@ class Branch(BaseModel):
     )
     label: str = Field("", max_length=100, title="Label", description="Shown on the canvas.")
     match: Literal["all", "any"] = Field(
-        "all", title="Rules that must hold", description="“all”: every rule; “any”: at least one."
+        "all",
+        title="Rules that must hold",
+        description="Every rule, or at least one of them.",
+        json_schema_extra={"labels": {"all": "every rule", "any": "at least one rule"}},
     )
     rules: list[Rule] = Field(default_factory=list, max_length=50, title="Rules")
     expression: str = Field(
@@ -263,12 +283,22 @@ async def run(ctx: NodeContext, settings: ConditionSettings) -> Step:
     return Step.next(ELSE)
 
 
-def _describe_rule(rule: Rule) -> str:
+def _describe_rule(rule: Rule, words: Mapping[str, str] = SYMBOLS) -> str:
     m = _SINGLE_PLACEHOLDER.match(rule.left)
     left = m["expr"].strip() if m else rule.left
     if rule.op in UNARY:
-        return f"{left} {SYMBOLS[rule.op]}"
-    return f"{left} {SYMBOLS[rule.op]} {rule.right}"
+        return f"{left} {words[rule.op]}"
+    return f"{left} {words[rule.op]} {rule.right}"
+
+
+def describe_branch(branch: Branch) -> str:
+    """A branch in words, for its exit on the card: its label, else its rules (“score is at least 9”)."""
+    if branch.label.strip():
+        return branch.label.strip()
+    tests = [_describe_rule(r, WORDS) for r in branch.rules]
+    if branch.expression.strip():
+        tests.append(branch.expression.strip())
+    return (" and " if branch.match == "all" else " or ").join(tests) or "(no rules yet)"
 
 
 def summary(settings: ConditionSettings) -> str:
@@ -288,9 +318,11 @@ NODE = NodeType(
     version=1,
     title="Condition",
     category="Logic",
+    icon="call_split",
     description="Goes one way or another depending on variables; “else” when no branch holds.",
     settings=ConditionSettings,
     run=run,
     outputs=lambda s: [b.port for b in s.branches] + [ELSE],
     summary=summary,
+    exits=lambda s: {**{b.port: describe_branch(b) for b in s.branches}, ELSE: "otherwise"},
 )

@@ -84,9 +84,13 @@ NODE = NodeType(
     version=1,
     title="Random split",
     category="Logic",
+    icon="shuffle",
     description="Sends each person one of several ways at random, for A/B tests.",
     settings=RandomSplitSettings,
     run=run,
     outputs=lambda s: [v.port for v in s.variants],
     summary=_summary,
+    exits=lambda s: {
+        v.port: f"{v.port} · {100 * v.weight / (sum(x.weight for x in s.variants) or 1):.0f}%" for v in s.variants
+    },
 )

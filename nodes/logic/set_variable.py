@@ -94,9 +94,10 @@ NODE = NodeType(
     version=1,
     title="Set variable",
     category="Logic",
+    icon="edit_note",
     description="Computes values and keeps them in variables.",
     settings=SetVariableSettings,
     run=run,
     outputs=("out", "error"),
-    summary=lambda s: "; ".join(f"{a.variable} = {a.expression}" for a in s.assignments)[:120],
+    summary=lambda s: "; ".join(f"Sets {a.variable} to {a.expression}" for a in s.assignments),
 )

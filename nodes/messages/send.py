@@ -60,6 +60,7 @@ NODE = NodeType(
     version=1,
     title="Send message",
     category="Messages",
+    icon="chat_bubble",
     description="Sends a message, with optional buttons and an attachment, then continues.",
     settings=SendSettings,
     run=run,

@@ -33,13 +33,13 @@ def _join(page: Any, source: str, target: str, port: str = "out") -> None:
 def _select(page: Any, node_id: str) -> None:
     """Click a node and wait for its settings in the side panel."""
     page.click(_node(node_id))
-    page.get_by_text(node_id, exact=True).wait_for()
+    page.wait_for_selector(f'[data-settings-of="{node_id}"]')
 
 
 def test_build_chat_publish_and_reload_a_three_node_flow(server: str, page: Any, tmp_path: Path) -> None:
     page.goto(server)
     page.get_by_role("button", name="New flow").click()
-    page.get_by_label("Name").fill("Greeter")
+    page.get_by_label("Name", exact=True).fill("Greeter")
     page.get_by_role("button", name="OK").click()
     page.wait_for_url("**/flows/greeter")
     page.wait_for_selector(_node("start"))
@@ -148,14 +148,25 @@ def test_a_note_and_the_automatic_layout(server: str, page: Any, tmp_path: Path)
     page.wait_for_selector('.vue-flow__node[data-id="note:note-1"]')
     page.get_by_label("Note", exact=True).fill("Ask sales which fields they need")
     page.locator(".chatloom-note").get_by_text("Ask sales which fields they need").wait_for()
-    before = {n.id: n.ui for n in _draft(tmp_path, "lead-capture").nodes}
+    laid_out = {n.id: n.ui for n in _draft(tmp_path, "lead-capture").nodes}  # the template is tidy already
+    card = page.locator(f"{_node('hello')} .cl-title").bounding_box()
+    page.mouse.move(card["x"] + 10, card["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(card["x"] + 10, card["y"] + 160, steps=10)
+    page.mouse.up()
+    for _ in range(50):
+        before = {n.id: n.ui for n in _draft(tmp_path, "lead-capture").nodes}
+        if before != laid_out:
+            break
+        page.wait_for_timeout(100)
+    assert before["hello"]["y"] > laid_out["hello"]["y"]  # moved out of line by hand
     page.get_by_role("button", name="Arrange the flow from left to right").click()
     for _ in range(50):
         after = {n.id: n.ui for n in _draft(tmp_path, "lead-capture").nodes}
         if after != before:
             break
         page.wait_for_timeout(100)
-    assert after != before
+    assert after != before and after["hello"] == laid_out["hello"]
     x = page.locator(_node("hello")).bounding_box()["x"]
     assert page.locator(_node("start")).bounding_box()["x"] < x  # drawn where the layout put it
     assert _draft(tmp_path, "lead-capture").notes[0].text == "Ask sales which fields they need"

@@ -65,6 +65,29 @@ async def test_selecting_a_node_shows_its_settings_and_saves_them(user: User, bu
     assert builder.flows.draft("lead-capture").node("hello").settings["text"] == "Hello there"  # type: ignore[union-attr]
 
 
+async def test_each_exit_can_be_led_to_a_step_chosen_from_a_list(user: User, builder: Builder) -> None:
+    """Connecting without dragging (and so by keyboard): the settings list each exit with where it leads."""
+    builder.flows.save_draft(LEAD)
+    await user.open("/flows/lead-capture")
+    canvas = user.find(FlowCanvas)
+    canvas.trigger("drop", {"type": "message.send", "x": 100, "y": 300})
+    canvas.trigger("select", {"nodes": ["send-1"], "edges": []})
+    await user.should_see(marker="exit-out")
+    choices = user.find(marker="exit-out").elements.pop().options
+    assert "start" not in choices and "send-1" not in choices  # neither the start nor the step itself
+    email = choices["email"]
+    assert email.startswith("Ask for an email: Thanks, {{ name }}")  # by title and what it says, not by id
+    user.find(marker="exit-out").click()
+    user.find(email).click()
+    edges = [e for e in builder.flows.draft("lead-capture").edges if e.source == "send-1"]
+    assert [(e.source_port, e.target) for e in edges] == [("out", "email")]
+    assert any(e["source"] == "send-1" for e in user.find(FlowCanvas).elements.pop().props["edges"])  # drawn too
+
+    user.find(FlowCanvas).trigger("select", {"nodes": ["email"], "edges": []})
+    await user.should_see(marker="exit-invalid")  # a question's exits, each by its words
+    await user.should_see("Exit “not understood” leads to")
+
+
 @pytest.mark.parametrize(
     ("edge", "reason"),
     [

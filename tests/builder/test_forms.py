@@ -123,7 +123,7 @@ async def test_an_insertion_that_breaks_a_limit_is_shown_and_not_saved(user: Use
     assert not saved  # 45 characters: more than the 40 allowed
     assert "at most 40 characters" in user.find(kind=ui.label, marker="problems").elements.pop().text
     field = user.find(kind=ui.input, marker="field-yes_title").elements.pop()
-    assert field.value.endswith("{{ name }}") and "error" in field.props  # shown beside the field
+    assert field.value.endswith("{{ name }}") and field.props["error"] is True  # shown beside the field
 
 
 async def test_only_template_text_fields_get_the_menu_and_only_with_variables(user: User, builtins: Registry) -> None:
@@ -173,3 +173,46 @@ async def test_the_form_saves_a_typed_secret_and_never_shows_it(user: User) -> N
     assert saved[-1]["api_key"] == "sk-old"  # left empty: the old one is kept
     user.find(marker="field-api_key").type("sk-new")
     assert saved[-1]["api_key"] == "sk-new"
+
+
+async def test_a_wrong_variable_name_is_explained_beside_its_field_in_words(user: User, builtins: Registry) -> None:
+    saved: list[dict] = []
+    form_page(builtins.get("input.text"), {"prompt": "Name?", "save_as": "name"}, saved, variables=["name"])
+    await user.open("/form")
+    field = user.find(kind=ui.input, marker="field-save_as").elements.pop()
+    assert not isinstance(field, ui.textarea)  # a name is one line
+    user.find(marker="field-save_as").clear().type("first name")
+    assert field.props["error"] is True
+    message = field.props["error-message"]
+    assert "letters, digits and _" in message and "no spaces" in message
+    assert "pattern" not in message and "^" not in message  # no regular expression shown to a person
+    banner = user.find(kind=ui.label, marker="problems").elements.pop()
+    assert banner.visible and banner.text.startswith("Not saved yet")
+    user.find(marker="field-save_as").clear().type("first_name")
+    assert not field.props["error"] and not banner.visible and saved[-1]["save_as"] == "first_name"
+
+
+async def test_a_variable_can_be_chosen_from_the_flows_variables(user: User, builtins: Registry) -> None:
+    saved: list[dict] = []
+    form_page(builtins.get("input.text"), {"prompt": "Name?", "save_as": "x"}, saved, variables=["name", "city"])
+    await user.open("/form")
+    with user.scope(marker="pick-save_as"):
+        user.find(marker="variable-city").click()
+    assert saved[-1]["save_as"] == "city"
+
+
+async def test_a_problem_the_whole_step_has_is_shown_beside_the_field_it_names(user: User, builtins: Registry) -> None:
+    saved: list[dict] = []
+    heard: list[list[str]] = []
+
+    @ui.page("/form")
+    def page() -> None:
+        SettingsForm(builtins.get("message.send"), {"text": "Hi"}, saved.append, on_problems=heard.append)  # type: ignore[arg-type]
+
+    await user.open("/form")
+    user.find(marker="field-text").clear()  # an empty message with no attachment says nothing
+    field = user.find(kind=ui.input, marker="field-text").elements.pop()
+    assert field.props["error"] is True and field.props["error-message"].startswith("“Message” is empty")
+    assert heard[-1] and heard[-1][0].startswith("“Message” is empty")
+    user.find(marker="field-text").type("Hello again")
+    assert heard[-1] == [] and saved[-1]["text"] == "Hello again"

@@ -64,7 +64,7 @@ def _with_setting(value: bytes) -> bytes:
             "not a valid flow",
         ),
         (json.dumps({**GOOD, "surprise": 1}).encode(), "“surprise” is not part of a flow file"),
-        (json.dumps({**GOOD, "notes": [{"id": "n1", "text": 5}]}).encode(), "“notes” (0 → text): input should be"),
+        (json.dumps({**GOOD, "notes": [{"id": "n1", "text": 5}]}).encode(), "“notes” (0 → text) must be text."),
         (json.dumps({**GOOD, "notes": [{"id": "n1", "colour": "red"}]}).encode(), "(0 → colour) is not part of"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
         # as an attacker writes them: each used to end in another exception, or in a flow no store takes

@@ -15,20 +15,71 @@ function addStyle() {
     const style = document.createElement("style");
     style.id = "chatloom-canvas-style";
     style.textContent = `
-      .chatloom-node { min-width:160px; max-width:220px; background:white; border:1px solid #999;
-                       border-radius:6px; padding:6px 10px; font-size:12px }
-      .chatloom-node.has-error { border:2px solid #c10015 }
-      .chatloom-node.has-warning { border:2px solid #f2c037 }
-      .chatloom-node.running { box-shadow:0 0 0 4px #21ba45aa }
-      .vue-flow__node.selected .chatloom-node { outline:2px solid #1976d2; outline-offset:2px }
-      .chatloom-node .mark { float:right; font-weight:700 }
-      .chatloom-node.has-error .mark { color:#c10015 }
-      .chatloom-node.has-warning .mark { color:#a07800 }
-      .chatloom-note { width:200px; min-height:60px; background:#fff8b0; border:1px solid #e0d060;
-                       border-radius:4px; padding:8px; font-size:12px; white-space:pre-wrap; color:#444 }
-      .vue-flow__node.selected .chatloom-note { outline:2px solid #1976d2; outline-offset:2px }`;
+      .chatloom-node { width:240px; background:#fff; border:1px solid #dbe1ea; border-radius:12px;
+                       box-shadow:0 1px 3px rgba(15,23,42,.08); font-size:13px; color:#1e293b;
+                       font-family:Inter, "Segoe UI", Roboto, system-ui, sans-serif; line-height:1.35 }
+      .chatloom-node .cl-head { display:flex; align-items:center; gap:8px; padding:10px 12px 6px; position:relative }
+      .chatloom-node .cl-icon { width:26px; height:26px; border-radius:7px; display:flex; flex:none;
+                                align-items:center; justify-content:center; color:#fff; font-size:17px;
+                                background:var(--tone) }
+      .chatloom-node .cl-title { font-weight:600; font-size:13px; overflow:hidden; text-overflow:ellipsis; white-space:nowrap }
+      .chatloom-node .cl-badge { margin-left:auto; flex:none; width:20px; height:20px; border-radius:10px; color:#fff;
+                                 font-weight:700; font-size:12px; display:flex; align-items:center; justify-content:center }
+      .chatloom-node.has-error .cl-badge { background:#dc2626 }
+      .chatloom-node.has-warning .cl-badge { background:#d97706 }
+      .chatloom-node .cl-body { padding:0 12px 10px; display:flex; flex-direction:column; gap:6px }
+      .chatloom-node .cl-text { color:#334155; display:-webkit-box; -webkit-line-clamp:3; -webkit-box-orient:vertical;
+                                overflow:hidden; overflow-wrap:anywhere; white-space:pre-line }
+      .chatloom-node .cl-empty { color:#94a3b8; font-style:italic }
+      .chatloom-node .cl-var { display:inline-block; padding:0 6px; border-radius:6px; background:#eef2ff; color:#4338ca;
+                               font-size:12px; font-weight:500; line-height:18px; white-space:nowrap; max-width:180px;
+                               overflow:hidden; text-overflow:ellipsis; vertical-align:bottom }
+      .chatloom-node .cl-chips { display:flex; flex-wrap:wrap; gap:4px }
+      .chatloom-node .cl-chip { border:1px solid #cbd5e1; border-radius:999px; padding:1px 8px; font-size:12px;
+                                color:#334155; max-width:200px; overflow:hidden; text-overflow:ellipsis; white-space:nowrap }
+      .chatloom-node .cl-saves { font-size:12px; color:#64748b }
+      .chatloom-node .cl-exits { border-top:1px solid #eef1f5 }
+      .chatloom-node .cl-exit { position:relative; padding:5px 16px 5px 12px; text-align:right; font-size:12px; color:#475569 }
+      .chatloom-node .cl-exit-words { display:block; white-space:nowrap; overflow:hidden; text-overflow:ellipsis }
+      .chatloom-node .cl-exit + .cl-exit { border-top:1px solid #f3f5f8 }
+      .chatloom-node .vue-flow__handle { width:12px; height:12px; background:#fff; border:2px solid var(--tone) }
+      .chatloom-node .vue-flow__handle::before { content:""; position:absolute; inset:-7px; border-radius:50% }
+      .chatloom-node .vue-flow__handle.target { top:23px }
+      .chatloom-node .cl-exit .vue-flow__handle { right:-7px }
+      .chatloom-node .cl-head .vue-flow__handle.source { right:-7px }
+      .chatloom-node .vue-flow__handle:hover, .chatloom-node .vue-flow__handle.connecting { background:var(--tone) }
+      .chatloom-canvas.connecting .chatloom-node:hover { border-color:var(--tone); box-shadow:0 0 0 3px #bfdbfe }
+      .chatloom-node.running { box-shadow:0 0 0 4px #22c55e88 }
+      .vue-flow__node.selected .chatloom-node { border-color:#2563eb; box-shadow:0 0 0 2px #2563eb }
+      .chatloom-canvas.far .chatloom-node { border-width:2px; border-color:var(--tone); box-shadow:none }
+      .chatloom-canvas.far .chatloom-node .cl-body, .chatloom-canvas.far .chatloom-node .cl-exit { color:transparent }
+      .chatloom-canvas.far .chatloom-node .cl-body > * { visibility:hidden }
+      .chatloom-canvas.far .chatloom-node .cl-title { font-size:22px }
+      .chatloom-note { width:200px; min-height:60px; background:#fef9c3; border:1px solid #fde047;
+                       border-radius:8px; padding:10px; font-size:13px; white-space:pre-wrap; color:#44403c }
+      .vue-flow__node.selected .chatloom-note { outline:2px solid #2563eb; outline-offset:2px }`;
     document.head.appendChild(style);
   }
+}
+
+// Below this zoom cards are drawn as outlines with their titles: the text would be unreadable anyway,
+// and large flows stay fast to pan
+const FAR = 0.5;
+// A flow opens fitted when that keeps its text readable (at least READABLE), else at 100% with the
+// start step at the left of the view
+const READABLE = 0.75;
+
+// "Thanks, {{ name }}!" → [{t: "Thanks, "}, {v: "name"}, {t: "!"}]: variables are drawn as chips
+function pieces(text) {
+  const out = [];
+  let last = 0;
+  for (const m of text.matchAll(/\{\{\s*([\s\S]*?)\s*\}\}/g)) {
+    if (m.index > last) out.push({ t: text.slice(last, m.index) });
+    out.push({ v: m[1] || "…" });
+    last = m.index + m[0].length;
+  }
+  if (last < text.length) out.push({ t: text.slice(last) });
+  return out;
 }
 
 // Ctrl/Cmd + key → the command Python runs
@@ -44,41 +95,65 @@ export default {
   // them (fast to open, smooth to pan); "always" keeps drawing only what is in view (huge flows)
   props: { nodes: Array, edges: Array, visibleOnly: { type: String, default: "never" } },
   // declared, or events named like DOM events (drop, select) would also reach Python from the root <div>
-  emits: ["connect", "move", "remove", "select", "drop", "command"],
+  emits: ["connect", "move", "remove", "select", "drop", "command", "view"],
   setup() {
     performance.mark("chatloom:canvas-setup"); // the timeline the canvas benchmark reads
     addStyle();
     return { flow: useVueFlow(), Position };
   },
   data() {
-    return { marks: {}, running: null, mapShown: false, onlyVisible: this.visibleOnly !== "never" };
+    return {
+      marks: {},
+      problems: {},
+      running: null,
+      mapShown: false,
+      onlyVisible: this.visibleOnly !== "never",
+      far: false, // zoomed out below FAR: cards drawn as outlines with their titles
+      connecting: false,
+    };
   },
   template: `
-    <div class="chatloom-canvas" style="width:100%;height:100%" @dragover.prevent @drop.prevent="onDrop"
+    <div class="chatloom-canvas" :class="{ far, connecting }" style="width:100%;height:100%" @dragover.prevent @drop.prevent="onDrop"
          @pointermove="onPointer" @pointerleave="pointer = null" @pointerdown.capture="touch"
-         @wheel.capture.passive="touch" @keydown.capture="touch">
+         @wheel.capture.passive="touch" @keydown.capture="onKeyOnCanvas">
       <VueFlow :nodes="nodes" :edges="edges" :apply-default="false" connection-mode="strict"
                :delete-key-code="['Delete', 'Backspace']" :only-render-visible-elements="onlyVisible"
-               :auto-pan-on-connect="false" :auto-pan-on-node-drag="false"
+               :auto-pan-on-connect="false" :auto-pan-on-node-drag="false" :min-zoom="0.1" :max-zoom="2"
                @nodes-change="onNodesChange" @edges-change="onEdgesChange" @connect="onConnect"
-               @node-drag-stop="onNodeDragStop" @nodes-initialized="onNodesInitialized">
+               @node-drag-stop="onNodeDragStop" @nodes-initialized="onNodesInitialized"
+               @connect-start="onConnectStart" @connect-end="onConnectEnd">
         <template #node-card="{ id, data }">
-          <div class="chatloom-node" :data-node-id="id"
+          <div class="chatloom-node" :data-node-id="id" :style="{ '--tone': data.color }"
                :class="{ 'has-error': marks[id] === 'error', 'has-warning': marks[id] === 'warning', running: running === id }">
             <Handle v-for="p in data.inputs" :key="'in-' + p" :id="p" type="target" :position="Position.Left"
                     :data-port="p" />
-            <div style="font-weight:600"><span v-if="marks[id]" class="mark" :title="marks[id]">!</span>{{ data.title }}</div>
-            <div style="color:#555;overflow:hidden;text-overflow:ellipsis;white-space:nowrap">{{ data.summary }}</div>
-            <div v-for="p in data.outputs" :key="'out-' + p" style="position:relative;text-align:right;color:#777">
-              {{ p }}
-              <Handle :id="p" type="source" :position="Position.Right" :data-port="p" />
+            <div class="cl-head">
+              <span class="cl-icon material-icons" aria-hidden="true">{{ data.icon }}</span>
+              <span class="cl-title">{{ data.title }}</span>
+              <span v-if="marks[id]" class="cl-badge" :title="problems[id] || marks[id]"
+                    :aria-label="marks[id] === 'error' ? 'Has an error' : 'Has a warning'">!</span>
+              <Handle v-if="single(data)" :id="data.outputs[0]" type="source" :position="Position.Right"
+                      :data-port="data.outputs[0]" :title="'Drag to connect the next step'" />
+            </div>
+            <div class="cl-body" v-if="data.text || data.empty || data.chips.length || data.saves">
+              <div v-if="data.text" class="cl-text"><template v-for="(part, i) in pieces(data.text)" :key="i"><span
+                   v-if="part.v" class="cl-var">{{ part.v }}</span><template v-else>{{ part.t }}</template></template></div>
+              <div v-else-if="data.empty" class="cl-text cl-empty">{{ data.empty }}</div>
+              <div v-if="data.chips.length" class="cl-chips"><span v-for="c in data.chips" :key="c" class="cl-chip">{{ c }}</span></div>
+              <div v-if="data.saves" class="cl-saves">Saves to <span class="cl-var">{{ data.saves }}</span></div>
+            </div>
+            <div v-if="!single(data) && data.outputs.length" class="cl-exits">
+              <div v-for="p in data.outputs" :key="'out-' + p" class="cl-exit" :data-exit="p">
+                <span class="cl-exit-words" :title="data.labels[p] || p">{{ data.labels[p] || p }}</span>
+                <Handle :id="p" type="source" :position="Position.Right" :data-port="p" />
+              </div>
             </div>
           </div>
         </template>
         <template #node-note="{ id, data }">
           <div class="chatloom-note" :data-note-id="id">{{ data.text || "Empty note: select it to write" }}</div>
         </template>
-        <Background /><MiniMap v-if="mapShown" pannable zoomable /><Controls />
+        <Background /><MiniMap v-if="mapShown" pannable zoomable @click="onMapClick" /><Controls />
       </VueFlow>
     </div>`,
   mounted() {
@@ -115,7 +190,7 @@ export default {
       const settled = performance.now() + 2000; // after that the page's layout is done: no more refits
       const fit = (first) => {
         if (!first && (this.touched || (this.fitted && performance.now() > settled))) return;
-        this.flow.fitView({ padding: 0.15, maxZoom: 1 });
+        this.openingView();
         if (!this.fitted) performance.mark("chatloom:fitted");
         this.fitted = true;
       };
@@ -143,6 +218,49 @@ export default {
       this.observer.observe(this.$el);
       setTimeout(() => fit(), 250); // and once more after the page's own layout has settled
       this.flow.onMoveStart((e) => { if (e.event) this.touched = true; });
+      this.flow.onMove(() => this.lookFrom());
+      this.flow.onMoveEnd(() => this.reportView());
+      this.reportView();
+    },
+    openingView() {
+      // the whole flow when its text stays readable; else 100%, the start step at the left, centred
+      this.flow.fitView({ padding: 0.15, maxZoom: 1 });
+      if (this.flow.viewport.value.zoom >= READABLE) return this.lookFrom();
+      const start = this.flow.getNodes.value.find((n) => n.data && n.data.start) || this.flow.getNodes.value[0];
+      if (!start) return this.lookFrom();
+      const box = this.$el.getBoundingClientRect();
+      const h = (start.dimensions && start.dimensions.height) || 60;
+      this.flow.setViewport({ x: 48 - start.position.x, y: box.height / 2 - start.position.y - h / 2, zoom: 1 });
+      this.lookFrom();
+    },
+    lookFrom() {
+      const far = this.flow.viewport.value.zoom < FAR;
+      if (far !== this.far) this.far = far;
+    },
+    pieces,
+    single(data) {
+      // one plain exit: its handle sits on the title row, and needs no words
+      return data.outputs.length === 1 && data.outputs[0] === "out";
+    },
+    onConnectStart(e) {
+      this.connecting = true;
+      this.connected = false;
+      this.connectFrom = e && e.handleType === "source" ? { node: e.nodeId, port: e.handleId } : null;
+    },
+    onConnectEnd(e) {
+      // A connection dropped anywhere on a step joins it there, not only on its small input dot
+      this.connecting = false;
+      const from = this.connectFrom;
+      this.connectFrom = null;
+      if (this.connected || !from || !e) return;
+      const point = e.changedTouches ? e.changedTouches[0] : e;
+      const hit = document.elementFromPoint(point.clientX, point.clientY);
+      const card = hit && hit.closest(".chatloom-node[data-node-id]");
+      if (!card || !this.$el.contains(card)) return;
+      const target = this.flow.findNode(card.dataset.nodeId);
+      const port = target && target.data.inputs && target.data.inputs[0];
+      if (!port || target.id === from.node) return;
+      this.onConnect({ source: from.node, sourceHandle: from.port, target: target.id, targetHandle: port });
     },
     selection() {
       return {
@@ -177,6 +295,7 @@ export default {
       if (gone.length) this.$emit("remove", { nodes: [], edges: gone });
     },
     onConnect(c) {
+      this.connected = true;
       this.$emit("connect", {
         source: c.source,
         target: c.target,
@@ -194,8 +313,33 @@ export default {
       this.lastInput = performance.now();
       this.touched = true;
     },
+    onKeyOnCanvas(e) {
+      this.touch();
+      // Arrow keys move the selected steps (Vue Flow's own keyboard access; Shift moves further).
+      // Python hears the new places once the keys rest, as it would after a drag.
+      if (!e.key.startsWith("Arrow") || !e.target.closest || !e.target.closest(".vue-flow__node")) return;
+      clearTimeout(this.keyMoveTimer);
+      this.keyMoveTimer = setTimeout(() => {
+        const moved = this.flow.getSelectedNodes.value;
+        if (moved.length) this.onNodeDragStop({ nodes: moved });
+      }, 400);
+    },
     onPointer(e) {
       this.pointer = { x: e.clientX, y: e.clientY };
+    },
+    onMapClick(e) {
+      // a click on the minimap brings that place to the middle of the view
+      if (!e || !e.position) return;
+      this.touched = true;
+      this.flow.setCenter(e.position.x, e.position.y, { zoom: this.flow.viewport.value.zoom, duration: 200 });
+    },
+    reportView() {
+      // Python places steps added by double-click, keyboard or the note button in the middle of
+      // what the person sees: it hears where that is whenever the view stops moving
+      const box = this.$el.getBoundingClientRect();
+      if (!box.width) return;
+      const at = this.flow.screenToFlowCoordinate({ x: box.left + box.width / 2, y: box.top + box.height / 2 });
+      this.$emit("view", { x: Math.round(at.x), y: Math.round(at.y) });
     },
     onDrop(e) {
       const type = e.dataTransfer && e.dataTransfer.getData("application/x-chatloom-node");
@@ -231,11 +375,29 @@ export default {
       this.flow.setEdges(edges);
       this.reportSelection();
     },
-    setMarks(marks) {
+    setMarks(marks, problems) {
       this.marks = marks;
+      this.problems = problems || {};
     },
     highlight(id) {
       this.running = id;
+      if (id) this.follow(id);
+    },
+    follow(id) {
+      // the test chat moved to this step: bring it into view when it is out of it, at the same zoom,
+      // unless the person is working on the canvas right now
+      const node = this.flow.findNode(id);
+      if (!node || performance.now() - (this.lastInput || 0) < 1500) return;
+      const box = this.$el.getBoundingClientRect();
+      const { x, y, zoom } = this.flow.viewport.value;
+      const w = ((node.dimensions && node.dimensions.width) || 240) * zoom;
+      const h = ((node.dimensions && node.dimensions.height) || 80) * zoom;
+      const left = node.computedPosition.x * zoom + x;
+      const top = node.computedPosition.y * zoom + y;
+      if (left >= 0 && top >= 0 && left + w <= box.width && top + h <= box.height) return;
+      const cx = node.computedPosition.x + w / zoom / 2;
+      const cy = node.computedPosition.y + h / zoom / 2;
+      this.flow.setCenter(cx, cy, { zoom, duration: 300 });
     },
     selectNodes(ids) {
       const wanted = new Set(ids);
@@ -249,7 +411,7 @@ export default {
       this.flow.fitView({ nodes: [id], maxZoom: 1.2, padding: 0.5, duration: 250 });
     },
     fit() {
-      this.flow.fitView({ padding: 0.15, maxZoom: 1, duration: 250 });
+      this.flow.fitView({ padding: 0.15, maxZoom: 1, duration: 250 }).then(() => this.lookFrom());
     },
   },
 };
