@@ -7,12 +7,14 @@ shorter. Nothing a test conversation does reaches the real conversations.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from nicegui import ui
 
 from builder.access import visitor
+from builder.cards import card_data
 from builder.context import Builder
 from flows.db import make_engine
 from flows.links import is_safe_link
@@ -50,6 +52,22 @@ RECORD_JS = """
 """
 
 
+UNSET = "not set yet"
+
+
+def shown_value(value: Any) -> str:
+    """A variable's value as a person reads it: no Python (None, True, quotes, brackets)."""
+    if value is None:
+        return UNSET
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(shown_value(v) for v in value) or "(empty list)"
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)[:500]
+    return str(value)[:500] if str(value) else "(empty)"
+
+
 class ChatPanel:
     """A chat with the draft of `flow_id`; `on_node` is told which node is running (for highlighting)."""
 
@@ -66,6 +84,8 @@ class ChatPanel:
         self.cid = ""
         self.buttons: tuple[Button, ...] = ()
         self.recording = False
+        self.shown: tuple[Any, ...] = ()
+        self.value_labels: dict[str, ui.label] = {}
         with ui.column().classes("w-full gap-2").mark("chat") as self.root:
             with ui.row().classes("items-center"):
                 ui.label("Test chat").classes("text-lg font-medium")
@@ -85,7 +105,11 @@ class ChatPanel:
                     .mark("chat-mic")
                 )
             self.entry.on("keydown.enter", self._send_typed)
-            self.variables = ui.label().classes("text-xs text-gray-500 whitespace-pre-wrap").mark("variables")
+            self.state_line = ui.label().classes("text-xs text-gray-600").mark("chat-status")
+            self.again = ui.button("Start again", icon="restart_alt", on_click=self.restart).props("outline dense")
+            self.again.mark("chat-again").set_visibility(False)
+            ui.label("Variables").classes("text-xs font-semibold uppercase tracking-wide text-gray-500 mt-2")
+            self.variables = ui.column().classes("w-full gap-0 text-xs").mark("variables")
         self.voice_event = f"chatloom-voice-{self.root.id}"
         ui.on(self.voice_event, lambda e: self.say_voice(e.args or {}))
         ui.timer(0.2, self._poll)
@@ -166,6 +190,9 @@ class ChatPanel:
     async def _send_typed(self) -> None:
         text = (self.entry.value or "").strip()
         self.entry.value = ""
+        if text and self._ended():  # the flow would start over without a word: say so instead
+            ui.notify("This conversation has ended. Press “Start again” to talk to the bot from the beginning.")
+            return
         if text:
             pressed = next((b for b in self.buttons if b.title.casefold() == text.casefold()), None)
             await self.say(text, pressed.value if pressed else None)
@@ -217,16 +244,66 @@ class ChatPanel:
             ui.button("👍", on_click=lambda: rate(1)).props("flat dense size=sm").mark("thumbs-up")
             ui.button("👎", on_click=lambda: rate(-1)).props("flat dense size=sm").mark("thumbs-down")
 
+    def _ended(self) -> bool:
+        state = self.runtime.store.load(self.cid) if self.runtime and self.cid else None
+        return state is not None and state.status in ("ended", "failed")
+
     def _status(self) -> None:
         state = self.runtime.store.load(self.cid) if self.runtime and self.cid else None
         if state is None:
             return
+        where = self._step_words(state.node)
+        words = {
+            "waiting": f"Waiting for an answer at {where}",
+            "sleeping": f"Waiting for a timer at {where}",
+            "ended": "The conversation has ended.",
+            "failed": "The conversation stopped: a step failed.",
+        }.get(state.status, "Starting…")
         shown = {k: v for k, v in state.vars.items() if k != "user"}
-        self.variables.text = f"{state.status} at {state.node or '—'}\n" + "\n".join(
-            f"{k} = {v!r}" for k, v in shown.items()
-        )
+        key = (words, tuple((k, shown_value(v)) for k, v in shown.items()))
+        if key != self.shown:  # polled five times a second: redraw only what changed
+            self.shown = key
+            self.state_line.text = words
+            self.again.set_visibility(state.status in ("ended", "failed"))
+            self._show_variables(dict(key[1]))
         if self.on_node is not None:
             self.on_node(state.node)
+
+    def _show_variables(self, values: dict[str, str]) -> None:
+        """One row per variable; rows are kept and their values changed, so the list does not flicker."""
+        if list(values) != list(self.value_labels):
+            self.value_labels = {}
+            self.variables.clear()
+            with self.variables:
+                if not values:
+                    ui.label("None yet.").classes("text-gray-400")
+                for name in values:
+                    with ui.row().classes("w-full no-wrap gap-2 border-b py-0.5").mark(f"var-{name}"):
+                        ui.label(name).classes("w-28 shrink-0 font-medium text-gray-700 truncate")
+                        self.value_labels[name] = ui.label().classes("grow text-gray-600 break-all")
+        for name, value in values.items():
+            label = self.value_labels[name]
+            label.text = value
+            label.classes(
+                add="italic text-gray-400" if value == UNSET else "",
+                remove="" if value == UNSET else "italic text-gray-400",
+            )
+
+    def _step_words(self, node_id: str | None) -> str:
+        """A step as the tester knows it: “Ask for text: What's your name?”, not its id."""
+        flow = self.flow
+        if flow is None:
+            try:
+                flow = self.builder.flows.draft(self.flow_id)
+            except LookupError:
+                return "a step"
+        node = flow.node(node_id) if node_id else None
+        if node is None:
+            return "a step"
+        spec = self.builder.registry.get(node.type)
+        title = spec.title if spec else node.type
+        text = card_data(flow, node, self.builder.registry, [], [])["text"]
+        return f"“{title}: {text[:50]}”" if text else f"“{title}”"
 
     def _poll(self) -> None:
         """Messages sent later (waits, timeouts) arrive through the subscription; refresh the state line."""

@@ -15,6 +15,48 @@ from builder.pages.account import header
 from runtime.audit import Entry, as_csv
 
 SHOWN = 200
+# what each recorded action means, as the page says it (the CSV export keeps the codes, for programs)
+ACTIONS = {
+    "login": "signed in",
+    "login.failed": "failed to sign in",
+    "login.locked": "sign-in blocked after failures",
+    "login.sso": "signed in with single sign-on",
+    "login.sso_failed": "single sign-on failed",
+    "logout": "signed out",
+    "account.create": "created an account",
+    "account.create_owner": "created the owner account",
+    "account.disable": "disabled an account",
+    "account.password_change": "changed a password",
+    "account.reset_password": "reset a password",
+    "account.role": "changed a role",
+    "account.sign_out_everywhere": "signed out everywhere",
+    "token.create": "created an API token",
+    "token.revoke": "revoked an API token",
+    "workspace.create": "created a workspace",
+    "workspace.member_add": "added a workspace member",
+    "flow.publish": "published a flow",
+    "flow.delete": "deleted a flow",
+    "channel.deploy": "put a flow on a channel",
+    "channel.pause": "paused or resumed a channel",
+    "channel.switch": "moved a channel to another version",
+    "secret.set": "set a secret",
+    "secret.remove": "removed a secret",
+    "model.save": "saved an AI model",
+    "model.remove": "removed an AI model",
+    "outbound.allow": "allowed a private address",
+    "outbound.disallow": "removed an allowed private address",
+    "conversations.export": "exported conversations",
+    "privacy.export": "exported a person's data",
+    "privacy.erase": "erased a person's data",
+    "retention.set": "set how long data is kept",
+    "retention.sweep": "deleted data past its retention",
+    "audit.export": "exported the audit log",
+}
+
+
+def action_words(code: str) -> str:
+    """A recorded action in words; an action this list does not know is shown as recorded."""
+    return ACTIONS.get(code, code)
 
 
 def register(builder: Builder) -> None:
@@ -33,7 +75,11 @@ class AuditPage:
         header("Audit log", who)
         with ui.row().classes("items-end gap-2"):
             self.actor = ui.input("Who (email)").classes("w-64").mark("actor")
-            self.action = ui.input("What (e.g. login, token, flow.publish)").classes("w-64").mark("action")
+            self.action = (
+                ui.select({"": "anything", **ACTIONS}, value="", label="What", with_input=True)
+                .classes("w-72")
+                .mark("action")
+            )
             ui.button("Filter", icon="filter_list", on_click=self.refresh).mark("filter")
             ui.button("Export as CSV", icon="download", on_click=self._export).props("outline").mark("export")
         names = {"at": "When", "actor": "Who", "action": "What", "target": "On", "detail": "Detail", "address": "From"}
@@ -54,7 +100,7 @@ class AuditPage:
                 "id": e.id,
                 "at": datetime.fromtimestamp(e.at).strftime("%Y-%m-%d %H:%M:%S"),
                 "actor": e.actor,
-                "action": e.action,
+                "action": action_words(e.action),
                 "target": e.target,
                 "detail": ", ".join(f"{k}: {v}" for k, v in e.detail.items()),
                 "address": e.address,

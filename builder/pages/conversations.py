@@ -18,11 +18,23 @@ from nicegui import events, ui
 from builder.access import Visitor, enter
 from builder.context import Builder
 from builder.pages.account import header
+from runtime.channels.kinds import KINDS
 from runtime.store import ConversationSummary
 from runtime.workspaces import DEFAULT
 
 SHOWN = 100
 EXPORTED = 5_000
+ROW = "w-full no-wrap items-center gap-3 px-2 py-1.5"
+COLUMNS = (("Last active", "w-40 shrink-0"), ("Flow", "w-40 shrink-0"), ("Channel", "w-28 shrink-0"),
+           ("Person", "grow min-w-0"), ("Status", "w-40 shrink-0"))  # fmt: skip
+STATUS_WORDS = {
+    "new": "starting",
+    "waiting": "waiting for an answer",
+    "sleeping": "waiting on a timer",
+    "ended": "ended",
+    "failed": "stopped by an error",
+}
+CHANNEL_WORDS = {"api": "HTTP API", "test": "test chat"}
 
 
 def register(builder: Builder) -> None:
@@ -55,9 +67,13 @@ class ConversationsPage:
             self.status.mark("status")
             if who.can("conversations.export"):
                 ui.button("Export (JSON)", icon="download", on_click=self._export).props("outline").mark("export")
-        with ui.row().classes("w-full no-wrap gap-4"):
-            self.list = ui.column().classes("w-1/2 gap-1").mark("conversations")
-            self.transcript = ui.column().classes("w-1/2 gap-1 border-l pl-4").mark("transcript")
+        with ui.row().classes("w-full no-wrap gap-4 items-start"):
+            self.list = ui.column().classes("w-3/5 gap-0").mark("conversations")
+            with ui.column().classes("w-2/5 gap-2 border-l pl-4"):
+                ui.label("Transcript").classes("text-sm font-semibold text-gray-600")
+                self.transcript = ui.column().classes("w-full gap-2").mark("transcript")
+                with self.transcript:
+                    ui.label("Choose a conversation to read it.").classes("text-sm text-gray-500")
         self.refresh()
 
     def _found(self, limit: int) -> list[ConversationSummary]:
@@ -71,15 +87,33 @@ class ConversationsPage:
         self.list.clear()
         with self.list:
             if not found:
-                ui.label("No conversations yet.").mark("none")
+                ui.label("No conversations yet: they appear here once people talk to a published flow.").classes(
+                    "text-gray-500 py-6"
+                ).mark("none")
+                return
+            with ui.row().classes(f"{ROW} text-xs font-semibold uppercase tracking-wide text-gray-500 border-b"):
+                for title, width in COLUMNS:
+                    ui.label(title).classes(width)
             for c in found:
-                when = datetime.fromtimestamp(c.updated_at).strftime("%Y-%m-%d %H:%M")
-                line = (
-                    f"{when} · {self.flows.get(c.flow_id, c.flow_id)} · {c.channel} · {c.user_id or '—'} · {c.status}"
+                when = datetime.fromtimestamp(c.updated_at).strftime("%d %b %Y, %H:%M").lstrip("0")
+                kind = KINDS.get(c.channel)
+                cells = (
+                    when,
+                    self.flows.get(c.flow_id, c.flow_id),
+                    kind.title if kind else CHANNEL_WORDS.get(c.channel, c.channel),
+                    c.user_id or "—",
+                    STATUS_WORDS.get(c.status, c.status),
                 )
-                ui.label(line).classes("cursor-pointer hover:underline text-sm").on(
-                    "click", lambda _, i=c.id: self._show(i)
-                ).mark(f"conversation-{c.id}")
+                with (
+                    ui.row()
+                    .classes(f"{ROW} border-b cursor-pointer hover:bg-gray-50 text-sm")
+                    .on("click", lambda _, i=c.id: self._show(i))
+                    .props(f'tabindex="0" role="button" aria-label="Read the conversation of {cells[0]}"')
+                    .mark(f"conversation-{c.id}") as row
+                ):
+                    for text, (_title, width) in zip(cells, COLUMNS, strict=True):
+                        ui.label(text).classes(f"{width} truncate")
+                row.on("keydown.enter", lambda _, i=c.id: self._show(i))
 
     def _show(self, conversation_id: str) -> None:
         if not self.who.may("conversations.read"):
@@ -88,8 +122,13 @@ class ConversationsPage:
         with self.transcript:
             for line in self.builder.runtime.store.messages(conversation_id, limit=500):
                 said = line.payload.get("text") or line.payload.get("choice") or ""
-                mine = line.direction == "in"
-                ui.label(f"{'👤' if mine else '🤖'} {said}").classes("text-sm" + (" font-medium" if mine else ""))
+                person = line.direction == "in"
+                when = datetime.fromtimestamp(line.created_at).strftime("%H:%M:%S")
+                side = "self-end items-end" if person else "self-start items-start"
+                with ui.column().classes(f"{side} gap-0 max-w-[85%]").mark("person" if person else "bot"):
+                    bubble = "bg-blue-100 text-blue-950" if person else "bg-gray-100 text-gray-900"
+                    ui.label(said or "(no text)").classes(f"{bubble} rounded-2xl px-3 py-1 text-sm whitespace-pre-wrap")
+                    ui.label(f"{'Person' if person else 'Bot'} · {when}").classes("text-[11px] text-gray-400 px-2")
 
     def _export(self) -> None:
         if not self.who.may("conversations.export"):

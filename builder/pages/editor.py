@@ -62,7 +62,7 @@ SHOWN_PROBLEMS = 50  # the problems list names this many, then counts the rest
 
 def register(builder: Builder) -> None:
     @ui.page("/flows/{flow_id}")
-    def editor(flow_id: str, request: Request) -> Response | None:
+    def editor(flow_id: str, request: Request, focus: str = "") -> Response | None:
         who = enter(builder, request)
         if isinstance(who, Response):
             return who
@@ -72,7 +72,9 @@ def register(builder: Builder) -> None:
             ui.label(f"There is no flow “{flow_id}”.")
             ui.link("Back to the flows", "/")
             return None
-        Editor(builder, flow, who)
+        opened = Editor(builder, flow, who)
+        if focus and flow.node(focus) is not None:  # from a link that names a step (a publish refusal)
+            ui.timer(0.3, lambda: opened.focus(focus), once=True)
         return None
 
 

@@ -7,6 +7,7 @@ p50/p95 latency, error rate and the users' thumbs up/down (last 30 days).
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -205,15 +206,40 @@ class ModelsPage:
         ui.notify(f"Removed “{name}”.")
         self.refresh()
 
-    async def _try(self, name: str) -> None:
+    def _try(self, name: str) -> None:
+        """A dialog to ask the model something and read its answer there, with how long it took."""
         if not self.who.may("flows.edit"):
             return
-        ui.notify(f"Asking {name}…")
-        request = ChatRequest(messages=[{"role": "user", "content": "Say hello in five words."}], models=(name,))
-        try:
-            answer = await self.ai.models.chat(request)
-        except ModelError as exc:
-            ui.notify(str(exc), type="negative", multi_line=True)
-        else:
-            ui.notify(f"{name}: {answer.text}", type="positive", multi_line=True)
-        self.refresh()
+        # made in the page's layout, not in the model list: the list is redrawn, and the dialog must stay
+        with ui.context.client.layout, ui.dialog(value=True) as dialog, ui.card().classes("w-[36rem] max-w-full gap-3"):
+            ui.label(f"Try “{name}”").classes("text-lg font-medium")
+            question = ui.textarea("Ask", value="Say hello in five words.").props("outlined autogrow").classes("w-full")
+            answer = ui.column().classes("w-full gap-1").mark("try-answer")
+
+            async def ask() -> None:
+                if not self.who.may("flows.edit") or not str(question.value or "").strip():
+                    return
+                answer.clear()
+                with answer, ui.row().classes("items-center gap-2 text-gray-600"):
+                    ui.spinner(size="sm")
+                    ui.label(f"Asking {name}… a model on this server can take several seconds.")
+                started = time.monotonic()
+                request = ChatRequest(messages=[{"role": "user", "content": str(question.value)}], models=(name,))
+                try:
+                    reply = await self.ai.models.chat(request)
+                except ModelError as exc:
+                    answer.clear()
+                    with answer:
+                        ui.label(str(exc)).classes("text-negative whitespace-pre-wrap")
+                else:
+                    answer.clear()
+                    with answer:
+                        ui.label(reply.text).classes("rounded-lg bg-gray-100 px-3 py-2 whitespace-pre-wrap")
+                        ui.label(f"Answered in {time.monotonic() - started:.1f} s").classes("text-xs text-gray-500")
+                self._figures()  # the call counts now; the model list (which holds this dialog's button) stays
+                self._recent()
+
+            with ui.row().classes("w-full justify-end gap-2"):
+                ui.button("Close", on_click=dialog.close).props("flat")
+                ui.button("Ask", icon="send", on_click=ask).mark("try-ask")
+        ui.timer(0.05, ask, once=True)  # the first question at once

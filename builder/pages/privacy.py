@@ -24,26 +24,28 @@ from runtime.workspaces import DEFAULT
 
 CHANNELS = ["any channel", "api", "telegram", "slack", "whatsapp", "messenger", "instagram", "web"]
 
-STORED = [  # (what, where, how long) for the data protection officer
-    ("End users' conversations: where each stands in its flow and the variables it collected "
-     "(names, emails, phone numbers the flow asked for)", "the database: table conversations", "until erased"),
-    ("Transcripts: everything said both ways (masked, if set below)", "the database: table turns", "until erased"),
-    ("When masking is on: what was said and sent, unmasked, for delivery and repeated requests only",
-     "the database: table turns_as_said", "a day, or until erased"),
-    ("Channel events as received, and messages waiting to be sent", "the database: channel_inbox, channel_outbox",
-     "until erased; a message until it is sent"),
-    ("Where each end user is reached on a channel (chat ids)", "the database: channel_chats", "until erased"),
-    ("Long-term memories and profiles the flows keep", "chromadb in data/memory/ (or your chromadb server), "
-     "and the memory_items table", "until forgotten by a flow or erased"),
-    ("Knowledge-base documents you upload", "chromadb, per bot", "until removed"),
-    ("Voice replies made for end users", "files in data/media/", "until erased"),
-    ("AI model calls: model, tokens, cost, time, outcome (not the text)", "the database: ai_calls", "kept; the link "
-     "to a conversation is removed when it is erased"),
-    ("Accounts of the people who build bots, hashed passwords (argon2id), sessions and API tokens (hashed)",
-     "the database: users, sessions, api_tokens", "until removed"),
-    ("The audit log: who did what and from which address", "the database: audit_log (append-only)", "kept"),
-    ("Channel tokens, app secrets and model API keys", "the database, encrypted with the key in "
-     "data/secret.key or CHATLOOM_SECRET_KEY", "until replaced"),
+DB = "Chatloom's database"
+STORED = [  # (what, where, how long, where exactly: for the data protection officer)
+    ("End users' conversations: where each stands in its flow and the answers it collected "
+     "(names, emails, phone numbers the flow asked for)", DB, "until erased", "table conversations"),
+    ("Transcripts: everything said both ways (masked, if set below)", DB, "until erased", "table turns"),
+    ("When masking is on: what was said and sent, unmasked, used only to deliver it", DB,
+     "a day, or until erased", "table turns_as_said"),
+    ("Messages from the messenger apps as they arrived, and replies waiting to be sent", DB,
+     "until erased; a reply until it is sent", "tables channel_inbox, channel_outbox"),
+    ("How each end user is reached on a messenger app", DB, "until erased", "table channel_chats"),
+    ("What the bots remember about people over time", "the memory store on this server", "until forgotten "
+     "by a flow or erased", "chromadb in data/memory/ (or your chromadb server), table memory_items"),
+    ("Documents you upload for a bot to answer from", "the memory store on this server", "until removed",
+     "chromadb, a collection per bot"),
+    ("Voice replies made for end users", "files on this server", "until erased", "data/media/"),
+    ("AI model use: which model, how much, what it cost (not the words)", DB,
+     "kept; the link to a conversation goes when it is erased", "table ai_calls"),
+    ("Accounts of the people who build bots: passwords (never stored as written), sessions, API tokens",
+     DB, "until removed", "tables users, sessions, api_tokens; passwords hashed with argon2id"),
+    ("The audit log: who did what and from which address", DB, "kept", "table audit_log, append-only"),
+    ("Messenger app tokens, app secrets and AI model keys", DB + ", encrypted", "until replaced",
+     "encrypted (Fernet) with the key in data/secret.key or CHATLOOM_SECRET_KEY"),
 ]  # fmt: skip
 
 
@@ -97,12 +99,14 @@ class PrivacyPage:
                 ui.button("Save", on_click=self._keep).mark("save-retention")
         with ui.card().classes("w-full max-w-4xl"):
             ui.label("What Chatloom stores, and where").classes("text-lg font-medium")
-            columns = [
-                {"name": k, "label": k.capitalize(), "field": k, "align": "left"} for k in ("what", "where", "kept")
-            ]
-            rows = [{"what": a, "where": b, "kept": c} for a, b, c in STORED]
+            names = {"what": "What", "where": "Where", "kept": "How long"}
+            columns = [{"name": k, "label": label, "field": k, "align": "left"} for k, label in names.items()]
+            rows = [{"what": a, "where": b, "kept": c} for a, b, c, _ in STORED]
             table = ui.table(columns=columns, rows=rows, row_key="what").classes("w-full").props("wrap-cells flat")
             table.mark("stored")
+            with ui.expansion("Where exactly (for your data protection officer)").classes("w-full text-sm"):
+                for what, _, _, exact in STORED:
+                    ui.label(f"{what}: {exact}.").classes("text-xs text-gray-600")
             ui.label(
                 "Nothing leaves the server unless a flow sends it: an AI step to a hosted model, an HTTP step, "
                 "a channel's platform. The built-in AI model, embeddings and speech run on this server."

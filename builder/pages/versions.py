@@ -12,6 +12,7 @@ from builder.pages.flow_list import download_flow
 from flows.diff import diff
 from flows.problems import FlowInvalid
 from flows.store import FlowNotFound
+from runtime.channels.kinds import KINDS
 
 
 def register(builder: Builder) -> None:
@@ -35,8 +36,9 @@ class History:
 
     def __init__(self, builder: Builder, flow_id: str, who: Visitor) -> None:
         self.builder, self.flow_id, self.who = builder, flow_id, who
-        with ui.row().classes("w-full items-center"):
+        with ui.row().classes("w-full items-center gap-4"):
             ui.link("← Flows", "/")
+            ui.link("← Back to the editor", f"/flows/{flow_id}").mark("editor")
             self.title = ui.label().classes("text-2xl font-medium")
             ui.space()
             account_menu(who)
@@ -45,6 +47,7 @@ class History:
                 self.note = ui.input("Note for this version (optional)").classes("w-96").mark("note")
                 ui.button("Publish", icon="publish", on_click=self._publish).mark("publish")
         self.problems = ui.column().classes("gap-0").mark("problems")
+        self.live = ui.column().classes("gap-1").mark("live")
         self.list = ui.column().classes("w-full gap-1")
         self.refresh()
 
@@ -81,19 +84,47 @@ class History:
         if not self.who.may("flows.publish"):
             return
         self.problems.clear()
+        self.live.clear()
         try:
             version = self.builder.flows.publish(self.flow_id, self.builder.registry, note=self.note.value or "")
         except FlowInvalid as exc:
             with self.problems:
-                ui.label("Not published: fix these first.").classes("text-negative")
+                ui.label("Not published: fix these first (each opens its step in the editor).").classes("text-negative")
                 for problem in exc.problems:
-                    if problem.severity == "error":
+                    if problem.severity != "error":
+                        continue
+                    if problem.node_id:
+                        ui.link(f"• {problem.message}", f"/flows/{self.flow_id}?focus={problem.node_id}").classes(
+                            "text-negative text-sm"
+                        ).mark(f"fix-{problem.node_id}")
+                    else:
                         ui.label(f"• {problem.message}").classes("text-negative text-sm")
             return
         self.who.record("flow.publish", self.flow_id, {"version": version})
         self.note.value = ""
         ui.notify(f"Published version {version}.", type="positive")
+        self._where_it_answers(version)
         self.refresh()
+
+    def _where_it_answers(self, version: int) -> None:
+        """After publishing: where version `version` now answers, and how to reach more people."""
+        channels = self.builder.channels
+        deployed = [d for d in channels.store.deployments() if d.flow_id == self.flow_id] if channels else []
+        with self.live, ui.card().classes("w-full max-w-3xl bg-green-50 shadow-none border"):
+            ui.label(f"Version {version} is live.").classes("text-lg font-medium text-green-900")
+            ui.label(
+                f"Programs reach it over the HTTP API: POST /api/flows/{self.flow_id}/conversations "
+                "(with an API token from the Account page)."
+            ).classes("text-sm")
+            for d in deployed:
+                kind = KINDS.get(d.channel)
+                title = kind.title if kind else d.channel
+                note = "" if d.version == version else f" (still on version {d.version}: deploy again to move it)"
+                ui.label(f"{title}: “{d.account}”{note}").classes("text-sm").mark(f"live-{d.channel}")
+            if not deployed:
+                with ui.row().classes("items-center gap-1 text-sm"):
+                    ui.label("It is on no channel yet.")
+                    ui.link("Put it on Telegram, WhatsApp, Slack or your website", "/deployments").mark("go-deploy")
 
     def _export(self, version: int) -> None:
         """Download a published version as `<flow id>-version-<n>.json`."""

@@ -33,20 +33,36 @@
       .chatloom-widget .cl-buttons button { border: 1px solid #1976d2; color: #1976d2; background: #fff; border-radius: 14px; padding: 3px 10px; cursor: pointer; }
       .chatloom-widget .cl-rate { align-self: flex-start; font-size: 11px; color: #888; margin-top: -4px; }
       .chatloom-widget .cl-rate button { border: none; background: none; cursor: pointer; padding: 0 3px; }
-      .chatloom-widget form { display: flex; border-top: 1px solid #ddd; }
-      .chatloom-widget input { flex: 1; border: none; padding: 10px; font: inherit; outline: none; }
+      .chatloom-widget .cl-head { display: flex; align-items: center; gap: 8px; padding: 10px 12px; background: #1976d2; color: #fff; }
+      .chatloom-widget .cl-title { flex: 1; font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+      .chatloom-widget .cl-close { border: none; background: none; color: #fff; font-size: 22px; line-height: 1; cursor: pointer;
+        width: 32px; height: 32px; border-radius: 50%; }
+      .chatloom-widget .cl-close:hover, .chatloom-widget .cl-close:focus-visible { background: #ffffff33; }
+      .chatloom-widget form { display: flex; align-items: center; gap: 6px; border-top: 1px solid #ddd; padding: 6px 8px; }
+      .chatloom-widget input { flex: 1; border: 1px solid #ddd; border-radius: 18px; padding: 8px 12px; font: inherit; outline: none; }
+      .chatloom-widget input:focus { border-color: #1976d2; }
+      .chatloom-widget .cl-send { width: 36px; height: 36px; flex: none; border: none; border-radius: 50%; background: #1976d2;
+        color: #fff; cursor: pointer; display: flex; align-items: center; justify-content: center; }
+      .chatloom-widget .cl-send:hover { background: #115293; }
+      .chatloom-widget .cl-bubble svg, .chatloom-widget .cl-send svg { width: 20px; height: 20px; fill: currentColor; }
+      .chatloom-widget .cl-bubble { display: flex; align-items: center; justify-content: center; }
+      .chatloom-widget .cl-bubble svg { width: 28px; height: 28px; }
       .chatloom-widget .cl-status { font-size: 11px; color: #888; padding: 0 10px; min-height: 14px; }
       .chatloom-widget img { max-width: 100%; border-radius: 6px; }
     </style>
     <div class="cl-panel" role="dialog" aria-label="Chat">
+      <div class="cl-head"><span class="cl-title"></span><button type="button" class="cl-close" aria-label="Close the chat">×</button></div>
       <div class="cl-log" aria-live="polite"></div>
       <div class="cl-status"></div>
-      <form><input placeholder="Type a message" maxlength="4096" aria-label="Message"><button type="submit" aria-label="Send">➤</button></form>
+      <form><input placeholder="Type a message" maxlength="4096" aria-label="Message"><button type="submit" class="cl-send" aria-label="Send"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3.4 20.4 21 12 3.4 3.6 3.4 10.1 15 12 3.4 13.9z"/></svg></button></form>
     </div>
-    <button class="cl-bubble" aria-label="Open the chat">💬</button>`;
+    <button class="cl-bubble" aria-label="Open the chat"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg></button>`;
   document.body.appendChild(root);
   const log = root.querySelector(".cl-log"), status = root.querySelector(".cl-status");
   const input = root.querySelector("input");
+  // the bot's name on the Channels page, as its title ("acme-support" → "Acme support")
+  const title = account.replace(/[-_]+/g, " ").trim();
+  root.querySelector(".cl-title").textContent = title.charAt(0).toUpperCase() + title.slice(1);
 
   function save() {
     localStorage.setItem(key("pending"), JSON.stringify(pending));
@@ -146,6 +162,11 @@
     root.classList.toggle("cl-open");
     if (!opened) { opened = true; connect(); }
     if (root.classList.contains("cl-open")) input.focus();
+  };
+  root.querySelector(".cl-close").onclick = () => {
+    root.classList.remove("cl-open");
+    localStorage.setItem(key("open"), "0");
+    root.querySelector(".cl-bubble").focus();
   };
   if (localStorage.getItem(key("open")) === "1") root.querySelector(".cl-bubble").click();
   root.querySelector(".cl-bubble").addEventListener("click", () =>

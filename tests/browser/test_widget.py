@@ -30,3 +30,10 @@ def test_open_the_bubble_press_a_button_reload_and_find_the_history(server: str,
     page.locator(".chatloom-widget input").fill("That's all")
     page.locator(".chatloom-widget input").press("Enter")
     page.locator(".cl-in", has_text="That's all").wait_for()
+    page.get_by_role("button", name="Send").wait_for()  # a real send button, named for screen readers
+    assert page.locator(".cl-title").inner_text() == "Site"  # the bot's name heads the chat
+    page.get_by_role("button", name="Close the chat").click()
+    page.locator(".cl-panel").wait_for(state="hidden")
+    page.reload()
+    page.get_by_role("button", name="Open the chat").wait_for()
+    assert not page.locator(".cl-panel").is_visible()  # closed stays closed

@@ -30,7 +30,12 @@ async def test_chat_with_a_draft_by_buttons_and_typing(user: User, builder: Buil
     await user.should_see("Plans start at $9 a month")
     user.find(marker="chat-input").type("That's all").trigger("keydown.enter")
     await user.should_see("Glad I could help. Have a nice day!")
-    await user.should_see("ended at —")
+    await user.should_see("The conversation has ended.")
+    await user.should_see(marker="chat-again")
+    user.find(marker="chat-input").type("Hello again").trigger("keydown.enter")
+    await user.should_see("Press “Start again”")  # typing after the end does not silently start over
+    user.find(marker="chat-again").click()
+    await user.should_see("Waiting for an answer at “Ask to choose one")  # the step in words, not its id
     assert builder.flows.versions("faq-menu") == []  # a draft, never published
 
 
@@ -45,8 +50,11 @@ async def test_waits_are_shortened_and_variables_are_shown(user: User, builder: 
     chat_page(builder, "lead-capture", [])
     await user.open("/chat")
     await user.should_see("What's your name?", retries=60)  # 30 s, a hundred times shorter
+    with user.scope(marker="var-email"):
+        await user.should_see("not set yet")  # not Python's None
     user.find(marker="chat-input").type("Ann").trigger("keydown.enter")
-    await user.should_see("name = 'Ann'")
+    with user.scope(marker="var-name"):
+        await user.should_see("Ann")  # without Python's quotes
 
 
 async def test_a_draft_that_cannot_run_says_why(user: User, builder: Builder) -> None:
@@ -55,3 +63,13 @@ async def test_a_draft_that_cannot_run_says_why(user: User, builder: Builder) ->
     chat_page(builder, "quiz", [])
     await user.open("/chat")
     await user.should_see("This draft cannot run yet")
+
+
+def test_values_are_shown_without_python() -> None:
+    from builder.chat_panel import UNSET, shown_value
+
+    assert shown_value(None) == UNSET
+    assert (shown_value(True), shown_value(False)) == ("yes", "no")
+    assert shown_value(["a", 2, None]) == f"a, 2, {UNSET}"
+    assert shown_value({"a": "é"}) == '{"a": "é"}'
+    assert shown_value("") == "(empty)" and shown_value(9.5) == "9.5"

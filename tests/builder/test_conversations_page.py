@@ -20,7 +20,9 @@ async def test_read_a_transcript_and_export(user: User, builder: Builder) -> Non
     sign_in(user.http_client, builder.access, "analyst")
     await user.open("/conversations")
     user.find(marker=f"conversation-{cid}").click()
-    await user.should_see("👤 Ada Lovelace")
+    with user.scope(marker="person"):
+        await user.should_see("Ada Lovelace")
+    await user.should_see("Person · ")  # each line says who and when
     user.find(marker="export").click()
     exported = json.loads((await user.download.next()).content)
     assert exported[0]["id"] == cid and any(line.get("text") == "Ada Lovelace" for line in exported[0]["transcript"])
@@ -40,7 +42,8 @@ async def test_with_masking_the_page_and_the_export_show_the_masked_transcript(u
     sign_in(user.http_client, builder.access, "analyst")
     await user.open("/conversations")
     user.find(marker=f"conversation-{cid}").click()
-    await user.should_see("👤 Ada, [email]")
+    with user.scope(marker="person"):
+        await user.should_see("Ada, [email]")
     user.find(marker="export").click()
     exported = (await user.download.next()).content.decode()
     assert "[email]" in exported and "ada@example.com" not in exported

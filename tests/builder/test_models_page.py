@@ -40,7 +40,10 @@ async def test_add_a_model_choose_it_and_see_how_it_did(user: User, builder: Bui
         await user.should_see(marker="default-fast")
         assert ai.store.default().name == "fast"
         user.find(marker="try-fast").click()
-        await user.should_see("fast: Hello there, nice to meet!", retries=300)  # litellm's first import: seconds
+        await user.should_see(marker="try-answer")
+        with user.scope(marker="try-answer"):  # in a dialog beside the question, not a passing toast
+            await user.should_see("Hello there, nice to meet!", retries=300)  # litellm's first import: seconds
+            await user.should_see("Answered in")
     await user.should_see(marker="figures-table")
     [figures] = ai.calls.figures()
     assert figures.model == "fast" and figures.calls == 1 and figures.cost > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from nicegui import ui
 from nicegui.testing.user import User
 
 from builder.context import TEMPLATES, Builder
@@ -23,6 +24,10 @@ async def test_publish_with_a_note_then_see_what_changed(user: User, builder: Bu
     await user.should_see(marker="version-1")
     await user.should_see("First version.")
     assert builder.flows.version("quiz").note == "launch"
+    await user.should_see("Version 1 is live.")  # and where: the API, and the way to a channel
+    await user.should_see("POST /api/flows/quiz/conversations")
+    await user.should_see(marker="go-deploy")
+    await user.should_see(marker="editor")  # a way back to the editor
 
     draft = builder.flows.draft("quiz")
     builder.flows.save_draft(
@@ -47,9 +52,11 @@ async def test_a_flow_with_errors_is_not_published_and_the_problems_are_listed(u
     builder.flows.save_draft(broken)
     await user.open("/flows/quiz/versions")
     user.find(marker="publish").click()
-    await user.should_see("Not published: fix these first.")
+    await user.should_see("Not published: fix these first")
     await user.should_see("'acme.x' is not installed")
     assert builder.flows.versions("quiz") == []
+    links = [link.props.get("href", "") for link in user.find(ui.link).elements]
+    assert f"/flows/quiz?focus={broken.nodes[-1].id}" in links  # each problem opens its step
 
 
 async def test_restore_a_version_as_the_draft(user: User, builder: Builder) -> None:

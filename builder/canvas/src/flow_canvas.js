@@ -195,6 +195,7 @@ export default {
         this.fitted = true;
       };
       fit(true); // at once, so the flow is in view on the first frame it is drawn
+      if (this.pendingFocus) this.focusNode(this.pendingFocus);
       // The minimap draws every node again, and on a large flow so does drawing the nodes out of
       // view: seconds the page first needs for connecting to Python. Both come once it is connected.
       const started = performance.now();
@@ -405,6 +406,10 @@ export default {
     },
     focusNode(id) {
       const node = this.flow.findNode(id);
+      if (!this.fitted) {
+        this.pendingFocus = id; // asked before the canvas has drawn: once it has
+        return;
+      }
       if (!node) return;
       this.touched = true; // the person asked for this view: a resize should not undo it
       this.selectNodes([id]);
