@@ -54,6 +54,13 @@ ACTIONS = {
 }
 
 
+def _plain(value: object) -> str:
+    """A detail's value without Python's brackets and quotes."""
+    if isinstance(value, list | tuple | set):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 def action_words(code: str) -> str:
     """A recorded action in words; an action this list does not know is shown as recorded."""
     return ACTIONS.get(code, code)
@@ -102,7 +109,7 @@ class AuditPage:
                 "actor": e.actor,
                 "action": action_words(e.action),
                 "target": e.target,
-                "detail": ", ".join(f"{k}: {v}" for k, v in e.detail.items()),
+                "detail": "; ".join(f"{k.replace('_', ' ')}: {_plain(v)}" for k, v in e.detail.items()),
                 "address": e.address,
             }
             for e in self._entries(SHOWN)
