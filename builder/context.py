@@ -16,6 +16,7 @@ from runtime.channels.service import Channels
 from runtime.engine import Runtime
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "flows" / "templates"
+FIRST_TEMPLATE = "start_here"
 
 
 @dataclass
@@ -40,9 +41,9 @@ class Builder:
         return self.runtime.registry
 
     def templates(self) -> list[Flow]:
-        """The example flows a new flow can start from."""
+        """The example flows a new flow can start from; “Start here”, which teaches the builder, first."""
         found = []
-        for path in sorted(TEMPLATES.glob("*.json")):
+        for path in sorted(TEMPLATES.glob("*.json"), key=lambda p: (p.stem != FIRST_TEMPLATE, p.name)):
             try:
                 found.append(parse_flow(path.read_bytes(), source=path.name))
             except DocumentError:

@@ -17,7 +17,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from nicegui import app, events, ui
 
-from builder import graph_edit
+from builder import graph_edit, tour
 from builder.access import Visitor, account_menu, enter
 from builder.canvas import CanvasEdge, CanvasNode, FlowCanvas, VisibleOnly, bundle_missing
 from builder.cards import CATEGORIES, card_data, look
@@ -139,11 +139,18 @@ class Editor:
             ui.space()
             self._toolbar()
             ui.space()
-            ui.link("Versions and publishing", f"/flows/{flow.id}/versions").mark("versions")
+            ui.link("Versions and publishing", f"/flows/{flow.id}/versions").props('data-tour="publish"').mark(
+                "versions"
+            )
             if who.can("flows.edit"):
-                ui.button("Test chat", icon="chat", on_click=self._toggle_chat).props("outline").mark("test-chat")
+                ui.button("Test chat", icon="chat", on_click=self._toggle_chat).props(
+                    'outline data-tour="test-chat"'
+                ).mark("test-chat")
             else:
                 ui.label("Read only").classes("text-gray-500").mark("read-only")
+            ui.button(icon="help_outline", on_click=tour.start).props(
+                'flat round dense aria-label="Show the tour"'
+            ).tooltip("Show the tour of the editor").mark("tour")
             account_menu(who)
         with ui.row().classes("w-full no-wrap gap-2").style("height: calc(100vh - 90px)"):
             if who.can("flows.edit"):
@@ -152,6 +159,7 @@ class Editor:
                 FlowCanvas(self._cards(), [self.line(e) for e in flow.edges], visible_only=_drawing(len(flow.nodes)))
                 .classes("grow h-full border rounded")
                 .style(f"min-width: {CANVAS_MIN_WIDTH}")
+                .props('data-tour="canvas"')
             )
             self.canvas.on("connect", self._on_connect)
             self.canvas.on("move", self._on_move)
@@ -163,6 +171,7 @@ class Editor:
             self._side_panel()
         self._show_problems()
         self._update_buttons()
+        tour.install()
 
     def _toolbar(self) -> None:
         def button(icon: str, tip: str, marker: str, action: Callable[[], Any]) -> ui.button:
@@ -194,7 +203,8 @@ class Editor:
         with (
             ui.column()
             .classes("h-full no-wrap gap-2 relative")
-            .style(f"width: {SIDE_WIDTH}; flex: none; overflow-x: hidden") as self.side_column
+            .style(f"width: {SIDE_WIDTH}; flex: none; overflow-x: hidden")
+            .props('data-tour="side"') as self.side_column
         ):
             ui.element("div").classes("absolute left-0 top-0 h-full w-1.5 cursor-col-resize hover:bg-blue-200 z-10").on(
                 "pointerdown", js_handler=RESIZE_JS
@@ -210,12 +220,34 @@ class Editor:
             ):
                 with ui.tab_panel("settings").classes("p-0"):
                     self.side = ui.column().classes("w-full h-full overflow-auto").mark("settings")
-                    with self.side:
-                        ui.label("Select a step to see its settings.").classes("text-sm text-gray-500")
+                    self._nothing_selected()
                 self.chat_place = ui.tab_panel("chat").classes("p-0")
             self.side_tabs.on_value_change(lambda e: self._on_side_tab(str(e.value)))
             self.problems_box = ui.column().classes("w-full max-h-72 shrink-0 overflow-auto gap-1 border-t pt-2 pl-2")
             self.problems_box.mark("problems")
+
+    def _nothing_selected(self) -> None:
+        """The side panel with no step chosen: what to do, and the tour for someone new."""
+        with self.side:
+            ui.label("Select a step to see its settings.").classes("text-sm text-gray-500")
+            if not self.who.can("flows.edit") or tour.seen():
+                return
+            with ui.card().classes("w-full shadow-none border bg-blue-50 gap-2 mt-2").mark("tour-offer") as offer:
+                ui.label("New here?").classes("font-medium")
+                ui.label("A one-minute tour shows where everything is.").classes("text-sm text-gray-700")
+
+                def answer(take: bool) -> None:
+                    if take:
+                        tour.start()  # it is marked seen when it ends, taken to the end or skipped
+                    else:
+                        tour.mark_seen()
+                    offer.delete()  # last: the page's script is sent through the element clicked
+
+                with ui.row().classes("gap-2"):
+                    ui.button("Show me", icon="tour", on_click=lambda: answer(True)).props("dense unelevated").mark(
+                        "tour-start"
+                    )
+                    ui.button("No thanks", on_click=lambda: answer(False)).props("dense flat").mark("tour-skip")
 
     def _on_side_tab(self, tab: str) -> None:
         if tab == "chat":
@@ -275,7 +307,12 @@ class Editor:
         self.canvas.set_graph(self._cards(), [self.line(e) for e in self.flow.edges])
 
     def _palette(self) -> None:
-        with ui.column().classes("w-64 shrink-0 h-full overflow-auto no-wrap gap-1 pr-1").mark("palette"):
+        with (
+            ui.column()
+            .classes("w-64 shrink-0 h-full overflow-auto no-wrap gap-1 pr-1")
+            .props('data-tour="palette"')
+            .mark("palette")
+        ):
             search = ui.input(placeholder="Search steps").props("dense outlined clearable").classes("w-full")
             search.props('aria-label="Search steps"').mark("palette-search")
             with search.add_slot("prepend"):
@@ -588,8 +625,7 @@ class Editor:
             return
         node = self.flow.node(node_id) if node_id else None
         if node is None:
-            with self.side:
-                ui.label("Select a step to see its settings.").classes("text-sm text-gray-500")
+            self._nothing_selected()
             return
         spec = self.registry.get(node.type)
         with self.side:

@@ -130,3 +130,14 @@ async def test_the_test_chat_runs_the_draft_beside_the_canvas(user: User, builde
     user.find(marker="choice-Prices").click()
     await user.should_see("Plans start at $9 a month")
     await user.should_see(marker="versions")
+
+
+async def test_the_tour_is_offered_until_taken_or_declined(user: User, builder: Builder) -> None:
+    builder.flows.save_draft(LEAD)
+    await user.open("/flows/lead-capture")
+    await user.should_see(marker="tour-offer")
+    user.find(marker="tour-skip").click()
+    await user.should_not_see(marker="tour-offer")
+    await user.open("/flows/lead-capture")
+    await user.should_see(marker="tour")  # the ? button stays
+    await user.should_not_see(marker="tour-offer")  # declined once: not offered again

@@ -183,3 +183,16 @@ def test_the_order_status_template_calls_an_api_through_the_http_node() -> None:
     lookup = next(n for n in doc["nodes"] if n["id"] == "lookup")
     assert lookup["type"] == "http.request" and "{{ orders_api }}" in lookup["settings"]["url"]
     # the conversation itself runs end to end against `chatloom serve` in tests/test_serve.py
+
+
+async def test_start_here_teaches_by_chatting(runtime: Runtime) -> None:
+    chat = Chat(runtime, "start-here")
+    said = await chat.start()
+    assert said[0].startswith("Welcome to Chatloom!") and said[-1] == "What would you like to learn?"
+    assert (await chat.say("Add a step", choice="add"))[0].startswith("Drag a step from the palette")
+    assert await chat.say("Ask a question", choice="ask") == ["Let's try one. What's your name?"]
+    answer = await chat.say("Ada")
+    assert answer[0].startswith("Nice to meet you, Ada!") and answer[-1] == "What would you like to learn?"
+    assert chat.vars["name"] == "Ada"
+    assert (await chat.say("5"))[0].startswith("Have fun!")  # the fifth option, by its number
+    assert chat.status == "ended"
