@@ -16,7 +16,7 @@ from nicegui import ui
 
 from builder.access import add_rules
 from builder.canvas import TAILWIND
-from builder.context import Builder
+from builder.context import WIDE, Builder
 from builder.pages import (
     account,
     audit,
@@ -68,6 +68,12 @@ def mount(
     # compiler: that one restyled the whole page on every change, seconds on a large canvas
     nicegui_app.add_static_file(local_file=TAILWIND, url_path=TAILWIND_URL)
     ui.add_head_html(f'<link rel="stylesheet" href="{TAILWIND_URL}">', shared=True)
+    # pages sit in the middle of a wide screen, not in its left half; the editor takes it all (WIDE)
+    ui.add_head_html(
+        f"<style>.nicegui-content {{ max-width: 80rem; margin-inline: auto; }} "
+        f"body.{WIDE} .nicegui-content {{ max-width: none; }}</style>",
+        shared=True,
+    )
     ui.run_with(
         app,
         tailwind=False,

@@ -17,6 +17,7 @@ from runtime.engine import Runtime
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "flows" / "templates"
 FIRST_TEMPLATE = "start_here"
+WIDE = "chatloom-wide"  # the body class of a page that uses the whole window (the editor); others sit centred
 
 
 @dataclass

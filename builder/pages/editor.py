@@ -22,7 +22,7 @@ from builder.access import Visitor, account_menu, enter
 from builder.canvas import CanvasEdge, CanvasNode, FlowCanvas, VisibleOnly, bundle_missing
 from builder.cards import CATEGORIES, card_data, look
 from builder.chat_panel import ChatPanel
-from builder.context import Builder
+from builder.context import WIDE, Builder
 from builder.forms import SettingsForm
 from builder.graph_edit import Refused
 from builder.history import Entry, History
@@ -72,6 +72,7 @@ def register(builder: Builder) -> None:
             ui.label(f"There is no flow “{flow_id}”.")
             ui.link("Back to the flows", "/")
             return None
+        ui.query("body").classes(WIDE)  # the canvas takes the whole window
         opened = Editor(builder, flow, who)
         if focus and flow.node(focus) is not None:  # from a link that names a step (a publish refusal)
             ui.timer(0.3, lambda: opened.focus(focus), once=True)
