@@ -28,6 +28,9 @@ class Builder:
     channels: Channels | None = None  # the messenger channels (None: the deployments page says so)
     access: Access = None  # type: ignore[assignment]  # accounts, rules, audit log: the app's, or made here
     clipboards: dict[str, dict[str, Any]] = field(default_factory=dict)  # browser → what it copied last
+    editing: dict[str, list[Any]] = field(default_factory=dict)  # flow id → the editor tabs open on it
+    # (flow id, step id, field) → (who, when) it was last changed: a later change by someone else says so
+    field_edits: dict[tuple[str, str, str], tuple[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.access is None:

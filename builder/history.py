@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flows.models import Flow
 
@@ -20,6 +20,9 @@ COALESCE_S = 1.5  # keystrokes in one field within this long are one edit
 class Entry:
     flow: Flow  # the draft before (in the undo list) or after (in the redo list) the edit
     label: str  # what the edit did, for the buttons' tooltips: "add a node", "move 3 nodes"
+    # the draft the edit (or the undo) left: when the draft is something else by the time this entry is
+    # used, someone else changed it meanwhile, and only this person's change is taken back (builder/merge.py)
+    after: Flow | None = None
 
 
 class History:
@@ -43,6 +46,12 @@ class History:
             return
         self.undos.append(Entry(before, label))
         del self.undos[: -self.limit]
+
+    def settle(self, after: Flow, redo: bool = False) -> None:
+        """The draft the newest edit (or, with `redo`, the newest undo) left behind."""
+        entries = self.redos if redo else self.undos
+        if entries:
+            entries[-1] = replace(entries[-1], after=after)
 
     def undo(self, current: Flow) -> Entry | None:
         """The draft before the last edit (None when there is nothing to undo); `current` can be redone."""

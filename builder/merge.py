@@ -34,7 +34,7 @@ def _order(base: Any, mine: Any, theirs: Any) -> list[Any]:
     return [*theirs, *(k for k in mine if k not in theirs), *(k for k in base if k not in theirs and k not in mine)]
 
 
-def _merge_keys(
+def merge_fields(
     base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any], prefer: Prefer
 ) -> tuple[dict[str, Any], list[str]]:
     merged: dict[str, Any] = {}
@@ -81,8 +81,8 @@ def _merge_items(
 
 
 def _merge_node(base: Any, mine: Any, theirs: Any, prefer: Prefer) -> tuple[Any, list[str]]:
-    settings, clashes = _merge_keys(base.settings, mine.settings, theirs.settings, prefer)
-    ui, _ = _merge_keys(base.ui, mine.ui, theirs.ui, prefer)  # a place on the canvas is not worth a notice
+    settings, clashes = merge_fields(base.settings, mine.settings, theirs.settings, prefer)
+    ui, _ = merge_fields(base.ui, mine.ui, theirs.ui, prefer)  # a place on the canvas is not worth a notice
     kind, clash = _pick(base.type, mine.type, theirs.type, prefer)
     version, _ = _pick(base.version, mine.version, theirs.version, prefer)
     return theirs.model_copy(update={"settings": settings, "ui": ui, "type": kind, "version": version}), clashes + (
@@ -92,7 +92,7 @@ def _merge_node(base: Any, mine: Any, theirs: Any, prefer: Prefer) -> tuple[Any,
 
 def _merge_note(base: Any, mine: Any, theirs: Any, prefer: Prefer) -> tuple[Any, list[str]]:
     text, clash = _pick(base.text, mine.text, theirs.text, prefer)
-    ui, _ = _merge_keys(base.ui, mine.ui, theirs.ui, prefer)
+    ui, _ = merge_fields(base.ui, mine.ui, theirs.ui, prefer)
     return theirs.model_copy(update={"text": text, "ui": ui}), ["text"] if clash else []
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from itertools import groupby
 from typing import Any
@@ -26,6 +27,7 @@ from builder.context import WIDE, Builder
 from builder.forms import SettingsForm
 from builder.graph_edit import Refused
 from builder.history import Entry, History
+from builder.merge import merge_fields, rebase
 from flows.models import Edge, Flow, Node, Note
 from flows.problems import Problem
 from flows.store import FlowNotFound
@@ -37,6 +39,8 @@ from nodes.registry import Registry
 log = logging.getLogger(__name__)
 NEW_NODE_GAP = 320  # where a double-clicked palette entry lands before the view is known: right of the flow
 CARD_WIDTH = graph_edit.CARD_WIDTH
+CLASH_SECONDS = 60  # a change to a field someone else changed this recently is said to them
+FIELD_EDITS = 10_000  # field changes remembered for that, across all flows
 SIDE_WIDTH, CANVAS_MIN_WIDTH = "24rem", "28rem"  # the side panel, and the least the canvas keeps
 # dragging the side panel's left edge: wider or narrower, between 18rem and half the window
 RESIZE_JS = """(e) => {
@@ -129,6 +133,7 @@ class Editor:
         self.selected_edges: list[str] = []
         self.chat: ChatPanel | None = None
         self.unsaved: dict[str, list[str]] = {}  # node id → why its open form is not saved
+        self.form_base: dict[str, Any] = {}  # the open form's settings as last saved or shown (merge base)
         self.exits_box: ui.column | None = None  # where the selected step's exits lead, when one is shown
         self.view_centre: tuple[float, float] | None = None  # the middle of the view, once the browser says
         if bundle_missing():
@@ -137,6 +142,7 @@ class Editor:
         with ui.row().classes("w-full items-center gap-2"):
             ui.link("← Flows", "/")
             ui.label(flow.name).classes("text-xl font-medium").mark("flow-name")
+            self.presence = ui.row().classes("items-center gap-1").mark("presence")
             ui.space()
             self._toolbar()
             ui.space()
@@ -153,6 +159,7 @@ class Editor:
                 'flat round dense aria-label="Show the tour"'
             ).tooltip("Show the tour of the editor").mark("tour")
             account_menu(who)
+        self.notices = ui.column().classes("w-full gap-1").mark("notices")
         with ui.row().classes("w-full no-wrap gap-2").style("height: calc(100vh - 90px)"):
             if who.can("flows.edit"):
                 self._palette()
@@ -173,6 +180,95 @@ class Editor:
         self._show_problems()
         self._update_buttons()
         tour.install()
+        self._join()
+
+    # two people on one flow: every saved edit reaches the other tabs at once (they run in this process)
+
+    def _others(self) -> list[Editor]:
+        return [e for e in self.builder.editing.get(self.flow.id, []) if e is not self]
+
+    def _join(self) -> None:
+        self.builder.editing.setdefault(self.flow.id, []).append(self)
+        ui.context.client.on_disconnect(self._leave)
+        for editor in [self, *self._others()]:
+            editor._show_presence()
+
+    def _leave(self) -> None:
+        tabs = self.builder.editing.get(self.flow.id, [])
+        if self in tabs:
+            tabs.remove(self)
+        if not tabs:
+            self.builder.editing.pop(self.flow.id, None)
+        for editor in tabs:
+            editor._show_presence()
+
+    def _show_presence(self) -> None:
+        """Who else has this flow open, as small initials with their address on hover."""
+        people = sorted({e.who.email for e in self._others() if e.who.email != self.who.email})
+        self.presence.clear()
+        with self.presence:
+            for email in people:
+                ui.avatar(email[:1].upper(), color="indigo-5", text_color="white", size="sm").tooltip(
+                    f"{email} is editing this flow too"
+                ).props(f'aria-label="{email} is editing this flow too"')
+            if people:
+                ui.label("also here").classes("text-xs text-gray-500")
+
+    def _note_field_edits(self, node: Node, fields: list[str]) -> None:
+        """Remember who changed these fields; someone else who changed one of them a moment ago is told
+        that this later change replaced theirs (the later edit wins, and nobody loses work unawares)."""
+        now = time.monotonic()
+        spec = self.registry.get(node.type)
+        titles = spec.settings.model_fields if spec else {}
+        for name in fields:
+            key = (self.flow.id, node.id, name)
+            earlier = self.builder.field_edits.get(key)
+            self.builder.field_edits[key] = (self.who.email, now)
+            if earlier is None or earlier[0] == self.who.email or now - earlier[1] > CLASH_SECONDS:
+                continue
+            info = titles.get(name)
+            field = f"“{info.title if info is not None and info.title else name}”"
+            for editor in self._others():
+                if editor.who.email == earlier[0]:
+                    editor.tell(f"{self.who.email} changed {field} of “{self._step_name(node)}” after you; "
+                                "their text is the one kept.")  # fmt: skip
+        while len(self.builder.field_edits) > FIELD_EDITS:  # the oldest are forgotten
+            del self.builder.field_edits[next(iter(self.builder.field_edits))]
+
+    def tell(self, message: str) -> None:
+        """A notice that stays until read (a toast could pass unseen): someone else's edit replaced this
+        person's, or took away what they had open."""
+        with (
+            self.notices,
+            ui.row().classes(
+                "w-full items-center no-wrap gap-2 rounded bg-amber-50 border border-amber-200 px-3 py-1 text-sm"
+            ) as notice,
+        ):
+            ui.icon("group").classes("text-amber-700")
+            ui.label(message).classes("grow").mark("notice")
+            ui.button(icon="close", on_click=notice.delete).props('flat dense round size=sm aria-label="Dismiss"')
+
+    def _broadcast(self, clashes: list[str]) -> None:
+        for editor in self._others():
+            editor.changed_elsewhere(self.flow, self.who.email, clashes)
+
+    def changed_elsewhere(self, flow: Flow, by: str, clashes: list[str]) -> None:
+        """Another tab saved the draft: show it here, keeping this person's selection and open form."""
+        before, self.flow = self.flow, flow
+        self._redraw()
+        self._show_problems()
+        if clashes:  # the later edit won: say so to the one whose change it replaced
+            self.tell(f"{by} changed what you changed too ({', '.join(clashes)}); theirs was later and is kept.")
+        node = self.flow.node(self.selected) if self.selected else None
+        if node is None and self.selected and not self.selected.startswith(NOTE):
+            self.tell(f"{by} deleted the step you had open.")
+            self.show_settings(None)
+            return
+        old = before.node(self.selected) if self.selected else None
+        if node is not None and old is not None and old.settings != node.settings:
+            self.show_settings(node.id)  # the form shows the settings as they are now
+        elif node is not None and self.exits_box is not None:
+            self._show_exits(node)
 
     def _toolbar(self) -> None:
         def button(icon: str, tip: str, marker: str, action: Callable[[], Any]) -> ui.button:
@@ -380,11 +476,12 @@ class Editor:
 
     # every edit goes through here: it can be undone, is saved, and the problems are checked again
 
-    def _apply(self, flow: Flow, label: str, key: str | None = None) -> bool:
+    def _apply(self, flow: Flow, label: str, key: str | None = None, clashes: list[str] | None = None) -> bool:
         if not self._may_edit():
             return False
         self.history.record(self.flow, label, key)
-        self._save(flow)
+        self.history.settle(flow)
+        self._save(flow, clashes)
         return True
 
     def _may_edit(self) -> bool:
@@ -394,11 +491,12 @@ class Editor:
         self._redraw()
         return False
 
-    def _save(self, flow: Flow) -> None:
+    def _save(self, flow: Flow, clashes: list[str] | None = None) -> None:
         self.builder.flows.save_draft(flow, by=self.who.email)
         self.flow = flow
         self._show_problems()
         self._update_buttons()
+        self._broadcast(clashes or [])
         shown = self.flow.node(self.selected) if self.selected and self.exits_box is not None else None
         if shown is not None:
             self._show_exits(shown)  # a connection made on the canvas, or exits that changed with the settings
@@ -423,15 +521,22 @@ class Editor:
 
     def redo(self) -> None:
         """Make the last undone edit again."""
-        self._travel(self.history.redo(self.flow), "Nothing to redo.")
+        self._travel(self.history.redo(self.flow), "Nothing to redo.", redo=True)
 
-    def _travel(self, entry: Entry | None, nothing: str) -> None:
+    def _travel(self, entry: Entry | None, nothing: str, redo: bool = False) -> None:
         if not self._may_edit():
             return
         if entry is None:
             ui.notify(nothing)
             return
-        self._save(entry.flow)
+        target = entry.flow
+        if entry.after is not None and entry.after != self.flow:
+            # someone else changed the draft since: take back (or redo) this person's change only
+            target, kept = rebase(entry.after, entry.flow, self.flow, prefer="theirs")
+            if kept:
+                ui.notify(f"Left as someone else changed it since: {', '.join(kept)}.", multi_line=True)
+        self.history.settle(target, redo=not redo)  # the entry that takes this step back again
+        self._save(target)
         self._redraw()
         self.show_settings(self.selected_nodes[0] if len(self.selected_nodes) == 1 else None)
 
@@ -639,6 +744,7 @@ class Editor:
             except SettingsError as exc:
                 ui.label(str(exc)).classes("text-negative")
                 return
+            self.form_base = dict(values)
             SettingsForm(
                 spec,
                 values,
@@ -742,10 +848,18 @@ class Editor:
         self._show_problems()
 
     def _on_settings(self, node_id: str, settings: dict[str, Any]) -> None:
-        if self.flow.node(node_id) is None:
+        current = self.flow.node(node_id)
+        if current is None:
             return  # deleted while its form was open
+        # only the fields this person changed: another tab may have changed the others meanwhile
+        merged, clashes = merge_fields(self.form_base, settings, current.settings, "mine")
+        self._note_field_edits(current, [k for k in settings if settings.get(k) != self.form_base.get(k)])
+        self.form_base = dict(settings)
         if not self._apply(
-            graph_edit.set_settings(self.flow, node_id, settings), "change settings", key=f"settings:{node_id}"
+            graph_edit.set_settings(self.flow, node_id, merged),
+            "change settings",
+            key=f"settings:{node_id}",
+            clashes=[f"“{self._step_name(current)}” ({c})" for c in clashes],
         ):
             return
         node = self.flow.node(node_id)
