@@ -204,13 +204,16 @@ class Editor:
 
     def _show_presence(self) -> None:
         """Who else has this flow open, as small initials with their address on hover."""
-        people = sorted({e.who.email for e in self._others() if e.who.email != self.who.email})
+        people = sorted({e.who.email for e in self._others()})
         self.presence.clear()
         with self.presence:
             for email in people:
-                ui.avatar(email[:1].upper(), color="indigo-5", text_color="white", size="sm").tooltip(
-                    f"{email} is editing this flow too"
-                ).props(f'aria-label="{email} is editing this flow too"')
+                words = (
+                    "you have it open in another tab too" if email == self.who.email else f"{email} is editing it too"
+                )
+                ui.avatar(email[:1].upper(), color="indigo-5", text_color="white", size="sm").tooltip(words).props(
+                    f'aria-label="{words}"'
+                )
             if people:
                 ui.label("also here").classes("text-xs text-gray-500")
 
