@@ -146,6 +146,7 @@ def visitor() -> Visitor:
 def account_menu(who: Visitor) -> None:
     """The signed-in person, the pages their role opens, and signing out."""
     button = ui.button(icon="account_circle").props("flat dense").tooltip(f"{who.email} ({who.principal.user.role})")
+    button.props["aria-label"] = f"Your account: {who.email}"
     with button.mark("account-button"), ui.menu().mark("account-menu"):
         ui.menu_item(f"{who.email} · {who.principal.user.role}").props("disable")
         for label, path, need, marker in MENU:

@@ -89,9 +89,9 @@ class ChatPanel:
         with ui.column().classes("w-full gap-2").mark("chat") as self.root:
             with ui.row().classes("items-center"):
                 ui.label("Test chat").classes("text-lg font-medium")
-                ui.button(icon="restart_alt", on_click=self.restart).props("flat dense").tooltip("Restart").mark(
-                    "restart"
-                )
+                ui.button(icon="restart_alt", on_click=self.restart).props(
+                    'flat dense aria-label="Restart the conversation"'
+                ).tooltip("Restart").mark("restart")
             self.log = ui.column().classes("w-full gap-1").mark("chat-log")
             self.choices = ui.row().classes("gap-1")
             with ui.row().classes("w-full items-center no-wrap gap-1"):
@@ -100,7 +100,7 @@ class ChatPanel:
                 )
                 self.mic = (
                     ui.button(icon="mic", on_click=self._toggle_recording)
-                    .props("flat dense round")
+                    .props('flat dense round aria-label="Record a voice message"')
                     .tooltip("Record a voice message (click again to send)")
                     .mark("chat-mic")
                 )
@@ -276,7 +276,7 @@ class ChatPanel:
             self.variables.clear()
             with self.variables:
                 if not values:
-                    ui.label("None yet.").classes("text-gray-400")
+                    ui.label("None yet.").classes("text-gray-500")
                 for name in values:
                     with ui.row().classes("w-full no-wrap gap-2 border-b py-0.5").mark(f"var-{name}"):
                         ui.label(name).classes("w-28 shrink-0 font-medium text-gray-700 truncate")
@@ -285,8 +285,8 @@ class ChatPanel:
             label = self.value_labels[name]
             label.text = value
             label.classes(
-                add="italic text-gray-400" if value == UNSET else "",
-                remove="" if value == UNSET else "italic text-gray-400",
+                add="italic text-gray-500" if value == UNSET else "",
+                remove="" if value == UNSET else "italic text-gray-500",
             )
 
     def _step_words(self, node_id: str | None) -> str:

@@ -128,7 +128,7 @@ class ConversationsPage:
                 with ui.column().classes(f"{side} gap-0 max-w-[85%]").mark("person" if person else "bot"):
                     bubble = "bg-blue-100 text-blue-950" if person else "bg-gray-100 text-gray-900"
                     ui.label(said or "(no text)").classes(f"{bubble} rounded-2xl px-3 py-1 text-sm whitespace-pre-wrap")
-                    ui.label(f"{'Person' if person else 'Bot'} · {when}").classes("text-[11px] text-gray-400 px-2")
+                    ui.label(f"{'Person' if person else 'Bot'} · {when}").classes("text-[11px] text-gray-500 px-2")
 
     def _export(self) -> None:
         if not self.who.may("conversations.export"):

@@ -416,7 +416,7 @@ class Editor:
             search = ui.input(placeholder="Search steps").props("dense outlined clearable").classes("w-full")
             search.props('aria-label="Search steps"').mark("palette-search")
             with search.add_slot("prepend"):
-                ui.icon("search").classes("text-gray-400")
+                ui.icon("search").classes("text-gray-500")
             ui.label("Drag a step onto the canvas, or double-click it.").classes("text-xs text-gray-500")
             entries: list[tuple[str, ui.element]] = []
             headers: dict[str, tuple[ui.label, list[ui.element]]] = {}
@@ -451,8 +451,8 @@ class Editor:
                 ui.label(spec.title).classes("text-sm font-medium text-gray-800 leading-tight")
                 if spec.description:
                     ui.label(spec.description).classes("text-xs text-gray-500 leading-snug line-clamp-2")
+        # its name is what it shows (title, then what it does); Enter or Space adds it
         item.props(f'draggable="true" data-node-type="{spec.type}" tabindex="0" role="button"')
-        item.props["aria-label"] = f"Add {spec.title}"
         item.mark(f"palette-{spec.type}")
         item.on("dragstart", js_handler=f"(e) => e.dataTransfer.setData('application/x-chatloom-node', '{spec.type}')")
         item.on("dblclick", lambda _, t=spec.type: self.add_node(t, *self._next_free_spot()))
@@ -896,7 +896,7 @@ class Editor:
         with self.problems_box:
             errors = sum(p.severity == "error" for p in found)
             if not found:
-                ui.label("No problems: the flow can be published.").classes("text-positive text-sm").mark(
+                ui.label("No problems: the flow can be published.").classes("text-green-800 text-sm").mark(
                     "problems-none"
                 )
                 return

@@ -14,6 +14,7 @@ from nicegui import events, ui
 
 from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
+from builder.widgets import name_upload
 from flows.document import DocumentError, dump_flow, parse_flow
 from flows.models import Flow, Node
 from flows.problems import has_errors
@@ -226,7 +227,7 @@ class FlowList:
                 for title in channels:
                     ui.badge(title, color="blue-1", text_color="blue-9").props("rounded")
                 if not channels:
-                    ui.label("none yet").classes("text-sm text-gray-400")
+                    ui.label("none yet").classes("text-sm text-gray-500")
             ui.label(f"{week:,}").classes(f"{COUNT_COLUMN} text-sm").mark(f"week-{f.id}")
             with ui.row().classes(f"{ACTIONS_COLUMN} gap-0 no-wrap"):
                 self._action("menu_book", "Knowledge base", f"knowledge-{f.id}",
@@ -324,7 +325,7 @@ class FlowList:
                     ):
                         ui.label(t.name).classes("font-medium")
                         ui.label(t.description).classes("text-sm text-gray-500")
-                        ui.label(f"{len(t.nodes)} steps").classes("text-xs text-gray-400")
+                        ui.label(f"{len(t.nodes)} steps").classes("text-xs text-gray-500")
                     card.on("keydown.enter", lambda _, i=t.id: dialog.submit(i))
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat")
@@ -349,6 +350,7 @@ class FlowList:
                 .mark("upload")
             )
             self.upload.on_upload(self._import)
+            name_upload(self.upload, "Choose a flow file")
             self.upload.on_rejected(
                 lambda: ui.notify("That file is larger than 5 MB: a flow file is much smaller.", type="negative")
             )

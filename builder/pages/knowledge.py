@@ -14,6 +14,7 @@ from nicegui import events, ui
 
 from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
+from builder.widgets import name_upload
 from flows.store import FlowNotFound
 from nodes.ai.memory import MemoryService
 from runtime.ai.documents import ACCEPTED, MAX_SIZE, UnreadableDocument
@@ -61,14 +62,19 @@ class KnowledgePage:
             f"Upload {ACCEPTED}, up to {MAX_SIZE // 1_000_000} MB each. The knowledge-base step finds the passages "
             "that answer a question; a file with the same name replaces the earlier one."
         ).classes("text-sm text-gray-600 max-w-3xl")
-        ui.upload(
-            label="Add documents",
-            multiple=True,
-            auto_upload=True,
-            max_file_size=MAX_SIZE,
-            on_upload=self._upload,
-            on_rejected=lambda: ui.notify(f"That file is larger than {MAX_SIZE // 1_000_000} MB.", type="negative"),
-        ).props(f'accept="{SUFFIXES}"').mark("upload")
+        box = (
+            ui.upload(
+                label="Add documents",
+                multiple=True,
+                auto_upload=True,
+                max_file_size=MAX_SIZE,
+                on_upload=self._upload,
+                on_rejected=lambda: ui.notify(f"That file is larger than {MAX_SIZE // 1_000_000} MB.", type="negative"),
+            )
+            .props(f'accept="{SUFFIXES}"')
+            .mark("upload")
+        )
+        name_upload(box, "Add documents")
 
     async def refresh(self) -> None:
         documents = await self.memory.documents(self.bot)

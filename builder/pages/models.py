@@ -103,13 +103,15 @@ class ModelsPage:
                             "flat dense"
                         ).mark(f"make-default-{m.name}")
                     if self.who.can("flows.edit"):
-                        ui.button(icon="chat", on_click=lambda _, n=m.name: self._try(n)).props("flat dense").tooltip(
-                            "Try it"
-                        ).mark(f"try-{m.name}")
+                        tried = ui.button(icon="chat", on_click=lambda _, n=m.name: self._try(n)).props("flat dense")
+                        tried.tooltip("Try it").mark(f"try-{m.name}")
+                        tried.props["aria-label"] = f"Try {m.name}"
                     if m.source == "page" and self.who.can("models.manage"):
-                        ui.button(icon="delete", on_click=lambda _, n=m.name: self._remove(n)).props(
+                        gone = ui.button(icon="delete", on_click=lambda _, n=m.name: self._remove(n)).props(
                             "flat dense"
-                        ).tooltip("Remove").mark(f"remove-{m.name}")
+                        )
+                        gone.tooltip("Remove").mark(f"remove-{m.name}")
+                        gone.props["aria-label"] = f"Remove {m.name}"
 
     def _figures(self) -> None:
         self.figures.clear()

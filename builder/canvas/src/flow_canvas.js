@@ -158,6 +158,12 @@ export default {
     </div>`,
   mounted() {
     performance.mark("chatloom:canvas-mounted");
+    // Vue Flow's zoom buttons are icons only: give each a name a screen reader can say
+    const names = { zoomin: "Zoom in", zoomout: "Zoom out", fitview: "Show the whole flow", interactive: "Lock or unlock the canvas" };
+    for (const [kind, name] of Object.entries(names)) {
+      const button = this.$el.querySelector(`.vue-flow__controls-${kind}`);
+      if (button) button.setAttribute("aria-label", name);
+    }
     this.onKey = (e) => {
       if (!(e.ctrlKey || e.metaKey) || e.altKey || typingInto(e.target)) return;
       const key = e.key.toLowerCase();
