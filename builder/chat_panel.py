@@ -86,6 +86,7 @@ class ChatPanel:
         self.recording = False
         self.shown: tuple[Any, ...] = ()
         self.value_labels: dict[str, ui.label] = {}
+        self.step_words: dict[str | None, str] = {}  # step id → the step in words (cleared at each restart)
         with ui.column().classes("w-full gap-2").mark("chat") as self.root:
             with ui.row().classes("items-center"):
                 ui.label("Test chat").classes("text-lg font-medium")
@@ -144,6 +145,7 @@ class ChatPanel:
         runtime.subscribe(lambda _cid, messages: self._show(messages))
         self.runtime = runtime
         self.log.clear()
+        self.step_words.clear()
         self.buttons = ()
         self.choices.clear()
         try:
@@ -252,7 +254,9 @@ class ChatPanel:
         state = self.runtime.store.load(self.cid) if self.runtime and self.cid else None
         if state is None:
             return
-        where = self._step_words(state.node)
+        if state.node not in self.step_words:  # polled five times a second: the draft is read once per step
+            self.step_words[state.node] = self._step_words(state.node)
+        where = self.step_words[state.node]
         words = {
             "waiting": f"Waiting for an answer at {where}",
             "sleeping": f"Waiting for a timer at {where}",

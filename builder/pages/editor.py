@@ -137,6 +137,7 @@ class Editor:
         self.unsaved: dict[str, list[str]] = {}  # node id → why its open form is not saved
         self.form_base: dict[str, Any] = {}  # the open form's settings as last saved or shown (merge base)
         self.exits_box: ui.column | None = None  # where the selected step's exits lead, when one is shown
+        self.exits_shown: tuple[Any, ...] = ()  # what the exits box lists now
         self.view_centre: tuple[float, float] | None = None  # the middle of the view, once the browser says
         if bundle_missing():
             log.error("canvas bundle missing; run `make` to build builder/canvas/dist")
@@ -773,15 +774,21 @@ class Editor:
         box = self.exits_box
         if box is None:
             return
-        box.clear()
         _, outputs = graph_edit.ports(self.flow, node, self.registry)
+        leads = {e.source_port: e.target for e in self.flow.edges if e.source == node.id}
+        # redrawn on every save (each keystroke in a field): only when what it lists changed, since
+        # naming every other step reads all their settings
+        shown = (node.id, tuple(outputs), tuple(leads.items()), tuple(n for n in self.flow.nodes if n.id != node.id))
+        if shown == self.exits_shown and box.default_slot.children:
+            return
+        self.exits_shown = shown
+        box.clear()
         if not outputs:
             return
         words = card_data(self.flow, node, self.registry, [], outputs)["labels"]
         targets = {"": "— nowhere yet —"} | {
             n.id: self._step_name(n) for n in self.flow.nodes if n.id not in (node.id, self.flow.start)
         }
-        leads = {e.source_port: e.target for e in self.flow.edges if e.source == node.id}
         with box:
             ui.label("Where it goes next").classes("text-sm font-medium")
             for port in outputs:
