@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from nicegui import app, ui
 
 from builder.context import Builder
+from builder.i18n import N_, _, html_language
 from runtime.access import COOKIE, SIGNED_IN, Access, Need, Principal, Rules, client_address, refusal
 from runtime.workspaces import Workspace
 
@@ -45,10 +46,10 @@ NICEGUI: dict[str, tuple[str, ...]] = {
     "/_chatloom/{rest:path}": ("GET",),
 }
 MENU: list[tuple[str, str, Need, str]] = [  # (label, address, rule, marker) in the account menu
-    ("Users", "/users", "users.manage", "menu-users"),
-    ("Audit log", "/audit", "audit.read", "menu-audit"),
-    ("Privacy and data", "/privacy", "privacy.manage", "menu-privacy"),
-    ("Account and API tokens", "/account", SIGNED_IN, "menu-account"),
+    (N_("Users"), "/users", "users.manage", "menu-users"),
+    (N_("Audit log"), "/audit", "audit.read", "menu-audit"),
+    (N_("Privacy and data"), "/privacy", "privacy.manage", "menu-privacy"),
+    (N_("Account and API tokens"), "/account", SIGNED_IN, "menu-account"),
 ]
 
 
@@ -80,7 +81,7 @@ class Visitor:
         """Before an action: the session is still live and its role holds the right; else say why."""
         principal = self.access.from_session(self.token)
         if principal is None:
-            ui.notify("Your session has ended; sign in again.", type="warning")
+            ui.notify(_("Your session has ended; sign in again."), type="warning")
             ui.navigate.to("/login")
             return False
         self.principal = principal
@@ -122,7 +123,7 @@ def enter(builder: Builder, request: Request) -> Visitor | Response:
     if not principal.may(need):
         return _said(refusal(principal, need), 403)
     if not builder.access.sees(principal, rule, request.url.path):
-        return _said("There is no such flow in your workspaces.", 404)
+        return _said(_("There is no such flow in your workspaces."), 404)
     visitor = Visitor(builder.access, token, principal, client_address(request.scope))
     app.storage.client["visitor"] = visitor
     return visitor
@@ -130,7 +131,8 @@ def enter(builder: Builder, request: Request) -> Visitor | Response:
 
 def _said(words: str, status: int) -> HTMLResponse:
     page = (
-        f'<!doctype html><meta charset="utf-8"><title>Chatloom</title><p>{html.escape(words)}</p><a href="/">Back</a>'
+        f'<!doctype html><html lang="{html_language()}"><meta charset="utf-8"><title>Chatloom</title>'
+        f'<p>{html.escape(words)}</p><a href="/">{html.escape(_("Back"))}</a>'
     )
     return HTMLResponse(page, status_code=status)
 
@@ -145,14 +147,14 @@ def visitor() -> Visitor:
 
 def account_menu(who: Visitor) -> None:
     """The signed-in person, the pages their role opens, and signing out."""
-    button = ui.button(icon="account_circle").props("flat dense").tooltip(f"{who.email} ({who.principal.user.role})")
-    button.props["aria-label"] = f"Your account: {who.email}"
+    button = ui.button(icon="account_circle").props("flat dense").tooltip(f"{who.email} ({_(who.principal.user.role)})")
+    button.props["aria-label"] = _("Your account: {email}", email=who.email)
     with button.mark("account-button"), ui.menu().mark("account-menu"):
-        ui.menu_item(f"{who.email} · {who.principal.user.role}").props("disable")
+        ui.menu_item(f"{who.email} · {_(who.principal.user.role)}").props("disable")
         for label, path, need, marker in MENU:
             if who.can(need):
-                ui.menu_item(label, on_click=lambda _, p=path: ui.navigate.to(p)).mark(marker)
-        ui.menu_item("Sign out", on_click=lambda: sign_out(who)).mark("sign-out")
+                ui.menu_item(_(label), on_click=lambda _, p=path: ui.navigate.to(p)).mark(marker)
+        ui.menu_item(_("Sign out"), on_click=lambda: sign_out(who)).mark("sign-out")
 
 
 def sign_out(who: Visitor) -> None:

@@ -6,6 +6,7 @@ the channel webhooks later) are matched first and never pass through NiceGUI's m
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -17,6 +18,7 @@ from nicegui import ui
 from builder.access import add_rules
 from builder.canvas import TAILWIND
 from builder.context import WIDE, Builder
+from builder.i18n import _, html_language
 from builder.pages import (
     account,
     audit,
@@ -75,7 +77,7 @@ def mount(
         f"<style>.nicegui-content {{ max-width: 80rem; margin-inline: auto; }} "
         f"body.{WIDE} .nicegui-content {{ max-width: none; }} "
         f"html:root, body {{ --q-primary: {PRIMARY} !important; }} .nicegui-link {{ color: {PRIMARY}; }}</style>"
-        f"<script>{PAGE_JS}</script>",
+        f"<script>{page_js()}</script>",
         shared=True,
     )
     ui.run_with(
@@ -93,21 +95,30 @@ def mount(
 PRIMARY = "#1d4ed8"  # blue-700: 6.7:1 against white
 # The page's language, and a name for Quasar's loading bar (a progress bar a screen reader announces)
 PAGE_JS = """
-document.documentElement.lang = "en";
+document.documentElement.lang = %(lang)s;
 new MutationObserver(() => {
   for (const bar of document.querySelectorAll(".q-loading-bar:not([aria-label])")) {
-    bar.setAttribute("aria-label", "Loading");
+    bar.setAttribute("aria-label", %(loading)s);
   }
 }).observe(document.documentElement, { childList: true, subtree: true });
 """
+
+
+def page_js() -> str:
+    """PAGE_JS in the builder's language (its words as script strings that cannot end the script)."""
+
+    def script_string(text: str) -> str:
+        return json.dumps(text).replace("<", "\\u003c")
+
+    return PAGE_JS % {"lang": script_string(html_language()), "loading": script_string(_("Loading"))}
 
 
 def _oops() -> None:
     """A page that failed: one sentence, never the exception (NiceGUI's own page names it); the log has it."""
     with ui.column().classes("w-full items-center p-16"):
         ui.label("500").classes("text-6xl")
-        ui.label(OOPS).classes("text-xl").mark("oops")
-        ui.link("Back to the flows", "/")
+        ui.label(_(OOPS)).classes("text-xl").mark("oops")
+        ui.link(_("Back to the flows"), "/")
 
 
 def _storage_secret(data_dir: Path) -> str:

@@ -12,29 +12,29 @@ Nothing is drawn or removed until Python answers with `add_nodes`, `add_edges` o
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from nicegui import ui
+
+from builder.i18n import _
 
 BUNDLE = Path(__file__).parent / "canvas" / "dist" / "index.js"
 TAILWIND = BUNDLE.with_name("tailwind.css")  # the builder's styles, compiled with the bundle
 CanvasNode = dict[str, Any]  # Vue Flow's {id, type, position: {x, y}, data}
-VisibleOnly = Literal["never", "first", "always"]
 CanvasEdge = dict[str, Any]  # Vue Flow's {id, source, sourceHandle, target, targetHandle}
 
 
 class FlowCanvas(ui.element, component="canvas/src/flow_canvas.js", esm={"chatloom-canvas": "canvas/dist"}):
     """A Vue Flow canvas showing `nodes` and `edges`; edits come back as events."""
 
-    def __init__(
-        self, nodes: list[CanvasNode], edges: list[CanvasEdge], *, visible_only: VisibleOnly = "never"
-    ) -> None:
+    def __init__(self, nodes: list[CanvasNode], edges: list[CanvasEdge], *, visible_only: bool = False) -> None:
         """:param nodes: the initial nodes, :param edges: the initial edges (both sent with the page),
-        :param visible_only: draw only the nodes in view: "first" until the page is connected (opens
-            a large flow sooner), "always" (a huge flow), or "never"."""
+        :param visible_only: draw only the cards in and around the view, and those joined to them
+            (a large flow: it opens and pans as fast as a small one; builder/canvas/src/culling.js)."""
         super().__init__()
         self._props["nodes"], self._props["edges"] = nodes, edges
         self._props["visibleOnly"] = visible_only
+        self._props["words"] = words()
 
     # The props are kept current without self.update(): a resend would re-create the canvas and lose
     # the user's viewport. Each method sends the browser only the change.
@@ -93,6 +93,22 @@ class FlowCanvas(ui.element, component="canvas/src/flow_canvas.js", esm={"chatlo
     def command(self, name: str) -> None:
         """Run a toolbar command as its keyboard shortcut would: the browser adds the selection."""
         self.run_method("command", name)
+
+
+def words() -> dict[str, str]:
+    """What the canvas itself says (a card's badge, a note's placeholder, the zoom buttons' names), in
+    the builder's language."""
+    return {
+        "error": _("Has an error"),
+        "warning": _("Has a warning"),
+        "connect": _("Drag to connect the next step"),
+        "saves": _("Saves to"),
+        "note": _("Empty note: select it to write"),
+        "zoomin": _("Zoom in"),
+        "zoomout": _("Zoom out"),
+        "fitview": _("Show the whole flow"),
+        "interactive": _("Lock or unlock the canvas"),
+    }
 
 
 def bundle_missing() -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from builder.i18n import N_, _
 from flows.models import Flow, Node
 from nodes.api import NodeType, SettingsError
 from nodes.registry import Registry
@@ -26,20 +27,20 @@ CATEGORIES: Mapping[str, tuple[str, str]] = {
 }
 OTHER = ("#64748b", "extension")  # a plugin's own category
 # words for the exits most steps share; a type's own `exits` come first
-PORT_WORDS: Mapping[str, str] = {
-    "out": "next",
-    "valid": "answered",
-    "invalid": "not understood",
-    "timeout": "no answer in time",
-    "error": "if it fails",
-    "else": "otherwise",
-    "fallback": "none fits",
-    "found": "found",
-    "none": "nothing found",
-    "detected": "language known",
-    "unknown": "not sure",
-    "yes": "yes",
-    "no": "no",
+PORT_WORDS: Mapping[str, str] = {  # translated where they are shown
+    "out": N_("next"),
+    "valid": N_("answered"),
+    "invalid": N_("not understood"),
+    "timeout": N_("no answer in time"),
+    "error": N_("if it fails"),
+    "else": N_("otherwise"),
+    "fallback": N_("none fits"),
+    "found": N_("found"),
+    "none": N_("nothing found"),
+    "detected": N_("language known"),
+    "unknown": N_("not sure"),
+    "yes": N_("yes"),
+    "no": N_("no"),
 }
 TEXT_LIMIT = 240  # characters of what a step says that reach the card (it shows up to three lines)
 CHIP_LIMIT = 6  # buttons shown as chips; the rest are counted
@@ -57,8 +58,8 @@ def exit_words(spec: NodeType | None, settings: Any, outputs: list[str]) -> dict
     """Each output port in words: the type's own, else the common ones, else the port's name."""
     own: Mapping[str, str] = {}
     if spec is not None and spec.exits is not None and settings is not None:
-        own = spec.exits(settings)
-    return {p: own.get(p) or PORT_WORDS.get(p) or p.replace("_", " ") for p in outputs}
+        own = spec.exits(settings)  # often the author's own words (an option's title): never translated
+    return {p: own.get(p) or (_(PORT_WORDS[p]) if p in PORT_WORDS else p.replace("_", " ")) for p in outputs}
 
 
 def _chips(settings: Any) -> list[str]:
@@ -70,7 +71,7 @@ def _chips(settings: Any) -> list[str]:
             if isinstance(title, str) and title.strip():
                 titles.append(title.strip())
     if len(titles) > CHIP_LIMIT:
-        titles = [*titles[: CHIP_LIMIT - 1], f"+{len(titles) - CHIP_LIMIT + 1} more"]
+        titles = [*titles[: CHIP_LIMIT - 1], _("+{count} more", count=len(titles) - CHIP_LIMIT + 1)]
     return titles
 
 
@@ -89,9 +90,9 @@ def card_data(flow: Flow, node: Node, registry: Registry, inputs: list[str], out
     settings: Any = None
     text, broken = "", False
     if spec is None:
-        title = f"{node.type} (not installed)"
+        title = _("{type} (not installed)", type=node.type)
     else:
-        title = spec.title
+        title = _(spec.title)
         try:
             settings = spec.parse(node.settings, node.version)
         except SettingsError:
@@ -107,7 +108,7 @@ def card_data(flow: Flow, node: Node, registry: Registry, inputs: list[str], out
         "color": color,
         "icon": icon,
         "text": text[:TEXT_LIMIT],
-        "empty": "Not set up yet: select it to fill it in" if broken or (spec and spec.summary and not text) else "",
+        "empty": _("Not set up yet: select it to fill it in") if broken or (spec and spec.summary and not text) else "",
         "chips": chips,
         "saves": "" if settings is None else _saves(settings),
         "inputs": inputs,

@@ -16,6 +16,7 @@ from nicegui import ui
 from builder.access import visitor
 from builder.cards import card_data
 from builder.context import Builder
+from builder.i18n import N_, _
 from flows.db import make_engine
 from flows.links import is_safe_link
 from flows.models import Flow
@@ -52,20 +53,22 @@ RECORD_JS = """
 """
 
 
-UNSET = "not set yet"
+# a message as the messengers show it: plain text, its line breaks kept (the steps' forms preview it so)
+BUBBLE = "max-w-[85%] whitespace-pre-wrap break-words rounded-2xl px-3 py-1 text-sm"
+UNSET = N_("not set yet")  # compared with what is shown, so translated where it is used
 
 
 def shown_value(value: Any) -> str:
     """A variable's value as a person reads it: no Python (None, True, quotes, brackets)."""
     if value is None:
-        return UNSET
+        return _(UNSET)
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, list | tuple):
-        return ", ".join(shown_value(v) for v in value) or "(empty list)"
+        return ", ".join(shown_value(v) for v in value) or _("(empty list)")
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)[:500]
-    return str(value)[:500] if str(value) else "(empty)"
+    return str(value)[:500] if str(value) else _("(empty)")
 
 
 class ChatPanel:
@@ -88,28 +91,29 @@ class ChatPanel:
         self.value_labels: dict[str, ui.label] = {}
         self.step_words: dict[str | None, str] = {}  # step id → the step in words (cleared at each restart)
         with ui.column().classes("w-full gap-2").mark("chat") as self.root:
-            with ui.row().classes("items-center"):
-                ui.label("Test chat").classes("text-lg font-medium")
-                ui.button(icon="restart_alt", on_click=self.restart).props(
-                    'flat dense aria-label="Restart the conversation"'
-                ).tooltip("Restart").mark("restart")
+            with ui.row().classes("w-full items-center gap-1 no-wrap") as self.header:  # the editor adds dock buttons
+                ui.label(_("Test chat")).classes("text-lg font-medium")
+                restart = ui.button(icon="restart_alt", on_click=self.restart).props("flat dense")
+                restart.tooltip(_("Restart")).mark("restart")
+                restart.props["aria-label"] = _("Restart the conversation")
             self.log = ui.column().classes("w-full gap-1").mark("chat-log")
             self.choices = ui.row().classes("gap-1")
             with ui.row().classes("w-full items-center no-wrap gap-1"):
                 self.entry = (
-                    ui.input(placeholder="Type a message").props("dense outlined").classes("grow").mark("chat-input")
+                    ui.input(placeholder=_("Type a message")).props("dense outlined").classes("grow").mark("chat-input")
                 )
                 self.mic = (
                     ui.button(icon="mic", on_click=self._toggle_recording)
-                    .props('flat dense round aria-label="Record a voice message"')
-                    .tooltip("Record a voice message (click again to send)")
+                    .props("flat dense round")
+                    .tooltip(_("Record a voice message (click again to send)"))
                     .mark("chat-mic")
                 )
+                self.mic.props["aria-label"] = _("Record a voice message")
             self.entry.on("keydown.enter", self._send_typed)
             self.state_line = ui.label().classes("text-xs text-gray-600").mark("chat-status")
-            self.again = ui.button("Start again", icon="restart_alt", on_click=self.restart).props("outline dense")
+            self.again = ui.button(_("Start again"), icon="restart_alt", on_click=self.restart).props("outline dense")
             self.again.mark("chat-again").set_visibility(False)
-            ui.label("Variables").classes("text-xs font-semibold uppercase tracking-wide text-gray-500 mt-2")
+            ui.label(_("Variables")).classes("text-xs font-semibold uppercase tracking-wide text-gray-500 mt-2")
             self.variables = ui.column().classes("w-full gap-0 text-xs").mark("variables")
         self.voice_event = f"chatloom-voice-{self.root.id}"
         ui.on(self.voice_event, lambda e: self.say_voice(e.args or {}))
@@ -149,10 +153,11 @@ class ChatPanel:
         self.buttons = ()
         self.choices.clear()
         try:
-            self.cid, _ = await runtime.start(self.flow_id, version=DRAFT, user_id="tester")
+            self.cid = (await runtime.start(self.flow_id, version=DRAFT, user_id="tester"))[0]
         except Exception as exc:  # noqa: BLE001 - an unfinished draft is normal here; say why it cannot run
             with self.log:
-                ui.label(f"This draft cannot run yet: {exc}").classes("text-negative").mark("chat-error")
+                said = _("This draft cannot run yet: {reason}", reason=exc)
+                ui.label(said).classes("text-negative").mark("chat-error")
         self._status()
 
     async def say(self, text: str, choice: str | None = None) -> None:
@@ -160,7 +165,7 @@ class ChatPanel:
         if self.runtime is None or not self.cid or not visitor().may("flows.edit"):
             return
         with self.log:
-            ui.label(text).classes("self-end bg-blue-100 rounded px-2").mark("chat-user")
+            ui.label(text).classes(f"self-end rounded-tr-sm bg-blue-100 {BUBBLE}").mark("chat-user")
         await self.runtime.send(self.cid, Inbound(text, choice=choice))
         self._status()
 
@@ -177,9 +182,9 @@ class ChatPanel:
         self.mic.props("icon=mic color=primary")
         if recorded.get("error") or not str(recorded.get("url", "")).startswith("data:"):
             with self.log:
-                ui.label(f"The microphone could not be used ({recorded.get('error', 'no sound')}).").classes(
-                    "text-negative"
-                ).mark("chat-error")
+                why = recorded.get("error") or _("no sound")
+                said = _("The microphone could not be used ({reason}).", reason=why)
+                ui.label(said).classes("text-negative").mark("chat-error")
             return
         if self.runtime is None or not self.cid:
             return
@@ -193,7 +198,7 @@ class ChatPanel:
         text = (self.entry.value or "").strip()
         self.entry.value = ""
         if text and self._ended():  # the flow would start over without a word: say so instead
-            ui.notify("This conversation has ended. Press “Start again” to talk to the bot from the beginning.")
+            ui.notify(_("This conversation has ended. Press “Start again” to talk to the bot from the beginning."))
             return
         if text:
             pressed = next((b for b in self.buttons if b.title.casefold() == text.casefold()), None)
@@ -205,7 +210,7 @@ class ChatPanel:
         for message in messages:
             with self.log:
                 if message.text:
-                    ui.label(message.text).classes("bg-gray-100 rounded px-2").mark("chat-bot")
+                    ui.label(message.text).classes(f"self-start rounded-tl-sm bg-gray-100 {BUBBLE}").mark("chat-bot")
                 if message.feedback:
                     self._thumbs(message.feedback)
                 if message.media is not None and message.media.kind == "audio":
@@ -228,7 +233,8 @@ class ChatPanel:
         if is_safe_link(media.url) or media.url.startswith(MEDIA_ROUTE):
             ui.link(label, media.url, new_tab=True).props('rel="noopener noreferrer"').mark("chat-bot-file")
         else:
-            ui.label(f"{label} (this address cannot be opened)").classes("text-gray-500").mark("chat-bot-file")
+            said = _("{file} (this address cannot be opened)", file=label)
+            ui.label(said).classes("text-gray-500").mark("chat-bot-file")
 
     def _thumbs(self, call_id: str) -> None:
         """👍/👎 under an AI answer: counted on the Models page beside the users' own ratings."""
@@ -241,7 +247,8 @@ class ChatPanel:
                 ai.calls.rate(call_id, score)
                 row.clear()
                 with row:
-                    ui.label("👍 thanks" if score > 0 else "👎 noted").classes("text-xs text-gray-500").mark("rated")
+                    said = _("👍 thanks") if score > 0 else _("👎 noted")
+                    ui.label(said).classes("text-xs text-gray-500").mark("rated")
 
             ui.button("👍", on_click=lambda: rate(1)).props("flat dense size=sm").mark("thumbs-up")
             ui.button("👎", on_click=lambda: rate(-1)).props("flat dense size=sm").mark("thumbs-down")
@@ -258,11 +265,11 @@ class ChatPanel:
             self.step_words[state.node] = self._step_words(state.node)
         where = self.step_words[state.node]
         words = {
-            "waiting": f"Waiting for an answer at {where}",
-            "sleeping": f"Waiting for a timer at {where}",
-            "ended": "The conversation has ended.",
-            "failed": "The conversation stopped: a step failed.",
-        }.get(state.status, "Starting…")
+            "waiting": _("Waiting for an answer at {step}", step=where),
+            "sleeping": _("Waiting for a timer at {step}", step=where),
+            "ended": _("The conversation has ended."),
+            "failed": _("The conversation stopped: a step failed."),
+        }.get(state.status) or _("Starting…")
         shown = {k: v for k, v in state.vars.items() if k != "user"}
         key = (words, tuple((k, shown_value(v)) for k, v in shown.items()))
         if key != self.shown:  # polled five times a second: redraw only what changed
@@ -280,17 +287,18 @@ class ChatPanel:
             self.variables.clear()
             with self.variables:
                 if not values:
-                    ui.label("None yet.").classes("text-gray-500")
+                    ui.label(_("None yet.")).classes("text-gray-500")
                 for name in values:
                     with ui.row().classes("w-full no-wrap gap-2 border-b py-0.5").mark(f"var-{name}"):
                         ui.label(name).classes("w-28 shrink-0 font-medium text-gray-700 truncate")
                         self.value_labels[name] = ui.label().classes("grow text-gray-600 break-all")
+        unset = _(UNSET)
         for name, value in values.items():
             label = self.value_labels[name]
             label.text = value
             label.classes(
-                add="italic text-gray-500" if value == UNSET else "",
-                remove="" if value == UNSET else "italic text-gray-500",
+                add="italic text-gray-500" if value == unset else "",
+                remove="" if value == unset else "italic text-gray-500",
             )
 
     def _step_words(self, node_id: str | None) -> str:
@@ -300,12 +308,12 @@ class ChatPanel:
             try:
                 flow = self.builder.flows.draft(self.flow_id)
             except LookupError:
-                return "a step"
+                return _("a step")
         node = flow.node(node_id) if node_id else None
         if node is None:
-            return "a step"
+            return _("a step")
         spec = self.builder.registry.get(node.type)
-        title = spec.title if spec else node.type
+        title = _(spec.title) if spec else node.type
         text = card_data(flow, node, self.builder.registry, [], [])["text"]
         return f"“{title}: {text[:50]}”" if text else f"“{title}”"
 

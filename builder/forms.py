@@ -7,6 +7,7 @@ Text fields that take templates get a menu of the flow's variables that inserts 
 
 from __future__ import annotations
 
+import functools
 import types
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -19,6 +20,9 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 
 from builder.cards import look
+from builder.chat_preview import ChatPreview
+from builder.i18n import _
+from builder.number_field import Bounds, NumberField
 from flows.models import VARIABLE_PATTERN
 from flows.problems import describe_validation_error
 from nodes.api import NodeType
@@ -61,6 +65,11 @@ def _names_a_variable(info: FieldInfo) -> bool:
     return any(str(getattr(m, "pattern", "")).removeprefix("^$|") == VARIABLE_PATTERN for m in info.metadata)
 
 
+def _shown_in_chat(info: FieldInfo) -> bool:
+    """Whether a text is what the bot says (its model marks it `json_schema_extra={"shown_in_chat": True}`)."""
+    return isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("shown_in_chat") is True
+
+
 def _takes_templates(info: FieldInfo) -> bool:
     """Whether a text field may hold `{{ name }}`: not when a pattern restricts it (a variable name, an id…)."""
     return not any(getattr(meta, "pattern", None) for meta in info.metadata)
@@ -72,7 +81,7 @@ def choices(kind: Any, info: FieldInfo) -> dict[Any, str]:
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     words = extra.get("labels")
     named = words if isinstance(words, dict) else {}
-    return {v: str(named.get(v) or str(v).replace("_", " ")) for v in get_args(kind)}
+    return {v: _(str(named.get(v) or str(v).replace("_", " "))) for v in get_args(kind)}
 
 
 def _model_list(kind: Any) -> type[BaseModel] | None:
@@ -95,8 +104,8 @@ class VariableMenu(ui.button):
         super().__init__(icon="data_object")
         self.field = field
         self.caret: tuple[int, int] | None = None  # the selection when the field last lost focus
-        self.props("flat dense round size=sm").tooltip("Insert a variable")
-        self.props["aria-label"] = "Insert a variable"
+        self.props("flat dense round size=sm").tooltip(_("Insert a variable"))
+        self.props["aria-label"] = _("Insert a variable")
         field.on("blur", self._remember, js_handler=CARET_JS)
         with self, ui.menu():
             for name in variables:
@@ -125,8 +134,8 @@ class VariablePicker(ui.button):
 
     def __init__(self, field: ui.input, variables: Sequence[str]) -> None:
         super().__init__(icon="expand_more")
-        self.props("flat dense round size=sm").tooltip("Choose one of the flow's variables")
-        self.props["aria-label"] = "Choose one of the flow's variables"
+        self.props("flat dense round size=sm").tooltip(_("Choose one of the flow's variables"))
+        self.props["aria-label"] = _("Choose one of the flow's variables")
         with self, ui.menu():
             for name in variables:
                 ui.menu_item(name, on_click=lambda _, n=name: field.set_value(n)).mark(f"variable-{name}")
@@ -157,9 +166,9 @@ class SettingsForm:
             with ui.row().classes("items-center gap-2 no-wrap"):
                 color, icon = look(node_type)
                 ui.icon(icon).classes("rounded-md p-1 text-white text-lg").style(f"background:{color}")
-                ui.label(node_type.title).classes("text-lg font-medium")
+                ui.label(_(node_type.title)).classes("text-lg font-medium")
             if node_type.description:
-                ui.label(node_type.description).classes("text-sm text-gray-600 -mt-2")
+                ui.label(_(node_type.description)).classes("text-sm text-gray-600 -mt-2")
             # what keeps the form from being saved: at the top, where it is seen (each field also says its own)
             self.problems = ui.label().classes("text-negative text-sm rounded bg-red-50 px-2 py-1").mark("problems")
             self.problems.set_visibility(False)
@@ -167,8 +176,8 @@ class SettingsForm:
                 self._field(name, info)
 
     def _field(self, name: str, info: FieldInfo) -> None:
-        label = info.title or name.replace("_", " ").capitalize()
-        help_text = info.description or ""
+        label = _(info.title) if info.title else name.replace("_", " ").capitalize()
+        help_text = _(info.description) if info.description else ""
         value = self.values.get(name, None if info.is_required() else info.get_default(call_default_factory=True))
         kind, optional = _unwrap(info.annotation)
         origin = get_origin(kind)
@@ -185,14 +194,9 @@ class SettingsForm:
                 choices(kind, info), label=label, value=value, clearable=optional, on_change=lambda e: changed(e.value)
             )
         elif kind in (int, float):
-            widget = ui.number(
-                label,
-                value=value,
-                min=_limit(info, Ge),
-                max=_limit(info, Le),
-                precision=0 if kind is int else None,
-                on_change=lambda e, k=kind: changed(None if e.value is None else k(e.value)),
-            )
+            widget = NumberField(label, value=value, whole=kind is int, bounds=Bounds.of(info), on_change=changed)
+            widget.down.mark(f"less-{name}")
+            widget.up.mark(f"more-{name}")
         elif kind is date:
             widget = ui.input(
                 label, value=value.isoformat() if value else "", on_change=lambda e: changed(e.value or None)
@@ -202,7 +206,7 @@ class SettingsForm:
             widget = ui.input(
                 label,
                 password=True,
-                placeholder="•••••• (unchanged)",
+                placeholder=_("•••••• (unchanged)"),
                 on_change=lambda e: changed(e.value) if e.value else None,
             )
         elif kind is str:
@@ -221,7 +225,7 @@ class SettingsForm:
                 on_change=lambda e: changed(list(e.value or [])),
             )
         else:
-            widget = ui.label(f"{label}: edited in the flow file")
+            widget = ui.label(_("{field}: edited in the flow file", field=label))
         widget.mark(f"field-{name}")
         if isinstance(widget, ValidationElement):
             widget.without_auto_validation()  # the form validates, and NiceGUI would clear what it says
@@ -231,6 +235,9 @@ class SettingsForm:
                 ui.label(help_text).classes("text-xs text-gray-500 -mt-2")
         elif help_text and not isinstance(widget, ListEditor):
             widget.tooltip(help_text)
+        if isinstance(widget, ui.input) and _shown_in_chat(info):  # how the person will read it, as it is typed
+            preview = ChatPreview(str(value or "")).mark(f"preview-{name}")
+            widget.on_value_change(lambda e: preview.show(str(e.value or "")))
         self.widgets[name] = widget
 
     def _text_field(
@@ -288,11 +295,11 @@ class SettingsForm:
             widget = self.widgets.get(name)
             if isinstance(widget, ValidationElement) and widget.error is None:
                 widget.error = reason  # beside the field, in its words (the first of its problems)
-        self._show([reason for _, reason in found])
+        self._show([reason for _field, reason in found])
         return False
 
     def _show(self, reasons: list[str]) -> None:
-        self.problems.text = ("Not saved yet: " + " ".join(reasons)) if reasons else ""
+        self.problems.text = _("Not saved yet: {reasons}", reasons=" ".join(reasons)) if reasons else ""
         self.problems.set_visibility(bool(reasons))
         if self.on_problems is not None:
             self.on_problems(reasons)
@@ -319,7 +326,7 @@ class ListEditor(ui.column):
         with self:
             ui.label(label).classes("text-sm font-medium")
             self.rows = ui.column().classes("w-full gap-2")
-            ui.button(f"Add to “{label}”", icon="add", on_click=self._add).props("flat dense").mark("add")
+            ui.button(_("Add to “{list}”", list=label), icon="add", on_click=self._add).props("flat dense").mark("add")
         self._render()
 
     def _render(self) -> None:
@@ -331,12 +338,14 @@ class ListEditor(ui.column):
                     with ui.row().classes("w-full items-center no-wrap gap-0"):
                         ui.label(f"{self.label} · {index + 1}").classes("text-xs text-gray-500 grow")
                         up = ui.button(icon="arrow_upward", on_click=lambda _, i=index: self._move(i, -1))
-                        up.props('flat dense round size=sm aria-label="Move up"').mark("up")
+                        up.props("flat dense round size=sm").mark("up")
+                        up.props["aria-label"] = _("Move up")
                         gone = ui.button(icon="close", on_click=lambda _, i=index: self._remove(i))
-                        gone.props('flat dense round size=sm aria-label="Remove"').mark("remove")
+                        gone.props("flat dense round size=sm").mark("remove")
+                        gone.props["aria-label"] = _("Remove")
                     for name, info in self.model.model_fields.items():
-                        kind, _ = _unwrap(info.annotation)
-                        label = info.title or name
+                        kind = _unwrap(info.annotation)[0]
+                        label = _(info.title) if info.title else name
                         if (record := _model_list(kind)) is not None:  # e.g. a branch's rules
                             ListEditor(
                                 label,
@@ -358,6 +367,17 @@ class ListEditor(ui.column):
                                 value=item.get(name, info.default),
                                 on_change=lambda e, i=index, n=name: self._set(i, n, e.value),
                             ).classes("w-full").mark(name)
+                        elif kind in (int, float):
+                            number = NumberField(
+                                label,
+                                value=item.get(name, None if info.is_required() else info.default),
+                                whole=kind is int,
+                                bounds=Bounds.of(info),
+                                on_change=functools.partial(self._set, index, name),
+                            )
+                            number.classes("w-full").props("dense").mark(name)
+                            number.down.mark(f"less-{name}")
+                            number.up.mark(f"more-{name}")
                         else:
                             with ui.row().classes("w-full items-start gap-1 no-wrap"):
                                 box = (

@@ -9,6 +9,7 @@ from collections import deque
 from typing import Any
 
 from builder.cards import card_data
+from builder.i18n import _
 from flows.models import Edge, Flow, Node, Note
 from nodes.api import NodeType
 from nodes.registry import Registry
@@ -21,7 +22,7 @@ class Refused(ValueError):
 def _need(flow: Flow, node_id: str) -> Node:
     node = flow.node(node_id)
     if node is None:
-        raise Refused(f"There is no node {node_id!r} in this flow.")
+        raise Refused(_("There is no node {node} in this flow.", node=repr(node_id)))
     return node
 
 
@@ -31,7 +32,7 @@ def ports(flow: Flow, node: Node, registry: Registry) -> tuple[list[str], list[s
     if spec is None:
         inputs = sorted({e.target_port for e in flow.edges if e.target == node.id})
         return inputs, sorted({e.source_port for e in flow.edges if e.source == node.id})
-    return list(spec.inputs), spec.inspect(node.settings, node.version).outputs
+    return list(spec.inputs), spec.ports_for(node.settings, node.version)
 
 
 def _free(taken: set[str], base: str) -> str:
@@ -53,16 +54,20 @@ def connect(
 ) -> tuple[Flow, Edge]:
     """A new edge from an output port to an input port; refused for unknown ports, self-loops and fan-out."""
     if source == target:
-        raise Refused("A node cannot lead to itself; add a step in between.")
+        raise Refused(_("A node cannot lead to itself; add a step in between."))
     src, dst = _need(flow, source), _need(flow, target)
     spec_src, spec_dst = registry.get(src.type), registry.get(dst.type)
     if spec_src is not None and source_port not in ports(flow, src, registry)[1]:
-        raise Refused(f"Node {source!r} has no output {source_port!r}.")
+        raise Refused(_("Node {node} has no output {port}.", node=repr(source), port=repr(source_port)))
     if spec_dst is not None and target_port not in spec_dst.inputs:
-        raise Refused(f"Node {target!r} has no input {target_port!r}.")
+        raise Refused(_("Node {node} has no input {port}.", node=repr(target), port=repr(target_port)))
     if any(e.source == source and e.source_port == source_port for e in flow.edges):
         raise Refused(
-            f"The output {source_port!r} of node {source!r} is already connected; the bot can only go one way."
+            _(
+                "The output {port} of node {node} is already connected; the bot can only go one way.",
+                port=repr(source_port),
+                node=repr(source),
+            )
         )
     edge = Edge(
         id=_free({e.id for e in flow.edges}, "e"),
@@ -103,7 +108,7 @@ def move(
 def remove(flow: Flow, node_ids: set[str], edge_ids: set[str], note_ids: frozenset[str] = frozenset()) -> Flow:
     """The flow without these nodes, their edges, these edges and these notes; the start node stays."""
     if flow.start in node_ids:
-        raise Refused("The start node cannot be deleted: the conversation begins there.")
+        raise Refused(_("The start node cannot be deleted: the conversation begins there."))
     nodes = [n for n in flow.nodes if n.id not in node_ids]
     edges = [e for e in flow.edges if e.id not in edge_ids and e.source not in node_ids and e.target not in node_ids]
     notes = [n for n in flow.notes if n.id not in note_ids]
@@ -116,7 +121,7 @@ def remove(flow: Flow, node_ids: set[str], edge_ids: set[str], note_ids: frozens
 def _need_note(flow: Flow, note_id: str) -> Note:
     note = next((n for n in flow.notes if n.id == note_id), None)
     if note is None:
-        raise Refused(f"There is no note {note_id!r} in this flow.")
+        raise Refused(_("There is no note {note} in this flow.", note=repr(note_id)))
     return note
 
 
@@ -130,7 +135,13 @@ def set_note_text(flow: Flow, note_id: str, text: str) -> Flow:
     """The note with new words (at most 5,000 characters)."""
     _need_note(flow, note_id)
     if len(text) > NOTE_LIMIT:
-        raise Refused(f"A note holds at most {NOTE_LIMIT:,} characters; this one has {len(text):,}.")
+        raise Refused(
+            _(
+                "A note holds at most {limit} characters; this one has {length}.",
+                limit=f"{NOTE_LIMIT:,}",
+                length=f"{len(text):,}",
+            )
+        )
     notes = [n.model_copy(update={"text": text}) if n.id == note_id else n for n in flow.notes]
     return flow.model_copy(update={"notes": notes})
 
@@ -168,10 +179,10 @@ def paste(flow: Flow, clip: Clip, at: tuple[float, float] | None = None) -> tupl
         edges = [Edge.model_validate(e) for e in clip.get("edges", [])]
         notes = [Note.model_validate(n) for n in clip.get("notes", [])]
     except (ValueError, TypeError, AttributeError) as exc:
-        raise Refused("What was copied cannot be pasted here; copy it again.") from exc
+        raise Refused(_("What was copied cannot be pasted here; copy it again.")) from exc
     items: list[Node | Note] = [*nodes, *notes]
     if not items:
-        raise Refused("Nothing to paste: select nodes and copy them first (Ctrl+C).")
+        raise Refused(_("Nothing to paste: select nodes and copy them first (Ctrl+C)."))
     dx, dy = PASTE_OFFSET
     if at is not None:
         dx = at[0] - min(float(i.ui.get("x", 0)) for i in items)
@@ -219,7 +230,11 @@ LINE_CHARACTERS, CHIPS_PER_ROW = 30, 3
 def card_height(flow: Flow, node: Node, registry: Registry) -> int:
     """About how tall the node's card is drawn (builder/cards.py says what it holds)."""
     inputs, outputs = ports(flow, node, registry)
-    data = card_data(flow, node, registry, inputs, outputs)
+    return drawn_height(card_data(flow, node, registry, inputs, outputs), outputs)
+
+
+def drawn_height(data: dict[str, Any], outputs: list[str]) -> int:
+    """About how tall a card showing `data` (builder/cards.py) with these exits is drawn."""
     text = data["text"] or data["empty"]
     body = 0
     if text:

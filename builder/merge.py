@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
 
+from builder.i18n import N_, _
 from flows.models import Flow
 
 Prefer = Literal["mine", "theirs"]
+FIELDS = {"name": N_("name"), "description": N_("description"), "start": N_("start")}  # the flow's own, in words
 T = TypeVar("T")
 _MISSING: Any = object()
 
@@ -100,22 +102,22 @@ def rebase(base: Flow, mine: Flow, theirs: Flow, prefer: Prefer = "mine") -> tup
     """`theirs` with the change from `base` to `mine` applied; and what both changed, in words."""
     clashes: list[str] = []
     top: dict[str, Any] = {}
-    for field in ("name", "description", "start"):
+    for field, words in FIELDS.items():
         value, clash = _pick(getattr(base, field), getattr(mine, field), getattr(theirs, field), prefer)
         top[field] = value
         if clash:
-            clashes.append(f"the flow's {field}")
+            clashes.append(_("the flow's {field}", field=_(words)))
     nodes, found = _merge_items(base.nodes, mine.nodes, theirs.nodes, key=lambda n: n.id, prefer=prefer,
-                                merge_one=_merge_node, what=lambda i: f"step {i}")  # fmt: skip
+                                merge_one=_merge_node, what=lambda i: _("step {id}", id=i))  # fmt: skip
     clashes += found
     notes, found = _merge_items(base.notes, mine.notes, theirs.notes, key=lambda n: n.id, prefer=prefer,
-                                merge_one=_merge_note, what=lambda i: f"note {i}")  # fmt: skip
+                                merge_one=_merge_note, what=lambda i: _("note {id}", id=i))  # fmt: skip
     clashes += found
     variables, found = _merge_items(base.variables, mine.variables, theirs.variables, key=lambda v: v.name,
-                                    prefer=prefer, merge_one=None, what=lambda i: f"variable {i}")  # fmt: skip
+                                    prefer=prefer, merge_one=None, what=lambda i: _("variable {id}", id=i))  # fmt: skip
     clashes += found
     edges, found = _merge_items(base.edges, mine.edges, theirs.edges, key=lambda e: e.id, prefer=prefer,
-                                merge_one=None, what=lambda i: f"connection {i}")  # fmt: skip
+                                merge_one=None, what=lambda i: _("connection {id}", id=i))  # fmt: skip
     clashes += found
     alive = {n.id for n in nodes}
     edges = [e for e in edges if e.source in alive and e.target in alive]  # a step deleted meanwhile takes its lines
@@ -127,9 +129,9 @@ def rebase(base: Flow, mine: Flow, theirs: Flow, prefer: Prefer = "mine") -> tup
             by_exit[exit_] = e
         elif (prefer == "mine") == (e.id in added_by_me):
             by_exit[exit_] = e
-            clashes.append(f"step {e.source} ({e.source_port})")
+            clashes.append(_("step {id} ({exit})", id=e.source, exit=e.source_port))
         else:
-            clashes.append(f"step {e.source} ({e.source_port})")
+            clashes.append(_("step {id} ({exit})", id=e.source, exit=e.source_port))
     keep = list(by_exit.values())
     merged = theirs.model_copy(update={**top, "nodes": nodes, "notes": notes, "variables": variables, "edges": keep})
     return merged, clashes

@@ -1,7 +1,9 @@
 // The builder's guided tour: a card beside each part of the page in turn, the part lit up, the rest dimmed.
-// chatloomTour(steps, doneEvent): steps are {target: CSS selector, title, text}; when the tour ends the
-// page hears doneEvent with {finished: true} (Done) or {finished: false} (Skip, Escape).
-window.chatloomTour = (steps, doneEvent) => {
+// chatloomTour(steps, doneEvent, words): steps are {target: CSS selector, title, text, at: "2 of 5"}; when
+// the tour ends the page hears doneEvent with {finished: true} (Done) or {finished: false} (Skip, Escape).
+// words: the buttons' words in the builder's language ({skip, back, next, done}).
+window.chatloomTour = (steps, doneEvent, words = {}) => {
+  const say = { skip: "Skip the tour", back: "Back", next: "Next", done: "Done", ...words };
   document.querySelectorAll(".chatloom-tour").forEach((el) => el.remove());
   const layer = document.createElement("div");
   layer.className = "chatloom-tour";
@@ -23,14 +25,16 @@ window.chatloomTour = (steps, doneEvent) => {
     <div class="ct-card" role="dialog" aria-modal="true" aria-labelledby="ct-title">
       <div class="ct-step"></div><div class="ct-title" id="ct-title"></div><div class="ct-text"></div>
       <div class="ct-buttons">
-        <button type="button" class="ct-skip">Skip the tour</button>
-        <button type="button" class="ct-back">Back</button>
-        <button type="button" class="ct-next">Next</button>
+        <button type="button" class="ct-skip"></button>
+        <button type="button" class="ct-back"></button>
+        <button type="button" class="ct-next"></button>
       </div>
     </div>`;
   document.body.appendChild(layer);
   const light = layer.querySelector(".ct-light"), card = layer.querySelector(".ct-card");
   const back = layer.querySelector(".ct-back"), next = layer.querySelector(".ct-next");
+  layer.querySelector(".ct-skip").textContent = say.skip;
+  back.textContent = say.back;
   let at = 0;
 
   const end = (finished) => {
@@ -46,11 +50,11 @@ window.chatloomTour = (steps, doneEvent) => {
     const pad = 6;
     Object.assign(light.style, { left: `${box.left - pad}px`, top: `${box.top - pad}px`,
       width: `${box.width + 2 * pad}px`, height: `${box.height + 2 * pad}px` });
-    layer.querySelector(".ct-step").textContent = `${at + 1} of ${steps.length}`;
+    layer.querySelector(".ct-step").textContent = step.at || `${at + 1} / ${steps.length}`;
     layer.querySelector(".ct-title").textContent = step.title;
     layer.querySelector(".ct-text").textContent = step.text;
     back.style.visibility = at === 0 ? "hidden" : "visible";
-    next.textContent = at === steps.length - 1 ? "Done" : "Next";
+    next.textContent = at === steps.length - 1 ? say.done : say.next;
     // beside the part: to its right when there is room, else to its left, else below it
     const w = card.offsetWidth, h = card.offsetHeight, gap = 16;
     let left = box.left + box.width + gap;

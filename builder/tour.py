@@ -5,10 +5,12 @@ says what it shows and remembers that it was seen."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from nicegui import app, ui
+
+from builder.i18n import N_, _
 
 SCRIPT = Path(__file__).with_name("tour.js")
 SEEN = "tour_seen"  # in the browser's storage (app.storage.user): the tour is offered once
@@ -24,21 +26,21 @@ class Stop:
     text: str
 
 
-STOPS = (
-    Stop("[data-tour=palette]", "Steps to build with",
-         "Drag a step from here onto the canvas, or double-click it. Messages and questions come first; "
-         "the search box finds any step."),
-    Stop("[data-tour=canvas]", "Your flow",
-         "Each card is a step of the conversation and shows what it says. To connect two steps, drag from "
-         "the dot on a card's right edge and let go on the next one."),
-    Stop("[data-tour=side]", "Settings and problems",
-         "Click a card to change it here; every change is saved at once and can be undone. Anything that "
-         "would stop the flow from working is listed below, in words."),
-    Stop("[data-tour=test-chat]", "Try it as you go",
-         "The test chat runs your draft straight away and lights up the step the conversation is at."),
-    Stop("[data-tour=publish]", "Publish",
-         "When it works, publish it. Then put it on Telegram, WhatsApp, Slack, Messenger, Instagram or "
-         "your website from the Channels page."),
+STOPS = (  # translated when the tour starts
+    Stop("[data-tour=palette]", N_("Steps to build with"),
+         N_("Drag a step from here onto the canvas, or double-click it. Messages and questions come first; "
+            "the search box finds any step.")),
+    Stop("[data-tour=canvas]", N_("Your flow"),
+         N_("Each card is a step of the conversation and shows what it says. To connect two steps, drag from "
+            "the dot on a card's right edge and let go on the next one.")),
+    Stop("[data-tour=side]", N_("Settings and problems"),
+         N_("Click a card to change it here; every change is saved at once and can be undone. Anything that "
+            "would stop the flow from working is listed below, in words.")),
+    Stop("[data-tour=test-chat]", N_("Try it as you go"),
+         N_("The test chat runs your draft straight away and lights up the step the conversation is at.")),
+    Stop("[data-tour=publish]", N_("Publish"),
+         N_("When it works, publish it. Then put it on Telegram, WhatsApp, Slack, Messenger, Instagram or "
+            "your website from the Channels page.")),
 )  # fmt: skip
 
 
@@ -59,6 +61,12 @@ def install() -> None:
 
 
 def start() -> None:
-    """Show the tour from its first stop."""
-    steps = json.dumps([asdict(stop) for stop in STOPS], ensure_ascii=False)
-    ui.run_javascript(f"window.chatloomTour({steps}, {json.dumps(DONE_EVENT)})")
+    """Show the tour from its first stop, in the builder's language."""
+    stops = [
+        {"target": s.target, "title": _(s.title), "text": _(s.text), "at": _("{at} of {count}", at=i, count=len(STOPS))}
+        for i, s in enumerate(STOPS, start=1)
+    ]
+    # the tour's own buttons (tour.js writes them)
+    words = {"skip": _("Skip the tour"), "back": _("Back"), "next": _("Next"), "done": _("Done")}
+    said = ", ".join(json.dumps(x, ensure_ascii=False) for x in (stops, DONE_EVENT, words))
+    ui.run_javascript(f"window.chatloomTour({said})")

@@ -415,6 +415,13 @@ class NodeType:
         except ValidationError as exc:
             raise SettingsError(describe_validation_error(exc, self.settings)) from exc
 
+    def ports_for(self, settings: Mapping[str, Any], version: int) -> list[str]:
+        """The output ports these settings give (as `inspect` finds them, without checking the rest)."""
+        try:
+            return self.output_ports(self.parse(settings, version))
+        except SettingsError:
+            return self._unsettled_ports()
+
     def inspect(self, settings: Mapping[str, Any], version: int) -> Inspection:
         """Ports, links and setting problems, for flow validation."""
         try:

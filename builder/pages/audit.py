@@ -11,46 +11,47 @@ from nicegui import ui
 
 from builder.access import Visitor, enter
 from builder.context import Builder
+from builder.i18n import N_, _
 from builder.pages.account import header
 from runtime.audit import Entry, as_csv
 
 SHOWN = 200
 # what each recorded action means, as the page says it (the CSV export keeps the codes, for programs)
-ACTIONS = {
-    "login": "signed in",
-    "login.failed": "failed to sign in",
-    "login.locked": "sign-in blocked after failures",
-    "login.sso": "signed in with single sign-on",
-    "login.sso_failed": "single sign-on failed",
-    "logout": "signed out",
-    "account.create": "created an account",
-    "account.create_owner": "created the owner account",
-    "account.disable": "disabled an account",
-    "account.password_change": "changed a password",
-    "account.reset_password": "reset a password",
-    "account.role": "changed a role",
-    "account.sign_out_everywhere": "signed out everywhere",
-    "token.create": "created an API token",
-    "token.revoke": "revoked an API token",
-    "workspace.create": "created a workspace",
-    "workspace.member_add": "added a workspace member",
-    "flow.publish": "published a flow",
-    "flow.delete": "deleted a flow",
-    "channel.deploy": "put a flow on a channel",
-    "channel.pause": "paused or resumed a channel",
-    "channel.switch": "moved a channel to another version",
-    "secret.set": "set a secret",
-    "secret.remove": "removed a secret",
-    "model.save": "saved an AI model",
-    "model.remove": "removed an AI model",
-    "outbound.allow": "allowed a private address",
-    "outbound.disallow": "removed an allowed private address",
-    "conversations.export": "exported conversations",
-    "privacy.export": "exported a person's data",
-    "privacy.erase": "erased a person's data",
-    "retention.set": "set how long data is kept",
-    "retention.sweep": "deleted data past its retention",
-    "audit.export": "exported the audit log",
+ACTIONS = {  # translated where they are shown
+    "login": N_("signed in"),
+    "login.failed": N_("failed to sign in"),
+    "login.locked": N_("sign-in blocked after failures"),
+    "login.sso": N_("signed in with single sign-on"),
+    "login.sso_failed": N_("single sign-on failed"),
+    "logout": N_("signed out"),
+    "account.create": N_("created an account"),
+    "account.create_owner": N_("created the owner account"),
+    "account.disable": N_("disabled an account"),
+    "account.password_change": N_("changed a password"),
+    "account.reset_password": N_("reset a password"),
+    "account.role": N_("changed a role"),
+    "account.sign_out_everywhere": N_("signed out everywhere"),
+    "token.create": N_("created an API token"),
+    "token.revoke": N_("revoked an API token"),
+    "workspace.create": N_("created a workspace"),
+    "workspace.member_add": N_("added a workspace member"),
+    "flow.publish": N_("published a flow"),
+    "flow.delete": N_("deleted a flow"),
+    "channel.deploy": N_("put a flow on a channel"),
+    "channel.pause": N_("paused or resumed a channel"),
+    "channel.switch": N_("moved a channel to another version"),
+    "secret.set": N_("set a secret"),
+    "secret.remove": N_("removed a secret"),
+    "model.save": N_("saved an AI model"),
+    "model.remove": N_("removed an AI model"),
+    "outbound.allow": N_("allowed a private address"),
+    "outbound.disallow": N_("removed an allowed private address"),
+    "conversations.export": N_("exported conversations"),
+    "privacy.export": N_("exported a person's data"),
+    "privacy.erase": N_("erased a person's data"),
+    "retention.set": N_("set how long data is kept"),
+    "retention.sweep": N_("deleted data past its retention"),
+    "audit.export": N_("exported the audit log"),
 }
 
 
@@ -63,7 +64,7 @@ def _plain(value: object) -> str:
 
 def action_words(code: str) -> str:
     """A recorded action in words; an action this list does not know is shown as recorded."""
-    return ACTIONS.get(code, code)
+    return _(ACTIONS[code]) if code in ACTIONS else code
 
 
 def register(builder: Builder) -> None:
@@ -79,17 +80,21 @@ def register(builder: Builder) -> None:
 class AuditPage:
     def __init__(self, who: Visitor) -> None:
         self.who, self.log = who, who.access.audit
-        header("Audit log", who)
+        header(_("Audit log"), who)
         with ui.row().classes("items-end gap-2"):
-            self.actor = ui.input("Who (email)").classes("w-64").mark("actor")
-            self.action = (
-                ui.select({"": "anything", **ACTIONS}, value="", label="What", with_input=True)
-                .classes("w-72")
-                .mark("action")
-            )
-            ui.button("Filter", icon="filter_list", on_click=self.refresh).mark("filter")
-            ui.button("Export as CSV", icon="download", on_click=self._export).props("outline").mark("export")
-        names = {"at": "When", "actor": "Who", "action": "What", "target": "On", "detail": "Detail", "address": "From"}
+            self.actor = ui.input(_("Who (email)")).classes("w-64").mark("actor")
+            actions = {"": _("anything")} | {code: action_words(code) for code in ACTIONS}
+            self.action = ui.select(actions, value="", label=_("What"), with_input=True).classes("w-72").mark("action")
+            ui.button(_("Filter"), icon="filter_list", on_click=self.refresh).mark("filter")
+            ui.button(_("Export as CSV"), icon="download", on_click=self._export).props("outline").mark("export")
+        names = {
+            "at": _("When"),
+            "actor": _("Who"),
+            "action": _("What"),
+            "target": _("On"),
+            "detail": _("Detail"),
+            "address": _("From"),
+        }
         columns = [{"name": k, "label": label, "field": k, "align": "left"} for k, label in names.items()]
         self.table = ui.table(columns=columns, rows=[], row_key="id").classes("w-full").mark("entries")
         self.refresh()

@@ -17,7 +17,8 @@ from nicegui import ui
 
 from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
-from runtime.channels.kinds import ACCOUNT, ACCOUNT_RULE, KINDS, MissingCredential, credentials
+from builder.i18n import _, n_
+from runtime.channels.kinds import ACCOUNT, ACCOUNT_RULE, KINDS, Credential, MissingCredential, credentials
 from runtime.channels.service import Channels
 from runtime.workspace_secrets import WorkspaceSecrets
 
@@ -29,12 +30,12 @@ def register(builder: Builder) -> None:
         if isinstance(who, Response):
             return who
         with ui.row().classes("w-full items-center"):
-            ui.link("← Flows", "/")
-            ui.label("Channels").classes("text-2xl font-medium")
+            ui.link(_("← Flows"), "/")
+            ui.label(_("Channels")).classes("text-2xl font-medium")
             ui.space()
             account_menu(who)
         if builder.channels is None:
-            ui.label("Channels are not enabled in this server.")
+            ui.label(_("Channels are not enabled in this server."))
             return None
         Deployments(builder, builder.channels, who)
         return None
@@ -47,44 +48,49 @@ class Deployments:
         self.builder, self.channels, self.store, self.who = builder, channels, channels.store, who
         self.base = _base_url()
         with ui.card().classes("w-full max-w-3xl"):
-            ui.label("Put a published flow on a channel").classes("text-lg font-medium")
-            self.kind = ui.toggle({k: kind.title for k, kind in KINDS.items()}, value="telegram").mark("kind")
+            ui.label(_("Put a published flow on a channel")).classes("text-lg font-medium")
+            self.kind = ui.toggle({k: _(kind.title) for k, kind in KINDS.items()}, value="telegram").mark("kind")
             published = [f for f in builder.flows.list() if f.latest_version and who.sees_flow(f.id)]
             with ui.row().classes("w-full items-end gap-2"):
-                self.account = ui.input("Name in Chatloom", placeholder="support-bot").mark("account")
-                self.flow = ui.select({f.id: f.name for f in published}, label="Flow").classes("w-56").mark("flow")
+                self.account = ui.input(_("Name in Chatloom"), placeholder=_("support-bot")).mark("account")
+                self.flow = ui.select({f.id: f.name for f in published}, label=_("Flow")).classes("w-56").mark("flow")
             self.secrets: dict[str, dict[str, ui.input]] = {}
             for name, kind in KINDS.items():
                 fields = ui.column().classes("w-full gap-1")
                 fields.bind_visibility_from(self.kind, "value", value=name)
                 with fields:
-                    self.secrets[name] = {
-                        c.key: ui.input(c.label, password=True)
-                        .props(f'hint="From {c.where}. Stored encrypted; never shown again."')
-                        .classes("w-96")
-                        .mark(f"{name}-{c.key}")
-                        for c in kind.credentials
-                    }
-            self.api_base = ui.input("The platform's API address (leave empty for the public one)").classes("w-96")
+                    self.secrets[name] = {c.key: self._credential(name, c) for c in kind.credentials}
+            self.api_base = ui.input(_("The platform's API address (leave empty for the public one)")).classes("w-96")
             self.api_base.mark("api-base").bind_visibility_from(self.kind, "value", backward=lambda v: v != "web")
-            ui.button("Deploy", icon="rocket_launch", on_click=self._deploy).mark("deploy")
+            ui.button(_("Deploy"), icon="rocket_launch", on_click=self._deploy).mark("deploy")
         self.vault, self.place = WorkspaceSecrets(builder.runtime.engine, channels.store.box), who.workspace()
         if self.place is not None:
             with ui.card().classes("w-full max-w-3xl"):
-                ui.label(f"Secrets for HTTP steps (workspace “{self.place}”)").classes("text-lg font-medium")
+                ui.label(_("Secrets for HTTP steps (workspace “{workspace}”)", workspace=self.place)).classes(
+                    "text-lg font-medium"
+                )
                 ui.label(
-                    "Write {{ secrets.NAME }} in an HTTP step's address, header or body. Stored encrypted; never "
-                    "shown again, never in a flow file or a log."
+                    _(
+                        "Write {{ secrets.NAME }} in an HTTP step's address, header or body. Stored encrypted; never "
+                        "shown again, never in a flow file or a log."
+                    )
                 ).classes("text-sm text-gray-600")
                 self.secret_names = ui.row().classes("gap-2").mark("secret-names")
                 with ui.row().classes("items-end gap-2"):
-                    self.secret_name = ui.input("Name", placeholder="CRM_API_KEY").mark("secret-name")
-                    self.secret_value = ui.input("Value", password=True).classes("w-72").mark("secret-value")
-                    ui.button("Save", on_click=self._set_secret).props("outline").mark("save-secret")
+                    self.secret_name = ui.input(_("Name"), placeholder="CRM_API_KEY").mark("secret-name")
+                    self.secret_value = ui.input(_("Value"), password=True).classes("w-72").mark("secret-value")
+                    ui.button(_("Save"), on_click=self._set_secret).props("outline").mark("save-secret")
             self._show_secrets()
         self.rows = ui.column().classes("w-full gap-2")
         self.dead = ui.column().classes("w-full gap-1")
         self.refresh()
+
+    @staticmethod
+    def _credential(channel: str, credential: Credential) -> ui.input:
+        """A field for one credential: written, never shown again."""
+        field = ui.input(_(credential.label), password=True).classes("w-96").mark(f"{channel}-{credential.key}")
+        field.props["hint"] = _("From {where}. Stored encrypted; never shown again.", where=_(credential.where))
+        return field
 
     def _show_secrets(self) -> None:
         self.secret_names.clear()
@@ -108,7 +114,7 @@ class Deployments:
             return
         self.who.record("secret.set", f"{self.place}/{name}")
         self.secret_name.value = ""
-        ui.notify(f"Saved the secret {name}.")
+        ui.notify(_("Saved the secret {name}.", name=name))
         self._show_secrets()
 
     def _remove_secret(self, name: str) -> None:
@@ -123,7 +129,7 @@ class Deployments:
         with self.rows:
             found = [d for d in self.store.deployments() if self.who.sees_flow(d.flow_id)]
             if not found:
-                ui.label("Nothing deployed yet.")
+                ui.label(_("Nothing deployed yet."))
             for d in found:
                 self._row(d)
         self.dead.clear()
@@ -132,59 +138,70 @@ class Deployments:
             everything = self.who.principal.workspaces is None  # owners and admins: also a removed channel's
             letters = [x for x in self.store.dead_letters() if everything or (x.channel, x.account) in mine]
             if letters:
-                ui.label(f"{len(letters)} message(s) could not be delivered").classes("text-lg font-medium mt-4")
+                undelivered = n_(
+                    "{count} message(s) could not be delivered",
+                    "{count} message(s) could not be delivered",
+                    len(letters),
+                )
+                ui.label(undelivered).classes("text-lg font-medium mt-4")
             for letter in letters:
                 with ui.row().classes("items-center gap-2").mark(f"dead-{letter.id}"):
-                    ui.label(f"{letter.channel}/{letter.account} → chat {letter.chat}: {letter.last_error}").classes(
-                        "text-sm"
+                    said = _(
+                        "{channel}/{account} → chat {chat}: {error}",
+                        channel=letter.channel,
+                        account=letter.account,
+                        chat=letter.chat,
+                        error=letter.last_error,
                     )
-                    ui.button("Send again", on_click=lambda _, i=letter.id: self._revive(i)).props("flat dense").mark(
-                        f"revive-{letter.id}"
-                    )
+                    ui.label(said).classes("text-sm")
+                    again = ui.button(_("Send again"), on_click=lambda _, i=letter.id: self._revive(i))
+                    again.props("flat dense").mark(f"revive-{letter.id}")
 
     def _row(self, d: Any) -> None:
         channel, account = d.channel, d.account
         versions = [v.version for v in self.builder.flows.versions(d.flow_id)]
         url = f"{self.base}/hooks/{channel}/{account}"
-        seen = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(d.last_event_at)) if d.last_event_at else "never"
+        seen = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(d.last_event_at)) if d.last_event_at else _("never")
         with ui.card().classes("w-full max-w-3xl").mark(f"deployment-{channel}-{account}"):
             with ui.row().classes("w-full items-center gap-3"):
                 ui.label(f"{channel} / {account}").classes("text-lg font-medium")
                 ui.label(f"{d.flow_id}").classes("text-gray-600")
-                picker = ui.select(versions, value=d.version, label="Version").classes("w-28")
+                picker = ui.select(versions, value=d.version, label=_("Version")).classes("w-28")
                 picker.mark(f"version-{account}").on_value_change(lambda _, p=picker: self._switch(channel, account, p))
                 ui.space()
                 ui.switch(
-                    "Answering",
+                    _("Answering"),
                     value=not d.paused,
                     on_change=lambda e: self._pause(channel, account, not e.value),
                 ).mark(f"answering-{account}")
             if channel == "web":
                 snippet = f'<script src="{self.base}/widget/{account}.js" async></script>'
-                ui.label("Paste into your website:").classes("text-sm")
+                ui.label(_("Paste into your website:")).classes("text-sm")
                 ui.code(snippet, language="html").classes("w-full").mark(f"snippet-{account}")
-                ui.link("Open the preview page", f"/widget/{account}/preview", new_tab=True).mark(f"preview-{account}")
+                preview = ui.link(_("Open the preview page"), f"/widget/{account}/preview", new_tab=True)
+                preview.mark(f"preview-{account}")
             else:
-                ui.label(f"Webhook address: {url}").classes("text-sm font-mono").mark(f"webhook-{account}")
+                ui.label(_("Webhook address: {url}", url=url)).classes("text-sm font-mono").mark(f"webhook-{account}")
             kind = KINDS.get(channel)
             if kind is not None and kind.shows_verify_token:
                 opened = self.store.deployment(channel, account)
                 token = opened.credentials.get(kind.generated, "") if opened else ""
-                ui.label(f"Verify token: {token}").classes("text-sm font-mono").mark(f"verify-{account}")
-                ui.label("Paste both into your Meta app's Webhooks settings.").classes("text-sm")
+                ui.label(_("Verify token: {token}", token=token)).classes("text-sm font-mono").mark(f"verify-{account}")
+                ui.label(_("Paste both into your Meta app's Webhooks settings.")).classes("text-sm")
             elif channel == "slack":
-                ui.label("Paste the address as the Request URL of Event Subscriptions and of Interactivity.").classes(
-                    "text-sm"
-                )
-            health = f"Last event: {seen} · messages waiting: {self.store.pending_count(channel, account)}"
+                ui.label(
+                    _("Paste the address as the Request URL of Event Subscriptions and of Interactivity.")
+                ).classes("text-sm")
+            waiting = self.store.pending_count(channel, account)
+            health = _("Last event: {seen} · messages waiting: {waiting}", seen=seen, waiting=waiting)
             if d.last_error:
-                health += f" · last error: {d.last_error}"
+                health += _(" · last error: {error}", error=d.last_error)
             ui.label(health).classes("text-sm text-gray-600").mark(f"health-{account}")
             if channel == "telegram":
                 with ui.row().classes("items-end gap-2"):
-                    public = ui.input("This server's public https address", value=self.base).classes("w-96")
+                    public = ui.input(_("This server's public https address"), value=self.base).classes("w-96")
                     ui.button(
-                        "Register with Telegram", on_click=lambda: self._register(channel, account, public.value)
+                        _("Register with Telegram"), on_click=lambda: self._register(channel, account, public.value)
                     ).props("outline").mark(f"register-{account}")
 
     async def _deploy(self) -> None:
@@ -192,15 +209,20 @@ class Deployments:
             return
         channel, account, flow_id = self.kind.value, (self.account.value or "").strip(), self.flow.value
         if not ACCOUNT.match(account):
-            ui.notify(f"The name is {ACCOUNT_RULE}.", type="warning")
+            ui.notify(_("The name is {rule}.", rule=_(ACCOUNT_RULE)), type="warning")
             return
         if not flow_id:
-            ui.notify("Choose a published flow.", type="warning")
+            ui.notify(_("Choose a published flow."), type="warning")
             return
         kind, inputs = KINDS[channel], self.secrets[channel]
         existing = self.store.deployment(channel, account)
         if not self.who.sees_flow(flow_id) or (existing is not None and not self.who.sees_flow(existing.flow_id)):
-            ui.notify(f"The name “{account}” is taken on {kind.title} by another workspace.", type="warning")
+            said = _(
+                "The name “{account}” is taken on {channel} by another workspace.",
+                account=account,
+                channel=_(kind.title),
+            )
+            ui.notify(said, type="warning")
             return
         try:
             sealed = credentials(
@@ -219,7 +241,14 @@ class Deployments:
         await self.channels.forget(channel, account)
         for field in inputs.values():
             field.value = ""  # never kept in the page
-        ui.notify(f"{kind.title} “{account}” answers with {flow_id} version {version}.", type="positive")
+        said = _(
+            "{channel} “{account}” answers with {flow} version {version}.",
+            channel=_(kind.title),
+            account=account,
+            flow=flow_id,
+            version=version,
+        )
+        ui.notify(said, type="positive")
         self.refresh()
 
     def _switch(self, channel: str, account: str, picker: ui.select) -> None:
@@ -236,24 +265,31 @@ class Deployments:
                 return
             self.who.record("channel.switch", f"{channel}/{account}", {"version": version, "running": choice})
             moved, stayed = await self.channels.switch(channel, account, version, move=choice == "move")
-            said = f"New conversations on {account} use version {version}"
+            said = _("New conversations on {account} use version {version}", account=account, version=version)
             if choice == "move":
-                said += f"; {moved} running conversation(s) moved"
+                said += n_("; {count} running conversation(s) moved", "; {count} running conversation(s) moved", moved)
                 if stayed:
-                    said += f", {stayed} finish on their version (the step they wait at is not in version {version})"
+                    said += n_(
+                        ", {count} finishes on its version (the step it waits at is not in version {version})",
+                        ", {count} finish on their version (the step they wait at is not in version {version})",
+                        stayed,
+                        version=version,
+                    )
             else:
-                said += "; running ones finish on theirs"
+                said += _("; running ones finish on theirs")
             ui.notify(said + ".")
 
         with ui.dialog().props("persistent") as dialog, ui.card().mark("switch-dialog"):
-            ui.label(f"{account} answers with version {version} from now on.").classes("font-medium")
-            ui.label("New conversations start on it. The conversations running now:")
+            said = _("{account} answers with version {version} from now on.", account=account, version=version)
+            ui.label(said).classes("font-medium")
+            ui.label(_("New conversations start on it. The conversations running now:"))
             with ui.row():
-                ui.button(f"Finish on version {d.version}", on_click=lambda: choose("finish")).props("outline").mark(
-                    "switch-finish"
+                finish = _("Finish on version {version}", version=d.version)
+                ui.button(finish, on_click=lambda: choose("finish")).props("outline").mark("switch-finish")
+                ui.button(_("Move to version {version}", version=version), on_click=lambda: choose("move")).mark(
+                    "switch-move"
                 )
-                ui.button(f"Move to version {version}", on_click=lambda: choose("move")).mark("switch-move")
-                ui.button("Cancel", on_click=lambda: choose(None)).props("flat").mark("switch-cancel")
+                ui.button(_("Cancel"), on_click=lambda: choose(None)).props("flat").mark("switch-cancel")
         dialog.open()
 
     async def _pause(self, channel: str, account: str, paused: bool) -> None:
@@ -262,7 +298,10 @@ class Deployments:
         self.who.record("channel.pause" if paused else "channel.resume", f"{channel}/{account}")
         self.store.set_paused(channel, account, paused)
         await self.channels.forget(channel, account)
-        ui.notify(f"{account} {'paused: messages are acknowledged and dropped' if paused else 'answers again'}.")
+        if paused:
+            ui.notify(_("{account} paused: messages are acknowledged and dropped.", account=account))
+        else:
+            ui.notify(_("{account} answers again.", account=account))
 
     async def _register(self, channel: str, account: str, public: str) -> None:
         found = self.channels.adapter(channel, account)
@@ -273,16 +312,16 @@ class Deployments:
             await found[1].set_webhook(url)
         except Exception as exc:  # noqa: BLE001 - the platform refused or is unreachable: say so
             reason = found[1].redact(exc) if hasattr(found[1], "redact") else type(exc).__name__
-            ui.notify(f"Telegram did not take {url}: {reason}", type="negative")
+            ui.notify(_("Telegram did not take {url}: {reason}", url=url, reason=reason), type="negative")
             return
-        ui.notify(f"Telegram sends updates to {url}.", type="positive")
+        ui.notify(_("Telegram sends updates to {url}.", url=url), type="positive")
 
     def _revive(self, row_id: int) -> None:
         if not self.who.may("channels.deploy"):
             return
         self.store.revive(row_id)
         self.channels.nudge()
-        ui.notify("It will be sent again.")
+        ui.notify(_("It will be sent again."))
         self.refresh()
 
 

@@ -21,13 +21,15 @@ from nicegui import app, events, ui
 
 from builder import graph_edit, tour
 from builder.access import Visitor, account_menu, enter
-from builder.canvas import CanvasEdge, CanvasNode, FlowCanvas, VisibleOnly, bundle_missing
+from builder.canvas import CanvasEdge, CanvasNode, FlowCanvas, bundle_missing
 from builder.cards import CATEGORIES, card_data, look
+from builder.chat_dock import ChatDock
 from builder.chat_panel import ChatPanel
 from builder.context import WIDE, Builder
 from builder.forms import SettingsForm
 from builder.graph_edit import Refused
 from builder.history import Entry, History
+from builder.i18n import _, n_
 from builder.merge import merge_fields, rebase
 from flows.models import Edge, Flow, Node, Note
 from flows.problems import Problem
@@ -56,13 +58,11 @@ RESIZE_JS = """(e) => {
   window.addEventListener('pointerup', up);
   e.preventDefault();
 }"""  # steps added in the middle of the view land this far below each other
-# flows with more nodes open drawing only what is in view, and draw the rest once connected ...
-VISIBLE_FIRST_FROM = 150
-# ... and flows with more than this keep drawing only what is in view (panning is slower, but the
-# page stays responsive); figures from `python -m benchmarks` in the README
-VISIBLE_ALWAYS_FROM = 500
+# flows with more nodes draw only the cards in and around the view (figures: `python -m benchmarks`)
+VISIBLE_ONLY_FROM = 150
 NOTE = "note:"  # canvas ids of notes; a flow id cannot contain ":", so they never meet a node's
 CLIPBOARDS = 100  # browsers whose last copy is kept
+EXIT_CHOICES = 80  # steps listed under “Where it goes next” in a large flow: the nearest on the canvas
 SHOWN_PROBLEMS = 50  # the problems list names this many, then counts the rest
 
 
@@ -75,8 +75,8 @@ def register(builder: Builder) -> None:
         try:
             flow = builder.flows.draft(flow_id)
         except FlowNotFound:
-            ui.label(f"There is no flow “{flow_id}”.")
-            ui.link("Back to the flows", "/")
+            ui.label(_("There is no flow “{flow}”.", flow=flow_id))
+            ui.link(_("Back to the flows"), "/")
             return None
         ui.query("body").classes(WIDE)  # the canvas takes the whole window
         opened = Editor(builder, flow, who)
@@ -91,12 +91,6 @@ def palette_order(registry: Registry) -> list[NodeType]:
     rank = {c: i for i, c in enumerate(CATEGORIES)}
     addable = [s for s in registry if s.type != START.type]
     return sorted(addable, key=lambda s: rank.get(s.category, len(rank)))  # stable: registry order inside
-
-
-def _drawing(count: int) -> VisibleOnly:
-    if count > VISIBLE_ALWAYS_FROM:
-        return "always"
-    return "first" if count > VISIBLE_FIRST_FROM else "never"
 
 
 def _split(ids: list[str]) -> tuple[set[str], frozenset[str]]:
@@ -141,26 +135,26 @@ class Editor:
         self.view_centre: tuple[float, float] | None = None  # the middle of the view, once the browser says
         if bundle_missing():
             log.error("canvas bundle missing; run `make` to build builder/canvas/dist")
-            ui.label("The canvas was not built: run `make run` (it builds it with npm).").classes("text-negative")
+            ui.label(_("The canvas was not built: run `make run` (it builds it with npm).")).classes("text-negative")
         with ui.row().classes("w-full items-center gap-2"):
-            ui.link("← Flows", "/")
+            ui.link(_("← Flows"), "/")
             ui.label(flow.name).classes("text-xl font-medium").mark("flow-name")
             self.presence = ui.row().classes("items-center gap-1").mark("presence")
             ui.space()
             self._toolbar()
             ui.space()
-            ui.link("Versions and publishing", f"/flows/{flow.id}/versions").props('data-tour="publish"').mark(
+            ui.link(_("Versions and publishing"), f"/flows/{flow.id}/versions").props('data-tour="publish"').mark(
                 "versions"
             )
             if who.can("flows.edit"):
-                ui.button("Test chat", icon="chat", on_click=self._toggle_chat).props(
+                ui.button(_("Test chat"), icon="chat", on_click=self._toggle_chat).props(
                     'outline data-tour="test-chat"'
                 ).mark("test-chat")
             else:
-                ui.label("Read only").classes("text-gray-500").mark("read-only")
-            ui.button(icon="help_outline", on_click=tour.start).props(
-                'flat round dense aria-label="Show the tour"'
-            ).tooltip("Show the tour of the editor").mark("tour")
+                ui.label(_("Read only")).classes("text-gray-500").mark("read-only")
+            helper = ui.button(icon="help_outline", on_click=tour.start).props("flat round dense")
+            helper.tooltip(_("Show the tour of the editor")).mark("tour")
+            helper.props["aria-label"] = _("Show the tour")
             account_menu(who)
         # over the canvas, not in the page's flow: an empty one must not push the page below the window
         self.notices = (
@@ -172,7 +166,9 @@ class Editor:
             if who.can("flows.edit"):
                 self._palette()
             self.canvas = (
-                FlowCanvas(self._cards(), [self.line(e) for e in flow.edges], visible_only=_drawing(len(flow.nodes)))
+                FlowCanvas(
+                    self._cards(), [self.line(e) for e in flow.edges], visible_only=len(flow.nodes) > VISIBLE_ONLY_FROM
+                )
                 .classes("grow h-full border rounded")
                 .style(f"min-width: {CANVAS_MIN_WIDTH}")
                 .props('data-tour="canvas"')
@@ -217,13 +213,14 @@ class Editor:
         with self.presence:
             for email in people:
                 words = (
-                    "you have it open in another tab too" if email == self.who.email else f"{email} is editing it too"
+                    _("you have it open in another tab too")
+                    if email == self.who.email
+                    else _("{email} is editing it too", email=email)
                 )
-                ui.avatar(email[:1].upper(), color="indigo-5", text_color="white", size="sm").tooltip(words).props(
-                    f'aria-label="{words}"'
-                )
+                avatar = ui.avatar(email[:1].upper(), color="indigo-5", text_color="white", size="sm").tooltip(words)
+                avatar.props["aria-label"] = words
             if people:
-                ui.label("also here").classes("text-xs text-gray-500")
+                ui.label(_("also here")).classes("text-xs text-gray-500")
 
     def _note_field_edits(self, node: Node, fields: list[str]) -> None:
         """Remember who changed these fields; someone else who changed one of them a moment ago is told
@@ -238,11 +235,11 @@ class Editor:
             if earlier is None or earlier[0] == self.who.email or now - earlier[1] > CLASH_SECONDS:
                 continue
             info = titles.get(name)
-            field = f"“{info.title if info is not None and info.title else name}”"
+            field = f"“{_(info.title) if info is not None and info.title else name}”"
             for editor in self._others():
                 if editor.who.email == earlier[0]:
-                    editor.tell(f"{self.who.email} changed {field} of “{self._step_name(node)}” after you; "
-                                "their text is the one kept.")  # fmt: skip
+                    editor.tell(_("{who} changed {field} of “{step}” after you; their text is the one kept.",
+                                  who=self.who.email, field=field, step=self._step_name(node)))  # fmt: skip
         while len(self.builder.field_edits) > FIELD_EDITS:  # the oldest are forgotten
             del self.builder.field_edits[next(iter(self.builder.field_edits))]
 
@@ -257,7 +254,8 @@ class Editor:
         ):
             ui.icon("group").classes("text-amber-700")
             ui.label(message).classes("grow").mark("notice")
-            ui.button(icon="close", on_click=notice.delete).props('flat dense round size=sm aria-label="Dismiss"')
+            dismiss = ui.button(icon="close", on_click=notice.delete).props("flat dense round size=sm")
+            dismiss.props["aria-label"] = _("Dismiss")
 
     def _broadcast(self, clashes: list[str]) -> None:
         for editor in self._others():
@@ -269,10 +267,16 @@ class Editor:
         self._redraw()
         self._show_problems()
         if clashes:  # the later edit won: say so to the one whose change it replaced
-            self.tell(f"{by} changed what you changed too ({', '.join(clashes)}); theirs was later and is kept.")
+            self.tell(
+                _(
+                    "{who} changed what you changed too ({what}); theirs was later and is kept.",
+                    who=by,
+                    what=", ".join(clashes),
+                )
+            )
         node = self.flow.node(self.selected) if self.selected else None
         if node is None and self.selected and not self.selected.startswith(NOTE):
-            self.tell(f"{by} deleted the step you had open.")
+            self.tell(_("{who} deleted the step you had open.", who=by))
             self.show_settings(None)
             return
         old = before.node(self.selected) if self.selected else None
@@ -290,20 +294,20 @@ class Editor:
         with ui.row().classes("gap-0 items-center"):
             if not self.who.can("flows.edit"):
                 self.undo_button = self.redo_button = None
-                button("fit_screen", "Show the whole flow", "fit", self.canvas_fit)
+                button("fit_screen", _("Show the whole flow"), "fit", self.canvas_fit)
                 return
-            self.undo_button = button("undo", "Undo (Ctrl+Z)", "undo", self.undo)
-            self.redo_button = button("redo", "Redo (Ctrl+Shift+Z)", "redo", self.redo)
+            self.undo_button = button("undo", _("Undo (Ctrl+Z)"), "undo", self.undo)
+            self.redo_button = button("redo", _("Redo (Ctrl+Shift+Z)"), "redo", self.redo)
             ui.separator().props("vertical")
-            button("content_copy", "Copy the selected nodes (Ctrl+C)", "copy", lambda: self.canvas.command("copy"))
-            button("content_paste", "Paste (Ctrl+V)", "paste", lambda: self.canvas.command("paste"))
-            button("library_add", "Duplicate the selected nodes (Ctrl+D)", "duplicate",
+            button("content_copy", _("Copy the selected nodes (Ctrl+C)"), "copy", lambda: self.canvas.command("copy"))
+            button("content_paste", _("Paste (Ctrl+V)"), "paste", lambda: self.canvas.command("paste"))
+            button("library_add", _("Duplicate the selected nodes (Ctrl+D)"), "duplicate",
                    lambda: self.canvas.command("duplicate"))  # fmt: skip
-            button("delete", "Delete the selection (Delete)", "delete", lambda: self.canvas.command("delete"))
+            button("delete", _("Delete the selection (Delete)"), "delete", lambda: self.canvas.command("delete"))
             ui.separator().props("vertical")
-            button("sticky_note_2", "Add a note", "add-note", self.add_note)
-            button("account_tree", "Arrange the flow from left to right", "layout", self.auto_layout)
-            button("fit_screen", "Show the whole flow", "fit", self.canvas_fit)
+            button("sticky_note_2", _("Add a note"), "add-note", self.add_note)
+            button("account_tree", _("Arrange the flow from left to right"), "layout", self.auto_layout)
+            button("fit_screen", _("Show the whole flow"), "fit", self.canvas_fit)
 
     def _side_panel(self) -> None:
         """The right column: the selected step's settings, or the test chat, above the flow's problems.
@@ -314,13 +318,17 @@ class Editor:
             .style(f"width: {SIDE_WIDTH}; flex: none; overflow-x: hidden")
             .props('data-tour="side"') as self.side_column
         ):
-            ui.element("div").classes("absolute left-0 top-0 h-full w-1.5 cursor-col-resize hover:bg-blue-200 z-10").on(
-                "pointerdown", js_handler=RESIZE_JS
-            ).props('role="separator" aria-orientation="vertical" aria-label="Drag to resize the side panel"')
+            edge = (
+                ui.element("div")
+                .classes("absolute left-0 top-0 h-full w-1.5 cursor-col-resize hover:bg-blue-200 z-10")
+                .on("pointerdown", js_handler=RESIZE_JS)
+            )
+            edge.props('role="separator" aria-orientation="vertical"')
+            edge.props["aria-label"] = _("Drag to resize the side panel")
             with ui.tabs().props("dense align=left no-caps").classes("w-full pl-2") as self.side_tabs:
-                ui.tab("settings", "Step settings", icon="tune").mark("tab-settings")
+                ui.tab("settings", _("Step settings"), icon="tune").mark("tab-settings")
                 if self.who.can("flows.edit"):
-                    ui.tab("chat", "Test chat", icon="chat").mark("tab-chat")
+                    ui.tab("chat", _("Test chat"), icon="chat").mark("tab-chat")
             with (
                 ui.tab_panels(self.side_tabs, value="settings")
                 .classes("w-full grow pl-2")
@@ -333,16 +341,18 @@ class Editor:
             self.side_tabs.on_value_change(lambda e: self._on_side_tab(str(e.value)))
             self.problems_box = ui.column().classes("w-full max-h-72 shrink-0 overflow-auto gap-1 border-t pt-2 pl-2")
             self.problems_box.mark("problems")
+        # the chat can float over the canvas instead (it is made beside the canvas, not in this column)
+        self.chat_dock = ChatDock(self.chat_place, ui.context.slot.parent, on_change=self._on_chat_moved)
 
     def _nothing_selected(self) -> None:
         """The side panel with no step chosen: what to do, and the tour for someone new."""
         with self.side:
-            ui.label("Select a step to see its settings.").classes("text-sm text-gray-500")
+            ui.label(_("Select a step to see its settings.")).classes("text-sm text-gray-500")
             if not self.who.can("flows.edit") or tour.seen():
                 return
             with ui.card().classes("w-full shadow-none border bg-blue-50 gap-2 mt-2").mark("tour-offer") as offer:
-                ui.label("New here?").classes("font-medium")
-                ui.label("A one-minute tour shows where everything is.").classes("text-sm text-gray-700")
+                ui.label(_("New here?")).classes("font-medium")
+                ui.label(_("A one-minute tour shows where everything is.")).classes("text-sm text-gray-700")
 
                 def answer(take: bool) -> None:
                     if take:
@@ -352,10 +362,10 @@ class Editor:
                     offer.delete()  # last: the page's script is sent through the element clicked
 
                 with ui.row().classes("gap-2"):
-                    ui.button("Show me", icon="tour", on_click=lambda: answer(True)).props("dense unelevated").mark(
+                    ui.button(_("Show me"), icon="tour", on_click=lambda: answer(True)).props("dense unelevated").mark(
                         "tour-start"
                     )
-                    ui.button("No thanks", on_click=lambda: answer(False)).props("dense flat").mark("tour-skip")
+                    ui.button(_("No thanks"), on_click=lambda: answer(False)).props("dense flat").mark("tour-skip")
 
     def _on_side_tab(self, tab: str) -> None:
         if tab == "chat":
@@ -365,8 +375,25 @@ class Editor:
         self.canvas.fit()
 
     def _toggle_chat(self) -> None:
-        """Show the test chat in the side panel, or go back to the step settings."""
+        """Show the test chat in the side panel, or go back to the step settings (a floating chat is
+        already in view: its text field is focused)."""
+        if self.chat_dock.undocked and self.chat is not None:
+            self.chat.entry.run_method("focus")
+            return
         self.side_tabs.set_value("settings" if self.side_tabs.value == "chat" else "chat")
+
+    def _on_chat_moved(self) -> None:
+        """Undocked, the side panel leaves the canvas the whole width while no step is chosen; docked,
+        the chat is shown where it went back to."""
+        if self.chat_dock.undocked and self.side_tabs.value == "chat":
+            self.side_tabs.set_value("settings")
+        elif not self.chat_dock.undocked:
+            self.side_tabs.set_value("chat")
+        self._fit_side(showing=False)
+
+    def _fit_side(self, showing: bool) -> None:
+        """The side panel is shown while the chat is docked, and otherwise only while it `showing` a step."""
+        self.side_column.set_visibility(not self.chat_dock.undocked or showing)
 
     def _open_chat(self) -> None:
         """The test chat on the current draft (made on first use: it runs its own runtime)."""
@@ -374,6 +401,7 @@ class Editor:
             return
         with self.chat_place:
             self.chat = ChatPanel(self.builder, self.flow.id, on_node=self.canvas.highlight)
+        self.chat_dock.attach(self.chat)
 
     # what the canvas shows
 
@@ -383,11 +411,14 @@ class Editor:
     def card(self, node: Node) -> CanvasNode:
         """A node as the canvas draws it (builder/cards.py: colour, icon, title, what it says, exits)."""
         inputs, outputs = graph_edit.ports(self.flow, node, self.registry)
+        data = card_data(self.flow, node, self.registry, inputs, outputs)
+        # how tall it is about to be: a large flow's canvas places cards it has not drawn yet by it
+        data["height"] = graph_edit.drawn_height(data, outputs)
         return {
             "id": node.id,
             "type": "card",
             "position": {"x": node.ui.get("x", 0), "y": node.ui.get("y", 0)},
-            "data": card_data(self.flow, node, self.registry, inputs, outputs),
+            "data": data,
         }
 
     @staticmethod
@@ -421,20 +452,23 @@ class Editor:
             .props('data-tour="palette"')
             .mark("palette")
         ):
-            search = ui.input(placeholder="Search steps").props("dense outlined clearable").classes("w-full")
-            search.props('aria-label="Search steps"').mark("palette-search")
+            search = ui.input(placeholder=_("Search steps")).props("dense outlined clearable").classes("w-full")
+            search.props["aria-label"] = _("Search steps")
+            search.mark("palette-search")
             with search.add_slot("prepend"):
                 ui.icon("search").classes("text-gray-500")
-            ui.label("Drag a step onto the canvas, or double-click it.").classes("text-xs text-gray-500")
+            ui.label(_("Drag a step onto the canvas, or double-click it.")).classes("text-xs text-gray-500")
             entries: list[tuple[str, ui.element]] = []
             headers: dict[str, tuple[ui.label, list[ui.element]]] = {}
             for category, specs in groupby(palette_order(self.registry), key=lambda s: s.category):
-                header = ui.label(category).classes("text-xs font-semibold uppercase tracking-wide text-gray-500 mt-3")
+                header = ui.label(_(category)).classes(
+                    "text-xs font-semibold uppercase tracking-wide text-gray-500 mt-3"
+                )
                 header.mark(f"category-{category}")
                 headers[category] = (header, [])
                 for spec in specs:
                     item = self._palette_entry(spec)
-                    words = f"{spec.title} {spec.type} {spec.category} {spec.description}".casefold()
+                    words = f"{_(spec.title)} {spec.type} {_(category)} {_(spec.description)}".casefold()
                     entries.append((words, item))
                     headers[category][1].append(item)
 
@@ -456,9 +490,9 @@ class Editor:
         ) as item:
             ui.icon(icon).classes("shrink-0 rounded-md p-1 text-white text-base").style(f"background:{color}")
             with ui.column().classes("gap-0 min-w-0"):
-                ui.label(spec.title).classes("text-sm font-medium text-gray-800 leading-tight")
+                ui.label(_(spec.title)).classes("text-sm font-medium text-gray-800 leading-tight")
                 if spec.description:
-                    ui.label(spec.description).classes("text-xs text-gray-500 leading-snug line-clamp-2")
+                    ui.label(_(spec.description)).classes("text-xs text-gray-500 leading-snug line-clamp-2")
         # its name is what it shows (title, then what it does); Enter or Space adds it
         item.props(f'draggable="true" data-node-type="{spec.type}" tabindex="0" role="button"')
         item.mark(f"palette-{spec.type}")
@@ -467,7 +501,7 @@ class Editor:
         item.on("keydown.enter", lambda _, t=spec.type: self.add_node(t, *self._next_free_spot(), reveal=True))
         item.on("keydown.space", lambda _, t=spec.type: self.add_node(t, *self._next_free_spot(), reveal=True))
         if spec.description:
-            item.tooltip(spec.description)
+            item.tooltip(_(spec.description))
         return item
 
     def _on_view(self, e: events.GenericEventArguments) -> None:
@@ -521,18 +555,22 @@ class Editor:
     def _update_buttons(self) -> None:
         if self.undo_button is None or self.redo_button is None:
             return
-        for button, entries, verb in ((self.undo_button, self.history.undos, "Undo"),
-                                      (self.redo_button, self.history.redos, "Redo")):  # fmt: skip
+        for button, entries, redo in ((self.undo_button, self.history.undos, False),
+                                      (self.redo_button, self.history.redos, True)):  # fmt: skip
             button.set_enabled(bool(entries))
-            button.props["aria-label"] = f"{verb} {entries[-1].label}" if entries else verb
+            if not entries:
+                button.props["aria-label"] = _("Redo") if redo else _("Undo")
+                continue
+            edit = entries[-1].label  # what the edit did, in the builder's language
+            button.props["aria-label"] = _("Redo {edit}", edit=edit) if redo else _("Undo {edit}", edit=edit)
 
     def undo(self) -> None:
         """Go back to the draft before the last edit."""
-        self._travel(self.history.undo(self.flow), "Nothing to undo.")
+        self._travel(self.history.undo(self.flow), _("Nothing to undo."))
 
     def redo(self) -> None:
         """Make the last undone edit again."""
-        self._travel(self.history.redo(self.flow), "Nothing to redo.", redo=True)
+        self._travel(self.history.redo(self.flow), _("Nothing to redo."), redo=True)
 
     def _travel(self, entry: Entry | None, nothing: str, redo: bool = False) -> None:
         if not self._may_edit():
@@ -545,7 +583,7 @@ class Editor:
             # someone else changed the draft since: take back (or redo) this person's change only
             target, kept = rebase(entry.after, entry.flow, self.flow, prefer="theirs")
             if kept:
-                ui.notify(f"Left as someone else changed it since: {', '.join(kept)}.", multi_line=True)
+                ui.notify(_("Left as someone else changed it since: {what}.", what=", ".join(kept)), multi_line=True)
         self.history.settle(target, redo=not redo)  # the entry that takes this step back again
         self._save(target)
         self._redraw()
@@ -555,10 +593,10 @@ class Editor:
         """Add a node of this type at (x, y) and show it (`reveal`: bring it into view if it is out of it)."""
         spec = self.registry.get(type_name)
         if spec is None:
-            self._refuse(f"The node type {type_name!r} is not installed.", redraw=False)
+            self._refuse(_("The node type {type} is not installed.", type=repr(type_name)), redraw=False)
             return
         flow, node = graph_edit.add_node(self.flow, spec, x, y)
-        if not self._apply(flow, f"add {spec.title}"):
+        if not self._apply(flow, _("add {step}", step=_(spec.title))):
             return
         self.canvas.add_nodes([self.card(node)])
         if reveal:
@@ -567,14 +605,14 @@ class Editor:
     def add_note(self) -> None:
         """Add an empty sticky note right of the flow, selected so it can be written at once."""
         flow, note = graph_edit.add_note(self.flow, *self._next_free_spot())
-        if not self._apply(flow, "add a note"):
+        if not self._apply(flow, _("add a note")):
             return
         self.canvas.add_nodes([self.note_card(note)])
         self.canvas.select([NOTE + note.id])
 
     def auto_layout(self) -> None:
         """Arrange the nodes left to right in the order a conversation meets them."""
-        if not self._apply(graph_edit.auto_layout(self.flow, self.registry), "arrange the flow"):
+        if not self._apply(graph_edit.auto_layout(self.flow, self.registry), _("arrange the flow")):
             return
         self._redraw()
         self.canvas.fit()
@@ -596,7 +634,7 @@ class Editor:
         except Refused as exc:
             self._refuse(str(exc), redraw=False)  # nothing was drawn, so nothing to undo
             return
-        if not self._apply(flow, "connect"):
+        if not self._apply(flow, _("connect")):
             return
         self.canvas.add_edges([self.line(edge)])
 
@@ -606,11 +644,9 @@ class Editor:
             nodes = {k: v for k, v in moved.items() if not k.startswith(NOTE)}
             notes = {k[len(NOTE) :]: v for k, v in moved.items() if k.startswith(NOTE)}
             count = len(moved)
-            self._apply(
-                graph_edit.move(self.flow, nodes, notes), "move a node" if count == 1 else f"move {count} nodes"
-            )
+            self._apply(graph_edit.move(self.flow, nodes, notes), n_("move a node", "move {count} nodes", count))
         except (Refused, KeyError, TypeError, ValueError) as exc:
-            self._refuse(str(exc) if isinstance(exc, Refused) else "That move could not be saved.")
+            self._refuse(str(exc) if isinstance(exc, Refused) else _("That move could not be saved."))
 
     def _on_remove(self, e: events.GenericEventArguments) -> None:
         self.delete([str(i) for i in e.args.get("nodes", [])], [str(i) for i in e.args.get("edges", [])])
@@ -619,7 +655,7 @@ class Editor:
         """Delete these nodes and notes (with their connections) and these connections."""
         nodes, notes = _split(canvas_ids)
         if not (nodes or notes or edge_ids):
-            ui.notify("Select what to delete first.")
+            ui.notify(_("Select what to delete first."))
             return
         try:
             flow = graph_edit.remove(self.flow, nodes, set(edge_ids), notes)
@@ -629,7 +665,9 @@ class Editor:
         kept = {x.id for x in flow.edges}
         gone_edges = [x.id for x in self.flow.edges if x.id not in kept]
         count = len(nodes) + len(notes)
-        if not self._apply(flow, f"delete {count} item{'s' * (count != 1)}" if count else "delete a connection"):
+        if not self._apply(
+            flow, n_("delete {count} item", "delete {count} items", count) if count else _("delete a connection")
+        ):
             return
         self.canvas.remove_elements(sorted(canvas_ids), gone_edges)
         if self.selected in canvas_ids:
@@ -645,7 +683,7 @@ class Editor:
         nodes, notes = _split(canvas_ids)
         clip = graph_edit.copy(self.flow, nodes, notes)
         if not clip["nodes"] and not clip["notes"]:
-            ui.notify("Select nodes to copy first (the start node cannot be copied).")
+            ui.notify(_("Select nodes to copy first (the start node cannot be copied)."))
             return False
         boards = self.builder.clipboards
         boards.pop(self._clipboard_key(), None)
@@ -658,7 +696,7 @@ class Editor:
         """Paste the clipboard (at the pointer when given, else beside the originals) and select it."""
         clip = clip if clip is not None else self.builder.clipboards.get(self._clipboard_key())
         if clip is None:
-            ui.notify("Nothing to paste: select nodes and copy them first (Ctrl+C).")
+            ui.notify(_("Nothing to paste: select nodes and copy them first (Ctrl+C)."))
             return
         try:
             flow, node_ids, note_ids = graph_edit.paste(self.flow, clip, at=at)
@@ -667,7 +705,7 @@ class Editor:
             return
         new_edges = flow.edges[len(self.flow.edges) :]
         count = len(node_ids) + len(note_ids)
-        if not self._apply(flow, f"paste {count} item{'s' * (count != 1)}"):
+        if not self._apply(flow, n_("paste {count} item", "paste {count} items", count)):
             return
         self.canvas.add_nodes(
             [
@@ -683,7 +721,7 @@ class Editor:
         nodes, notes = _split(canvas_ids)
         clip = graph_edit.copy(self.flow, nodes, notes)
         if not clip["nodes"] and not clip["notes"]:
-            ui.notify("Select nodes to duplicate first (the start node cannot be duplicated).")
+            ui.notify(_("Select nodes to duplicate first (the start node cannot be duplicated)."))
             return
         self.paste(clip=clip)
 
@@ -698,7 +736,7 @@ class Editor:
             self.redo()
         elif name == "copy":
             if self.copy(nodes):
-                ui.notify(f"Copied {len(nodes)} item{'s' * (len(nodes) != 1)}.")
+                ui.notify(n_("Copied {count} item.", "Copied {count} items.", len(nodes)))
         elif name == "paste":
             self.paste(at=(float(at["x"]), float(at["y"])) if isinstance(at, dict) else None)
         elif name == "duplicate":
@@ -719,9 +757,13 @@ class Editor:
         elif self.selected_nodes:
             self.show_settings(None)
             with self.side:
-                ui.label(f"{len(self.selected_nodes)} selected: copy, duplicate or delete them together.").mark(
-                    "selection-count"
-                )
+                ui.label(
+                    n_(
+                        "{count} selected: copy, duplicate or delete them together.",
+                        "{count} selected: copy, duplicate or delete them together.",
+                        len(self.selected_nodes),
+                    )
+                ).mark("selection-count")
         else:
             self.show_settings(None)
 
@@ -729,11 +771,13 @@ class Editor:
         """Show the settings form of this node (or the text of this note) in the side panel, or empty it."""
         if self.unsaved:  # the form being closed held a value it could not save: say so, once
             left_out = " ".join(r for reasons in self.unsaved.values() for r in reasons)
-            ui.notify(f"A change that could not be saved was left out: {left_out}", type="warning", multi_line=True)
+            said = _("A change that could not be saved was left out: {reasons}", reasons=left_out)
+            ui.notify(said, type="warning", multi_line=True)
             self.unsaved.clear()
             self._show_problems()
         self.selected = node_id
         self.exits_box = None
+        self._fit_side(showing=node_id is not None)
         self.side.clear()
         self.side.props["data-settings-of"] = node_id or ""  # which step the panel shows (browser tests)
         self.side.update()
@@ -748,9 +792,11 @@ class Editor:
             return
         spec = self.registry.get(node.type)
         with self.side:
-            ui.label("Step settings").classes("hidden").mark("selected-node")
+            ui.label(_("Step settings")).classes("hidden").mark("selected-node")
             if spec is None:
-                ui.label(f"The node type {node.type!r} is not installed; its settings are kept as they are.")
+                ui.label(
+                    _("The node type {type} is not installed; its settings are kept as they are.", type=repr(node.type))
+                )
                 return
             try:
                 values = spec.migrate(node.settings, node.version)
@@ -774,7 +820,7 @@ class Editor:
         box = self.exits_box
         if box is None:
             return
-        _, outputs = graph_edit.ports(self.flow, node, self.registry)
+        outputs = graph_edit.ports(self.flow, node, self.registry)[1]
         leads = {e.source_port: e.target for e in self.flow.edges if e.source == node.id}
         # redrawn on every save (each keystroke in a field): only when what it lists changed, since
         # naming every other step reads all their settings
@@ -786,16 +832,18 @@ class Editor:
         if not outputs:
             return
         words = card_data(self.flow, node, self.registry, [], outputs)["labels"]
-        targets = {"": "— nowhere yet —"} | {
-            n.id: self._step_name(n) for n in self.flow.nodes if n.id not in (node.id, self.flow.start)
+        targets = {"": _("— nowhere yet —")} | {
+            n.id: self._step_name(n) for n in self._nearest(node, set(leads.values()))
         }
         with box:
-            ui.label("Where it goes next").classes("text-sm font-medium")
+            ui.label(_("Where it goes next")).classes("text-sm font-medium")
             for port in outputs:
                 choice = (
                     ui.select(
                         targets,
-                        label=f"Exit “{words.get(port, port)}” leads to" if len(outputs) > 1 else "Next step",
+                        label=_("Exit “{exit}” leads to", exit=words.get(port, port))
+                        if len(outputs) > 1
+                        else _("Next step"),
                         value=leads.get(port, ""),
                         with_input=True,
                     )
@@ -805,13 +853,25 @@ class Editor:
                 )
                 choice.on_value_change(lambda e, p=port: self.lead(node.id, p, str(e.value or "")))
 
+    def _nearest(self, node: Node, keep: set[str]) -> list[Node]:
+        """The steps an exit of `node` can be led to from its list: all of them in a flow of up to
+        EXIT_CHOICES steps; in a larger one the EXIT_CHOICES nearest on the canvas, and those it
+        leads to now (a list of a thousand steps is no help, and slow to send)."""
+        others = [n for n in self.flow.nodes if n.id not in (node.id, self.flow.start)]
+        if len(others) <= EXIT_CHOICES:
+            return others
+        x, y = node.ui.get("x", 0), node.ui.get("y", 0)
+        near = sorted(others, key=lambda n: abs(n.ui.get("x", 0) - x) + abs(n.ui.get("y", 0) - y))
+        chosen = {n.id for n in near[:EXIT_CHOICES]} | keep
+        return [n for n in others if n.id in chosen]
+
     def _step_name(self, node: Node) -> str:
         """A step as a person recognises it in a list: its title and the start of what it says."""
         spec = self.registry.get(node.type)
         data = card_data(self.flow, node, self.registry, [], [])
         text = data["text"].replace("\n", " ")
         said = f": {text[:40]}{'…' * (len(text) > 40)}" if text else ""
-        return f"{spec.title if spec else node.type}{said}"
+        return f"{_(spec.title) if spec else node.type}{said}"
 
     def lead(self, node_id: str, port: str, target: str) -> None:
         """Make this exit of this step lead to `target` ("" : nowhere), replacing where it led."""
@@ -830,7 +890,7 @@ class Editor:
             except Refused as exc:
                 self._refuse(str(exc), redraw=False)
                 return
-        if not self._apply(flow, "connect" if target else "delete a connection"):
+        if not self._apply(flow, _("connect") if target else _("delete a connection")):
             return
         if old:
             self.canvas.remove_elements([], [e.id for e in old])
@@ -842,8 +902,10 @@ class Editor:
         if note is None:
             return
         with self.side:
-            ui.label("Note").classes("text-xs text-gray-500").mark("selected-node")
-            area = ui.textarea("Note", value=note.text).props("outlined autogrow").classes("w-full").mark("note-text")
+            ui.label(_("Note")).classes("text-xs text-gray-500").mark("selected-node")
+            area = (
+                ui.textarea(_("Note"), value=note.text).props("outlined autogrow").classes("w-full").mark("note-text")
+            )
             area.props(f"maxlength={graph_edit.NOTE_LIMIT}")
             area.on_value_change(lambda e: self._on_note(note_id, str(e.value or "")))
 
@@ -853,7 +915,7 @@ class Editor:
         except Refused as exc:
             self._refuse(str(exc), redraw=False)
             return
-        if not self._apply(flow, "edit a note", key=f"note:{note_id}"):
+        if not self._apply(flow, _("edit a note"), key=f"note:{note_id}"):
             return
         note = next(n for n in self.flow.notes if n.id == note_id)
         self.canvas.update_node(self.note_card(note))
@@ -876,7 +938,7 @@ class Editor:
         self.form_base = dict(settings)
         if not self._apply(
             graph_edit.set_settings(self.flow, node_id, merged),
-            "change settings",
+            _("change settings"),
             key=f"settings:{node_id}",
             clashes=[f"“{self._step_name(current)}” ({c})" for c in clashes],
         ):
@@ -891,7 +953,7 @@ class Editor:
         """What validation finds in the draft now, errors first; first of all, a form not saved."""
         found = validate(self.flow, self.registry)
         unsaved = [
-            Problem("not_saved", f"Not saved: {reason}", node_id=node_id)
+            Problem("not_saved", _("Not saved: {reason}", reason=reason), node_id=node_id)
             for node_id, reasons in self.unsaved.items()
             if self.flow.node(node_id) is not None
             for reason in reasons
@@ -912,14 +974,16 @@ class Editor:
         with self.problems_box:
             errors = sum(p.severity == "error" for p in found)
             if not found:
-                ui.label("No problems: the flow can be published.").classes("text-green-800 text-sm").mark(
+                ui.label(_("No problems: the flow can be published.")).classes("text-green-800 text-sm").mark(
                     "problems-none"
                 )
                 return
-            ui.label(
-                f"{errors} error{'s' * (errors != 1)} (stop publishing), "
-                f"{len(found) - errors} warning{'s' * (len(found) - errors != 1)}"
-            ).classes("text-sm font-medium").mark("problems-count")
+            counted = _(
+                "{errors}, {warnings}",
+                errors=n_("{count} error (stop publishing)", "{count} errors (stop publishing)", errors),
+                warnings=n_("{count} warning", "{count} warnings", len(found) - errors),
+            )
+            ui.label(counted).classes("text-sm font-medium").mark("problems-count")
             for p in found[:SHOWN_PROBLEMS]:
                 where = p.node_id or (edges[p.edge_id].source if p.edge_id in edges else None)
                 icon = "error" if p.severity == "error" else "warning"
@@ -933,7 +997,8 @@ class Editor:
                 if where is not None:
                     row.on("click", lambda _, w=where: self.focus(w))
             if len(found) > SHOWN_PROBLEMS:
-                ui.label(f"… and {len(found) - SHOWN_PROBLEMS} more.").classes("text-xs")
+                more = len(found) - SHOWN_PROBLEMS
+                ui.label(n_("… and {count} more.", "… and {count} more.", more)).classes("text-xs")
 
     def _in_words(self, message: str) -> str:
         """A problem as a person reads it: steps named by their title and what they say, not by the ids

@@ -14,6 +14,7 @@ from nicegui import events, ui
 
 from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
+from builder.i18n import _, n_
 from builder.widgets import name_upload
 from flows.document import DocumentError, dump_flow, parse_flow
 from flows.models import Flow, Node
@@ -42,15 +43,15 @@ def ago(at: datetime, now: datetime | None = None) -> str:
         at = at.replace(tzinfo=UTC)
     seconds = max(0.0, (now - at).total_seconds())
     if seconds < 60:
-        return "just now"
-    for below, each, unit in ((3600, 60, "minute"), (86400, 3600, "hour")):
-        if seconds < below:
-            count = int(seconds // each)
-            return f"{count} {unit}{'s' * (count != 1)} ago"
+        return _("just now")
+    if seconds < 3600:
+        return n_("{count} minute ago", "{count} minutes ago", int(seconds // 60))
+    if seconds < 86400:
+        return n_("{count} hour ago", "{count} hours ago", int(seconds // 3600))
     days = int(seconds // 86400)
     if days == 1:
-        return "yesterday"
-    return f"{days} days ago" if days < 30 else at.strftime("%d %b %Y").lstrip("0")
+        return _("yesterday")
+    return n_("{count} day ago", "{count} days ago", days) if days < 30 else at.strftime("%d %b %Y").lstrip("0")
 
 
 def download_flow(flow: Flow, filename: str, registry: Registry) -> None:
@@ -75,12 +76,12 @@ async def create_from_template(builder: Builder, who: Visitor, template: Flow) -
     if name.casefold() in taken:
         same = next(f for f in mine if f.name.casefold() == name.casefold())
         with ui.dialog() as dialog, ui.card().classes("w-[28rem] gap-3"):
-            ui.label(f"You already have a flow named “{same.name}”.").classes("text-lg font-medium")
-            ui.label("Open it to keep working on it, or make another copy of the template.").classes("text-gray-600")
+            ui.label(_("You already have a flow named “{name}”.", name=same.name)).classes("text-lg font-medium")
+            ui.label(_("Open it to keep working on it, or make another copy of the template.")).classes("text-gray-600")
             with ui.row().classes("w-full justify-end gap-2"):
-                ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat")
-                ui.button("Make another copy", on_click=lambda: dialog.submit("copy")).props("outline").mark("copy")
-                ui.button("Open it", on_click=lambda: dialog.submit("open")).mark("open-existing")
+                ui.button(_("Cancel"), on_click=lambda: dialog.submit(None)).props("flat")
+                ui.button(_("Make another copy"), on_click=lambda: dialog.submit("copy")).props("outline").mark("copy")
+                ui.button(_("Open it"), on_click=lambda: dialog.submit("open")).mark("open-existing")
         choice = await dialog
         dialog.delete()
         if choice == "open":
@@ -95,7 +96,7 @@ async def create_from_template(builder: Builder, who: Visitor, template: Flow) -
     copy = template.model_copy(update={"id": builder.free_id(name), "name": name})
     builder.access.workspaces.place(copy.id, place)
     builder.flows.save_draft(copy, by=who.email)
-    ui.notify(f"Created “{name}” from the template.", type="positive")
+    ui.notify(_("Created “{name}” from the template.", name=name), type="positive")
     ui.navigate.to(f"/flows/{copy.id}")  # made to be tried and changed
 
 
@@ -118,39 +119,39 @@ class FlowList:
         self.place = who.workspace()
         with ui.column().classes("w-full max-w-6xl mx-auto gap-4 px-2"):
             with ui.row().classes("w-full items-center gap-4"):
-                ui.label("Flows").classes("text-2xl font-semibold")
+                ui.label(_("Flows")).classes("text-2xl font-semibold")
                 spaces = who.workspaces()
                 if len(spaces) > 1:
                     ui.select(
-                        {w.id: w.name for w in spaces}, value=self.place, label="Workspace", on_change=self._switch
+                        {w.id: w.name for w in spaces}, value=self.place, label=_("Workspace"), on_change=self._switch
                     ).props("dense outlined").classes("w-56").mark("workspace")
                 ui.space()
                 if who.can("flows.edit"):
-                    ui.link("Templates", "/templates").mark("templates")
+                    ui.link(_("Templates"), "/templates").mark("templates")
                 if who.can("channels.deploy"):
-                    ui.link("Channels", "/deployments").mark("deployments")
+                    ui.link(_("Channels"), "/deployments").mark("deployments")
                 if who.can("models.read"):
-                    ui.link("AI models", "/models").mark("models")
+                    ui.link(_("AI models"), "/models").mark("models")
                 if who.can("conversations.read"):
-                    ui.link("Conversations", "/conversations").mark("conversations")
+                    ui.link(_("Conversations"), "/conversations").mark("conversations")
                 account_menu(who)
             with ui.row().classes("w-full items-center gap-2"):
-                ui.input(placeholder="Search flows", on_change=self._search).props(
-                    'clearable dense outlined aria-label="Search flows"'
-                ).classes("w-72").mark("search")
+                search = ui.input(placeholder=_("Search flows"), on_change=self._search)
+                search.props("clearable dense outlined").classes("w-72").mark("search")
+                search.props["aria-label"] = _("Search flows")
                 ui.space()
                 if self.place is None:
-                    ui.label("You are not a member of any workspace yet: ask an admin to add you to one.").mark(
+                    ui.label(_("You are not a member of any workspace yet: ask an admin to add you to one.")).mark(
                         "no-workspace"
                     )
                 elif who.can("flows.edit"):
-                    ui.button("Import", icon="upload_file", on_click=self._import_dialog).props("outline").mark(
+                    ui.button(_("Import"), icon="upload_file", on_click=self._import_dialog).props("outline").mark(
                         "import"
                     )
-                    ui.button("From template", icon="auto_awesome", on_click=self._from_template).props("outline").mark(
-                        "from-template"
-                    )
-                    ui.button("New flow", icon="add", on_click=self._new).mark("new")
+                    ui.button(_("From template"), icon="auto_awesome", on_click=self._from_template).props(
+                        "outline"
+                    ).mark("from-template")
+                    ui.button(_("New flow"), icon="add", on_click=self._new).mark("new")
             self.rows = ui.column().classes("w-full gap-0")
         self.refresh()
 
@@ -170,10 +171,10 @@ class FlowList:
             channels = self._channels()
             week = self.builder.runtime.store.started_since([f.id for f in flows], time.time() - WEEK)
             with ui.row().classes(f"{ROW} text-xs font-semibold uppercase tracking-wide text-gray-500 border-b"):
-                ui.label("Flow").classes(NAME_COLUMN)
-                ui.label("Status").classes(STATUS_COLUMN)
-                ui.label("Channels").classes(CHANNELS_COLUMN)
-                ui.label("Last 7 days").classes(COUNT_COLUMN).tooltip("Conversations started in the last 7 days")
+                ui.label(_("Flow")).classes(NAME_COLUMN)
+                ui.label(_("Status")).classes(STATUS_COLUMN)
+                ui.label(_("Channels")).classes(CHANNELS_COLUMN)
+                ui.label(_("Last 7 days")).classes(COUNT_COLUMN).tooltip(_("Conversations started in the last 7 days"))
                 ui.element("div").classes(ACTIONS_COLUMN)
             for f in flows:
                 self._row(f, channels.get(f.id, []), week.get(f.id, 0))
@@ -182,20 +183,22 @@ class FlowList:
         with ui.column().classes("w-full items-center gap-2 py-16 text-center").mark("empty"):
             if searching:
                 ui.icon("search_off").classes("text-5xl text-gray-300")
-                ui.label("No flow matches your search.").classes("text-lg text-gray-700")
+                ui.label(_("No flow matches your search.")).classes("text-lg text-gray-700")
                 return
             ui.icon("account_tree").classes("text-5xl text-gray-300")
-            ui.label("No flows yet").classes("text-lg font-medium text-gray-700")
+            ui.label(_("No flows yet")).classes("text-lg font-medium text-gray-700")
             if self.place is not None and self.who.can("flows.edit"):
                 ui.label(
-                    "A flow is a conversation your bot has. Start from a template that already works, "
-                    "or build one from a blank canvas."
+                    _(
+                        "A flow is a conversation your bot has. Start from a template that already works, "
+                        "or build one from a blank canvas."
+                    )
                 ).classes("text-gray-500 max-w-md")
                 with ui.row().classes("gap-2 mt-2"):
-                    ui.button("Start from a template", icon="auto_awesome", on_click=self._from_template).mark(
+                    ui.button(_("Start from a template"), icon="auto_awesome", on_click=self._from_template).mark(
                         "empty-template"
                     )
-                    ui.button("Blank flow", icon="add", on_click=self._new).props("outline").mark("empty-new")
+                    ui.button(_("Blank flow"), icon="add", on_click=self._new).props("outline").mark("empty-new")
 
     def _channels(self) -> dict[str, list[str]]:
         """Flow id → the channels it answers on (their titles; “paused” when paused)."""
@@ -204,41 +207,45 @@ class FlowList:
             return found
         for d in self.builder.channels.store.deployments():
             kind = KINDS.get(d.channel)
-            title = kind.title if kind is not None else d.channel
-            found.setdefault(d.flow_id, []).append(f"{title} (paused)" if d.paused else title)
+            title = _(kind.title) if kind is not None else d.channel
+            found.setdefault(d.flow_id, []).append(_("{channel} (paused)", channel=title) if d.paused else title)
         return found
 
     def _row(self, f: FlowSummary, channels: list[str], week: int) -> None:
         with ui.row().classes(f"{ROW} border-b hover:bg-gray-50").mark(f"flow-{f.id}"):
             with ui.column().classes(f"{NAME_COLUMN} gap-0"):
                 ui.link(f.name, f"/flows/{f.id}").classes("text-base font-medium text-gray-900 no-underline truncate")
-                edited = f"Edited {ago(f.updated_at)}" + (f" by {f.edited_by}" if f.edited_by else "")
+                when = ago(f.updated_at)
+                edited = (
+                    _("Edited {when} by {who}", when=when, who=f.edited_by)
+                    if f.edited_by
+                    else _("Edited {when}", when=when)
+                )
                 ui.label(edited).classes("text-xs text-gray-500").mark(f"edited-{f.id}")
             with ui.row().classes(f"{STATUS_COLUMN} gap-1 items-center").mark(f"status-{f.id}"):
                 if f.latest_version is None:
-                    ui.badge("Not published", color="grey-4", text_color="grey-9").props("rounded")
+                    ui.badge(_("Not published"), color="grey-4", text_color="grey-9").props("rounded")
                 else:
-                    ui.badge(f"Published · version {f.latest_version}", color="green-1", text_color="green-9").props(
-                        "rounded"
-                    )
+                    published = _("Published · version {version}", version=f.latest_version)
+                    ui.badge(published, color="green-1", text_color="green-9").props("rounded")
                     if f.unpublished:
-                        ui.badge("Changes not published", color="amber-2", text_color="amber-10").props("rounded")
+                        ui.badge(_("Changes not published"), color="amber-2", text_color="amber-10").props("rounded")
             with ui.row().classes(f"{CHANNELS_COLUMN} gap-1").mark(f"channels-{f.id}"):
                 for title in channels:
                     ui.badge(title, color="blue-1", text_color="blue-9").props("rounded")
                 if not channels:
-                    ui.label("none yet").classes("text-sm text-gray-500")
+                    ui.label(_("none yet")).classes("text-sm text-gray-500")
             ui.label(f"{week:,}").classes(f"{COUNT_COLUMN} text-sm").mark(f"week-{f.id}")
             with ui.row().classes(f"{ACTIONS_COLUMN} gap-0 no-wrap"):
-                self._action("menu_book", "Knowledge base", f"knowledge-{f.id}",
+                self._action("menu_book", _("Knowledge base"), f"knowledge-{f.id}",
                              partial(ui.navigate.to, f"/flows/{f.id}/knowledge"))  # fmt: skip
-                self._action("download", "Export", f"export-{f.id}", partial(self._export, f.id))
+                self._action("download", _("Export"), f"export-{f.id}", partial(self._export, f.id))
                 if not self.who.can("flows.edit"):
                     return
-                self._action("content_copy", "Duplicate", f"duplicate-{f.id}", partial(self._duplicate, f.id))
-                self._action("edit", "Rename", f"rename-{f.id}", partial(self._rename, f.id))
+                self._action("content_copy", _("Duplicate"), f"duplicate-{f.id}", partial(self._duplicate, f.id))
+                self._action("edit", _("Rename"), f"rename-{f.id}", partial(self._rename, f.id))
                 if self.who.can(_deleting(f.latest_version)):
-                    self._action("delete", "Delete", f"delete-{f.id}", partial(self._delete, f.id))
+                    self._action("delete", _("Delete"), f"delete-{f.id}", partial(self._delete, f.id))
 
     @staticmethod
     def _action(icon: str, words: str, marker: str, run: Callable[[], Any]) -> ui.button:
@@ -274,18 +281,18 @@ class FlowList:
             typed = str(name.value or "").strip()
             if not typed:
                 name.props["error"] = True
-                name.props["error-message"] = "Give the flow a name, such as “Order help”."
+                name.props["error-message"] = _("Give the flow a name, such as “Order help”.")
                 name.update()
                 return
             dialog.submit(typed)
 
         with ui.dialog() as dialog, ui.card().classes("w-96 gap-3"):
             ui.label(title).classes("text-lg font-medium")
-            name = ui.input("Name", value=value).props("autofocus outlined").classes("w-full").mark("name")
+            name = ui.input(_("Name"), value=value).props("autofocus outlined").classes("w-full").mark("name")
             name.on("keydown.enter", confirm)
             with ui.row().classes("w-full justify-end gap-2"):
-                ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat").mark("cancel")
-                ui.button("OK", on_click=confirm).mark("ok")
+                ui.button(_("Cancel"), on_click=lambda: dialog.submit(None)).props("flat").mark("cancel")
+                ui.button(_("OK"), on_click=confirm).mark("ok")
         answer = await dialog
         dialog.delete()
         return (answer or "").strip() or None
@@ -293,10 +300,10 @@ class FlowList:
     async def _new(self) -> None:
         if not self.who.may("flows.edit"):
             return
-        name = await self._ask_name("A name for the new flow")
+        name = await self._ask_name(_("A name for the new flow"))
         if name:
             flow = Flow(id=self.builder.free_id(name), name=name, start="start", nodes=[BLANK_START])
-            self._save(flow, f"Created “{name}”.")
+            self._save(flow, _("Created “{name}”.", name=name))
             ui.navigate.to(f"/flows/{flow.id}")  # a new flow is made to be edited
 
     async def _from_template(self) -> None:
@@ -305,12 +312,12 @@ class FlowList:
         templates = {t.id: t for t in self.builder.templates()}
         with ui.dialog() as dialog, ui.card().classes("w-[44rem] max-w-full gap-3"):
             with ui.row().classes("w-full items-center"):
-                ui.label("Start from a template").classes("text-lg font-medium")
+                ui.label(_("Start from a template")).classes("text-lg font-medium")
                 ui.space()
-                ui.button(icon="close", on_click=lambda: dialog.submit(None)).props(
-                    'flat round dense aria-label="Cancel"'
-                ).mark("cancel")
-            ui.label("Each one works as it is: try it in the test chat, then change it to fit.").classes(
+                cancel = ui.button(icon="close", on_click=lambda: dialog.submit(None)).props("flat round dense")
+                cancel.props["aria-label"] = _("Cancel")
+                cancel.mark("cancel")
+            ui.label(_("Each one works as it is: try it in the test chat, then change it to fit.")).classes(
                 "text-sm text-gray-500 -mt-2"
             )
             with ui.grid(columns=2).classes("w-full gap-3"):
@@ -320,15 +327,16 @@ class FlowList:
                         .tight()
                         .classes("cursor-pointer p-3 gap-1 hover:shadow-md border border-gray-200 shadow-none")
                         .on("click", lambda _, i=t.id: dialog.submit(i))
-                        .props(f'tabindex="0" role="button" aria-label="Use the template {t.name}"')
+                        .props('tabindex="0" role="button"')
                         .mark(f"template-{t.id}") as card
                     ):
+                        card.props["aria-label"] = _("Use the template {name}", name=t.name)
                         ui.label(t.name).classes("font-medium")
                         ui.label(t.description).classes("text-sm text-gray-500")
-                        ui.label(f"{len(t.nodes)} steps").classes("text-xs text-gray-500")
+                        ui.label(n_("{count} step", "{count} steps", len(t.nodes))).classes("text-xs text-gray-500")
                     card.on("keydown.enter", lambda _, i=t.id: dialog.submit(i))
             with ui.row().classes("w-full justify-end"):
-                ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat")
+                ui.button(_("Cancel"), on_click=lambda: dialog.submit(None)).props("flat")
         chosen = await dialog
         dialog.delete()
         if chosen:
@@ -338,24 +346,26 @@ class FlowList:
         if not self.who.may("flows.edit") or self.place is None:
             return
         with ui.dialog() as dialog, ui.card().classes("w-[32rem] gap-3"):
-            ui.label("Import a flow file").classes("text-lg font-medium")
+            ui.label(_("Import a flow file")).classes("text-lg font-medium")
             ui.label(
-                "A .json file exported from Chatloom (Export on this page, or `chatloom export`). "
-                "It becomes a new draft; nothing is published."
+                _(
+                    "A .json file exported from Chatloom (Export on this page, or `chatloom export`). "
+                    "It becomes a new draft; nothing is published."
+                )
             ).classes("text-sm text-gray-600")
             self.upload = (
-                ui.upload(label="Choose or drop a file", auto_upload=True, max_file_size=MAX_IMPORT)
+                ui.upload(label=_("Choose or drop a file"), auto_upload=True, max_file_size=MAX_IMPORT)
                 .props("accept=.json flat bordered")
                 .classes("w-full")
                 .mark("upload")
             )
             self.upload.on_upload(self._import)
-            name_upload(self.upload, "Choose a flow file")
+            name_upload(self.upload, _("Choose a flow file"))
             self.upload.on_rejected(
-                lambda: ui.notify("That file is larger than 5 MB: a flow file is much smaller.", type="negative")
+                lambda: ui.notify(_("That file is larger than 5 MB: a flow file is much smaller."), type="negative")
             )
             with ui.row().classes("w-full justify-end"):
-                ui.button("Close", on_click=dialog.close).props("flat").mark("close")
+                ui.button(_("Close"), on_click=dialog.close).props("flat").mark("close")
         dialog.open()
 
     async def _import(self, e: events.UploadEventArguments) -> None:
@@ -370,9 +380,9 @@ class FlowList:
         problems = validate(flow, self.builder.registry)
         if self.builder.flows.exists(flow.id):
             flow = flow.model_copy(update={"id": self.builder.free_id(flow.name)})
-        self._save(flow, f"Imported “{flow.name}”.")
+        self._save(flow, _("Imported “{name}”.", name=flow.name))
         if has_errors(problems):
-            ui.notify(f"“{flow.name}” has problems to fix before it can be published.", type="warning")
+            ui.notify(_("“{name}” has problems to fix before it can be published.", name=flow.name), type="warning")
 
     def _export(self, flow_id: str) -> None:
         """Download the draft as `<flow id>.json`."""
@@ -380,14 +390,15 @@ class FlowList:
 
     def _duplicate(self, flow_id: str) -> None:
         flow = self.builder.flows.draft(flow_id)
-        name = f"{flow.name} (copy)"
-        self._save(flow.model_copy(update={"id": self.builder.free_id(name), "name": name}), f"Duplicated as “{name}”.")
+        name = _("{name} (copy)", name=flow.name)
+        copy = flow.model_copy(update={"id": self.builder.free_id(name), "name": name})
+        self._save(copy, _("Duplicated as “{name}”.", name=name))
 
     async def _rename(self, flow_id: str) -> None:
         flow = self.builder.flows.draft(flow_id)
-        name = await self._ask_name("Rename the flow", flow.name)
+        name = await self._ask_name(_("Rename the flow"), flow.name)
         if name and name != flow.name:
-            self._save(flow.model_copy(update={"name": name}), f"Renamed to “{name}”.")
+            self._save(flow.model_copy(update={"name": name}), _("Renamed to “{name}”.", name=name))
 
     async def _delete(self, flow_id: str) -> None:
         flow = self.builder.flows.draft(flow_id)
@@ -395,17 +406,17 @@ class FlowList:
         if not self.who.may(_deleting(published)):
             return
         with ui.dialog() as dialog, ui.card():
-            ui.label(f"Delete “{flow.name}” and all its published versions? This cannot be undone.")
+            ui.label(_("Delete “{name}” and all its published versions? This cannot be undone.", name=flow.name))
             with ui.row():
-                ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat")
-                ui.button("Delete", on_click=lambda: dialog.submit(True)).props("color=negative").mark("confirm")
+                ui.button(_("Cancel"), on_click=lambda: dialog.submit(False)).props("flat")
+                ui.button(_("Delete"), on_click=lambda: dialog.submit(True)).props("color=negative").mark("confirm")
         confirmed = await dialog
         dialog.delete()
         if confirmed and self.who.may(_deleting(published)):
             self.builder.flows.delete(flow_id)
             self.builder.access.workspaces.forget_flow(flow_id)
             self.who.record("flow.delete", flow_id, {"published_versions": published or 0})
-            ui.notify(f"Deleted “{flow.name}”.")
+            ui.notify(_("Deleted “{name}”.", name=flow.name))
             self.refresh()
 
 

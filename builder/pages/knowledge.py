@@ -14,7 +14,8 @@ from nicegui import events, ui
 
 from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
-from builder.widgets import name_upload
+from builder.i18n import _
+from builder.widgets import FileDrop
 from flows.store import FlowNotFound
 from nodes.ai.memory import MemoryService
 from runtime.ai.documents import ACCEPTED, MAX_SIZE, UnreadableDocument
@@ -29,7 +30,7 @@ def register(builder: Builder) -> None:
         if isinstance(who, Response):
             return who
         with ui.row().classes("w-full items-center"):
-            ui.link("← Flows", "/")
+            ui.link(_("← Flows"), "/")
             ui.space()
             account_menu(who)
         try:
@@ -37,10 +38,10 @@ def register(builder: Builder) -> None:
         except FlowNotFound as exc:
             ui.label(str(exc))
             return None
-        ui.label(f"{flow.name}: knowledge base").classes("text-2xl font-medium")
+        ui.label(_("{flow}: knowledge base", flow=flow.name)).classes("text-2xl font-medium")
         memory = builder.runtime.services.memory
         if memory is None:
-            ui.label("The knowledge base is not set up on this server.").mark("unavailable")
+            ui.label(_("The knowledge base is not set up on this server.")).mark("unavailable")
             return None
         page = KnowledgePage(memory, flow_id, who)
         await page.refresh()
@@ -52,6 +53,7 @@ class KnowledgePage:
 
     def __init__(self, memory: MemoryService, bot: str, who: Visitor) -> None:
         self.memory, self.bot, self.who = memory, bot, who
+        self.busy: list[str] = []  # the files being read now
         if who.can("flows.edit"):
             self._upload_box()
         self.problem = ui.label().classes("text-negative").mark("problem")
@@ -59,43 +61,74 @@ class KnowledgePage:
 
     def _upload_box(self) -> None:
         ui.label(
-            f"Upload {ACCEPTED}, up to {MAX_SIZE // 1_000_000} MB each. The knowledge-base step finds the passages "
-            "that answer a question; a file with the same name replaces the earlier one."
-        ).classes("text-sm text-gray-600 max-w-3xl")
-        box = (
-            ui.upload(
-                label="Add documents",
-                multiple=True,
-                auto_upload=True,
-                max_file_size=MAX_SIZE,
-                on_upload=self._upload,
-                on_rejected=lambda: ui.notify(f"That file is larger than {MAX_SIZE // 1_000_000} MB.", type="negative"),
+            _(
+                "Upload {kinds}, up to {size} MB each. The knowledge-base step finds the passages "
+                "that answer a question; a file with the same name replaces the earlier one.",
+                kinds=ACCEPTED,
+                size=MAX_SIZE // 1_000_000,
             )
-            .props(f'accept="{SUFFIXES}"')
-            .mark("upload")
+        ).classes("text-sm text-gray-600 max-w-3xl")
+        drop = FileDrop(
+            _("Add documents"),
+            _("or drop files here"),
+            accept=SUFFIXES,
+            max_file_size=MAX_SIZE,
+            on_upload=self._upload,
+            on_rejected=self._rejected,
         )
-        name_upload(box, "Add documents")
+        drop.upload.mark("upload")
+        drop.button.mark("add-documents")
+        with ui.row().classes("items-center gap-2 text-sm text-gray-700").mark("reading") as self.reading:
+            ui.spinner(size="sm")
+            self.reading_words = ui.label()
+        self.reading.set_visibility(False)
+
+    def _rejected(self, files: list[tuple[str, str]]) -> None:
+        """Files the browser refused before sending them: each named, with the reason in words."""
+
+        def why(name: str, rule: str) -> str:
+            if rule == "max-file-size":
+                return _("“{name}” is larger than {size} MB.", name=name, size=MAX_SIZE // 1_000_000)
+            if rule == "accept":
+                return _("“{name}” is a kind of file the knowledge base cannot read.", name=name)
+            return _("“{name}” could not be added.", name=name)
+
+        said = " ".join(why(name, rule) for name, rule in files)
+        self.problem.text = said
+        ui.notify(said, type="negative", multi_line=True)
+
+    def _show_busy(self) -> None:
+        self.reading_words.text = _("Reading {names}…", names=", ".join(f"“{n}”" for n in self.busy))
+        self.reading.set_visibility(bool(self.busy))
 
     async def refresh(self) -> None:
         documents = await self.memory.documents(self.bot)
         self.list.clear()
         with self.list:
             if not documents:
-                ui.label("No documents yet.").mark("empty")
+                ui.label(_("No documents yet.")).mark("empty")
             for doc in documents:
                 with ui.row().classes("w-full items-center gap-3 border-b py-1").mark(f"document-{doc.name}"):
                     ui.label(doc.name).classes("font-medium grow")
-                    ui.label(f"{doc.kind}, {doc.characters:,} characters, {doc.chunks} passages").classes("text-sm")
+                    size = _(
+                        "{kind}, {characters} characters, {passages} passages",
+                        kind=doc.kind,
+                        characters=f"{doc.characters:,}",
+                        passages=doc.chunks,
+                    )
+                    ui.label(size).classes("text-sm")
                     ui.label(datetime.fromtimestamp(doc.uploaded_at).strftime("%Y-%m-%d %H:%M")).classes("text-sm")
                     if self.who.can("flows.edit"):
-                        ui.button(icon="delete", on_click=lambda _, n=doc.name: self._remove(n)).props(
-                            "flat dense"
-                        ).tooltip("Remove").mark(f"remove-{doc.name}")
+                        remove = ui.button(icon="delete", on_click=lambda _, n=doc.name: self._remove(n))
+                        remove.props("flat dense round color=grey-8").tooltip(_("Remove")).mark(f"remove-{doc.name}")
+                        remove.props["aria-label"] = _("Remove “{name}”", name=doc.name)
 
     async def _upload(self, event: events.UploadEventArguments) -> None:
         if not self.who.may("flows.edit"):
             return
         self.problem.text = ""
+        self.busy.append(event.file.name)
+        self._show_busy()
         try:
             doc = await self.memory.add_document(
                 self.bot, event.file.name, await event.file.read(), mime=event.file.content_type
@@ -104,12 +137,15 @@ class KnowledgePage:
             self.problem.text = str(exc)
             ui.notify(str(exc), type="negative")
             return
-        ui.notify(f"Added “{doc.name}” ({doc.chunks} passages).", type="positive")
+        finally:
+            self.busy.remove(event.file.name)
+            self._show_busy()
+        ui.notify(_("Added “{name}” ({passages} passages).", name=doc.name, passages=doc.chunks), type="positive")
         await self.refresh()
 
     async def _remove(self, name: str) -> None:
         if not self.who.may("flows.edit"):
             return
         await self.memory.remove_document(self.bot, name)
-        ui.notify(f"Removed “{name}”.")
+        ui.notify(_("Removed “{name}”.", name=name))
         await self.refresh()

@@ -17,6 +17,7 @@ from nicegui import ui
 
 from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
+from builder.i18n import _
 from nodes.ai.llm import ChatRequest, ModelError
 from runtime.ai.models import LOCAL, PROVIDERS, ModelConfigError
 from runtime.ai.setup import AI
@@ -29,12 +30,12 @@ def register(builder: Builder) -> None:
         if isinstance(who, Response):
             return who
         with ui.row().classes("w-full items-center"):
-            ui.link("← Flows", "/")
-            ui.label("AI models").classes("text-2xl font-medium")
+            ui.link(_("← Flows"), "/")
+            ui.label(_("AI models")).classes("text-2xl font-medium")
             ui.space()
             account_menu(who)
         if builder.runtime.ai is None:
-            ui.label("AI models are not set up on this server.").mark("unavailable")
+            ui.label(_("AI models are not set up on this server.")).mark("unavailable")
             return None
         ModelsPage(builder.runtime.ai, who)
         return None
@@ -54,25 +55,21 @@ class ModelsPage:
 
     def _form(self) -> None:
         with ui.card().classes("w-full max-w-3xl"):
-            ui.label("Add a model").classes("text-lg font-medium")
+            ui.label(_("Add a model")).classes("text-lg font-medium")
             with ui.row().classes("w-full items-end gap-2"):
-                self.name = ui.input("Name in flows", placeholder="fast").mark("name")
-                options = {k: v for k, v in PROVIDERS.items() if k != LOCAL}
-                self.provider = ui.select(options, value="openai", label="Provider").classes("w-64").mark("provider")
-                self.model = ui.input("Model id", placeholder="gpt-4o-mini").mark("model")
+                self.name = ui.input(_("Name in flows"), placeholder=_("fast")).mark("name")
+                options = {k: _(v) for k, v in PROVIDERS.items() if k != LOCAL}
+                self.provider = ui.select(options, value="openai", label=_("Provider")).classes("w-64").mark("provider")
+                self.model = ui.input(_("Model id"), placeholder="gpt-4o-mini").mark("model")
             with ui.row().classes("w-full items-end gap-2"):
-                self.api_base = ui.input("Server address (Azure, Ollama, compatible servers)").classes("w-96")
+                self.api_base = ui.input(_("Server address (Azure, Ollama, compatible servers)")).classes("w-96")
                 self.api_base.mark("api-base")
-                self.api_version = ui.input("API version (Azure)").mark("api-version")
-            self.api_key = (
-                ui.input("API key", password=True)
-                .props('hint="Stored encrypted; never shown again. Leave empty to keep the stored key."')
-                .classes("w-96")
-                .mark("api-key")
-            )
-            self.default = ui.checkbox("Use it for every AI step that names no model").mark("default")
+                self.api_version = ui.input(_("API version (Azure)")).mark("api-version")
+            self.api_key = ui.input(_("API key"), password=True).classes("w-96").mark("api-key")
+            self.api_key.props["hint"] = _("Stored encrypted; never shown again. Leave empty to keep the stored key.")
+            self.default = ui.checkbox(_("Use it for every AI step that names no model")).mark("default")
             self.problem = ui.label().classes("text-negative").mark("problem")
-            ui.button("Save", icon="save", on_click=self._save).mark("save")
+            ui.button(_("Save"), icon="save", on_click=self._save).mark("save")
 
     def refresh(self) -> None:
         self._models()
@@ -88,49 +85,52 @@ class ModelsPage:
                 ui.label(str(exc)).classes("text-negative").mark("config-error")
             return
         with self.table:
-            ui.label("Models").classes("text-lg font-medium mt-4")
+            ui.label(_("Models")).classes("text-lg font-medium mt-4")
             for m in models:
                 with ui.row().classes("w-full items-center gap-3 border-b py-1").mark(f"model-{m.name}"):
                     ui.label(m.name).classes("font-medium w-40")
-                    ui.label(PROVIDERS.get(m.provider, m.provider)).classes("w-56")
-                    ui.label(m.model if m.provider != LOCAL else "SmolLM2-135M-Instruct, offline").classes("w-56")
-                    where = {"builtin": "built in", "file": "models.toml", "page": "this page"}[m.source]
-                    ui.label(where + (", key stored" if m.has_key else "")).classes("text-sm text-gray-600 grow")
+                    ui.label(_(PROVIDERS[m.provider]) if m.provider in PROVIDERS else m.provider).classes("w-56")
+                    offline = _("{model}, offline", model="SmolLM2-135M-Instruct")
+                    ui.label(m.model if m.provider != LOCAL else offline).classes("w-56")
+                    where = {"builtin": _("built in"), "file": "models.toml", "page": _("this page")}[m.source]
+                    if m.has_key:
+                        where = _("{where}, key stored", where=where)
+                    ui.label(where).classes("text-sm text-gray-600 grow")
                     if m.default:
-                        ui.badge("default").mark(f"default-{m.name}")
+                        ui.badge(_("default")).mark(f"default-{m.name}")
                     elif self.who.can("models.manage"):
-                        ui.button("Make default", on_click=lambda _, n=m.name: self._make_default(n)).props(
+                        ui.button(_("Make default"), on_click=lambda _, n=m.name: self._make_default(n)).props(
                             "flat dense"
                         ).mark(f"make-default-{m.name}")
                     if self.who.can("flows.edit"):
                         tried = ui.button(icon="chat", on_click=lambda _, n=m.name: self._try(n)).props("flat dense")
-                        tried.tooltip("Try it").mark(f"try-{m.name}")
-                        tried.props["aria-label"] = f"Try {m.name}"
+                        tried.tooltip(_("Try it")).mark(f"try-{m.name}")
+                        tried.props["aria-label"] = _("Try {model}", model=m.name)
                     if m.source == "page" and self.who.can("models.manage"):
                         gone = ui.button(icon="delete", on_click=lambda _, n=m.name: self._remove(n)).props(
                             "flat dense"
                         )
-                        gone.tooltip("Remove").mark(f"remove-{m.name}")
-                        gone.props["aria-label"] = f"Remove {m.name}"
+                        gone.tooltip(_("Remove")).mark(f"remove-{m.name}")
+                        gone.props["aria-label"] = _("Remove {model}", model=m.name)
 
     def _figures(self) -> None:
         self.figures.clear()
         figures = self.ai.calls.figures()
         with self.figures:
-            ui.label("How they did (last 30 days)").classes("text-lg font-medium mt-4")
+            ui.label(_("How they did (last 30 days)")).classes("text-lg font-medium mt-4")
             if not figures:
-                ui.label("No calls yet.").mark("no-calls")
+                ui.label(_("No calls yet.")).mark("no-calls")
                 return
             columns = [
                 {"name": k, "label": label, "field": k, "align": "left"}
                 for k, label in [
-                    ("model", "Model"),
-                    ("calls", "Calls"),
-                    ("tokens", "Tokens in / out"),
-                    ("cost", "Cost (USD)"),
-                    ("p50", "p50"),
-                    ("p95", "p95"),
-                    ("errors", "Errors"),
+                    ("model", _("Model")),
+                    ("calls", _("Calls")),
+                    ("tokens", _("Tokens in / out")),
+                    ("cost", _("Cost (USD)")),
+                    ("p50", _("p50")),
+                    ("p95", _("p95")),
+                    ("errors", _("Errors")),
                     ("feedback", "👍 / 👎"),
                 ]
             ]
@@ -157,10 +157,12 @@ class ModelsPage:
         if not calls:
             return
         with self.recent:
-            ui.label("Latest calls").classes("text-lg font-medium mt-4")
+            ui.label(_("Latest calls")).classes("text-lg font-medium mt-4")
             for c in calls:
                 when = datetime.fromtimestamp(c.at).strftime("%Y-%m-%d %H:%M:%S")
-                text = f"{when}  {c.model}  {c.outcome}  {c.latency_ms:,.0f} ms  {c.tokens_in}→{c.tokens_out} tokens"
+                took = _("{ms} ms", ms=f"{c.latency_ms:,.0f}")
+                tokens = _("{tokens_in}→{tokens_out} tokens", tokens_in=c.tokens_in, tokens_out=c.tokens_out)
+                text = f"{when}  {c.model}  {c.outcome}  {took}  {tokens}"
                 with ui.row().classes("w-full gap-2 text-sm").mark("call"):
                     ui.label(text + (f"  {c.flow_id}/{c.node_id}" if c.flow_id else ""))
                     if c.error:
@@ -187,7 +189,7 @@ class ModelsPage:
             return
         self.problem.text = ""
         self.who.record("model.save", saved.name, {"provider": saved.provider, "key_changed": "api_key" in data})
-        ui.notify(f"Saved “{saved.name}”.", type="positive")
+        ui.notify(_("Saved “{name}”.", name=saved.name), type="positive")
         self.refresh()
 
     def _make_default(self, name: str) -> None:
@@ -205,7 +207,7 @@ class ModelsPage:
             return
         self.ai.store.remove(name)
         self.who.record("model.remove", name)
-        ui.notify(f"Removed “{name}”.")
+        ui.notify(_("Removed “{name}”.", name=name))
         self.refresh()
 
     def _try(self, name: str) -> None:
@@ -214,8 +216,10 @@ class ModelsPage:
             return
         # made in the page's layout, not in the model list: the list is redrawn, and the dialog must stay
         with ui.context.client.layout, ui.dialog(value=True) as dialog, ui.card().classes("w-[36rem] max-w-full gap-3"):
-            ui.label(f"Try “{name}”").classes("text-lg font-medium")
-            question = ui.textarea("Ask", value="Say hello in five words.").props("outlined autogrow").classes("w-full")
+            ui.label(_("Try “{model}”", model=name)).classes("text-lg font-medium")
+            question = (
+                ui.textarea(_("Ask"), value=_("Say hello in five words.")).props("outlined autogrow").classes("w-full")
+            )
             answer = ui.column().classes("w-full gap-1").mark("try-answer")
 
             async def ask() -> None:
@@ -224,7 +228,7 @@ class ModelsPage:
                 answer.clear()
                 with answer, ui.row().classes("items-center gap-2 text-gray-600"):
                     ui.spinner(size="sm")
-                    ui.label(f"Asking {name}… a model on this server can take several seconds.")
+                    ui.label(_("Asking {model}… a model on this server can take several seconds.", model=name))
                 started = time.monotonic()
                 request = ChatRequest(messages=[{"role": "user", "content": str(question.value)}], models=(name,))
                 try:
@@ -237,11 +241,12 @@ class ModelsPage:
                     answer.clear()
                     with answer:
                         ui.label(reply.text).classes("rounded-lg bg-gray-100 px-3 py-2 whitespace-pre-wrap")
-                        ui.label(f"Answered in {time.monotonic() - started:.1f} s").classes("text-xs text-gray-500")
+                        took = f"{time.monotonic() - started:.1f}"
+                        ui.label(_("Answered in {seconds} s", seconds=took)).classes("text-xs text-gray-500")
                 self._figures()  # the call counts now; the model list (which holds this dialog's button) stays
                 self._recent()
 
             with ui.row().classes("w-full justify-end gap-2"):
-                ui.button("Close", on_click=dialog.close).props("flat")
-                ui.button("Ask", icon="send", on_click=ask).mark("try-ask")
+                ui.button(_("Close"), on_click=dialog.close).props("flat")
+                ui.button(_("Ask"), icon="send", on_click=ask).mark("try-ask")
         ui.timer(0.05, ask, once=True)  # the first question at once

@@ -10,6 +10,7 @@ from builder.access import account_menu, enter, visitor
 from builder.cards import look
 from builder.chat_panel import ChatPanel
 from builder.context import Builder
+from builder.i18n import _, n_
 from builder.pages.flow_list import create_from_template
 from flows.models import Flow
 
@@ -21,8 +22,8 @@ def register(builder: Builder) -> None:
         if isinstance(who, Response):
             return who
         with ui.row().classes("w-full items-center"):
-            ui.link("← Flows", "/")
-            ui.label("Templates").classes("text-2xl font-medium")
+            ui.link(_("← Flows"), "/")
+            ui.label(_("Templates")).classes("text-2xl font-medium")
             ui.space()
             account_menu(who)
         with ui.row().classes("w-full gap-4"):
@@ -35,11 +36,12 @@ def card(builder: Builder, template: Flow) -> None:
     with ui.card().classes("w-96").mark(f"template-{template.id}"):
         ui.label(template.name).classes("text-lg font-medium")
         ui.label(template.description).classes("text-sm")
-        with ui.expansion(f"{len(template.nodes)} steps").classes("w-full").mark(f"steps-{template.id}"):
+        steps = n_("{count} step", "{count} steps", len(template.nodes))
+        with ui.expansion(steps).classes("w-full").mark(f"steps-{template.id}"):
             for node in template.nodes:
                 node_type = builder.registry.get(node.type)
                 color, icon = look(node_type)
-                title = node_type.title if node_type else node.type
+                title = _(node_type.title) if node_type else node.type
                 summary = ""
                 if node_type is not None and node_type.summary is not None:
                     try:
@@ -53,16 +55,16 @@ def card(builder: Builder, template: Flow) -> None:
                         if summary:
                             ui.label(summary).classes("text-xs text-gray-500 line-clamp-2")
         with ui.row():
-            ui.button("Try it", icon="chat", on_click=lambda: try_it(builder, template)).props("outline").mark(
+            ui.button(_("Try it"), icon="chat", on_click=lambda: try_it(builder, template)).props("outline").mark(
                 f"try-{template.id}"
             )
-            ui.button("Use this template", on_click=lambda: use(builder, template)).mark(f"use-{template.id}")
+            ui.button(_("Use this template"), on_click=lambda: use(builder, template)).mark(f"use-{template.id}")
 
 
 def try_it(builder: Builder, template: Flow) -> None:
     with ui.dialog(value=True) as dialog, ui.card().classes("w-[32rem]"):
         ChatPanel(builder, template.id, flow=template)
-        ui.button("Close", on_click=dialog.close).props("flat")
+        ui.button(_("Close"), on_click=dialog.close).props("flat")
 
 
 async def use(builder: Builder, template: Flow) -> None:

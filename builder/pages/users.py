@@ -16,6 +16,7 @@ from nicegui import ui
 
 from builder.access import Visitor, enter
 from builder.context import Builder
+from builder.i18n import _
 from builder.pages.account import header
 from runtime.access import ROLE_WORDS
 from runtime.accounts import ROLES, AccountError, Role, User
@@ -38,47 +39,51 @@ class UsersPage:
     def __init__(self, who: Visitor) -> None:
         self.who, self.accounts, self.spaces = who, who.access.accounts, who.access.workspaces
         self.outbound = WorkspaceOutbound(who.access.engine)
-        header("Users", who)
+        header(_("Users"), who)
         with ui.card().classes("w-full max-w-3xl"):
-            ui.label("Add an account").classes("text-lg font-medium")
+            ui.label(_("Add an account")).classes("text-lg font-medium")
             with ui.row().classes("items-end gap-2"):
-                self.email = ui.input("Email").classes("w-64").mark("new-email")
-                self.name = ui.input("Name").mark("new-name")
-                self.role = ui.select(self._roles(), value="editor", label="Role").classes("w-64").mark("new-role")
-                self.place = ui.select({w.id: w.name for w in self.spaces.all()}, value=DEFAULT, label="Workspace")
+                self.email = ui.input(_("Email")).classes("w-64").mark("new-email")
+                self.name = ui.input(_("Name")).mark("new-name")
+                self.role = ui.select(self._roles(), value="editor", label=_("Role")).classes("w-64").mark("new-role")
+                self.place = ui.select({w.id: w.name for w in self.spaces.all()}, value=DEFAULT, label=_("Workspace"))
                 self.place.classes("w-48").mark("new-workspace")
-            ui.button("Add", icon="person_add", on_click=self._add).mark("add-user")
+            ui.button(_("Add"), icon="person_add", on_click=self._add).mark("add-user")
         with ui.card().classes("w-full max-w-3xl"):
-            ui.label("Workspaces").classes("text-lg font-medium")
+            ui.label(_("Workspaces")).classes("text-lg font-medium")
             ui.label(
-                "Each holds its own flows, and with them their channels, conversations and analytics. Owners and "
-                "admins see every workspace; the others see those they are members of."
+                _(
+                    "Each holds its own flows, and with them their channels, conversations and analytics. Owners and "
+                    "admins see every workspace; the others see those they are members of."
+                )
             ).classes("text-sm text-gray-600")
             self.workspace_list = ui.label().mark("workspaces")
             with ui.row().classes("items-end gap-2"):
-                self.workspace_name = ui.input("New workspace").mark("workspace-name")
-                ui.button("Make", on_click=self._make_workspace).props("outline").mark("make-workspace")
-            ui.label("Private addresses flows may reach").classes("font-medium pt-2")
+                self.workspace_name = ui.input(_("New workspace")).mark("workspace-name")
+                ui.button(_("Make"), on_click=self._make_workspace).props("outline").mark("make-workspace")
+            ui.label(_("Private addresses flows may reach")).classes("font-medium pt-2")
             ui.label(
-                "HTTP steps reach public web addresses only. To let a workspace's flows call a service on your own "
-                "network (an intranet CRM), allow its network (10.20.0.0/16), address (192.168.1.20:8443) or host "
-                "name (crm.intranet, *.corp.example). Cloud metadata services are never reachable."
+                _(
+                    "HTTP steps reach public web addresses only. To let a workspace's flows call a service on your own "
+                    "network (an intranet CRM), allow its network (10.20.0.0/16), address (192.168.1.20:8443) or host "
+                    "name (crm.intranet, *.corp.example). Cloud metadata services are never reachable."
+                )
             ).classes("text-sm text-gray-600")
             self.outbound_list = ui.column().classes("gap-1").mark("outbound")
             with ui.row().classes("items-end gap-2"):
                 spaces = {w.id: w.name for w in self.spaces.all()}
-                self.outbound_place = ui.select(spaces, value=DEFAULT, label="Workspace").classes("w-48")
+                self.outbound_place = ui.select(spaces, value=DEFAULT, label=_("Workspace")).classes("w-48")
                 self.outbound_place.mark("outbound-workspace")
-                self.outbound_entry = ui.input("Address, network or host name", placeholder="10.20.0.0/16")
+                self.outbound_entry = ui.input(_("Address, network or host name"), placeholder="10.20.0.0/16")
                 self.outbound_entry.classes("w-72").mark("outbound-entry")
-                ui.button("Allow", on_click=self._allow_outbound).props("outline").mark("allow-outbound")
+                ui.button(_("Allow"), on_click=self._allow_outbound).props("outline").mark("allow-outbound")
         self.list = ui.column().classes("w-full max-w-5xl gap-1").mark("users")
         self.refresh()
 
     def _roles(self) -> dict[str, str]:
         """The roles this visitor may give: an admin cannot make owners."""
         mine = self.who.principal.user.role
-        return {r: f"{r}: {ROLE_WORDS[r]}" for r in ROLES if r != "owner" or mine == "owner"}
+        return {r: f"{_(r)}: {_(ROLE_WORDS[r])}" for r in ROLES if r != "owner" or mine == "owner"}
 
     def _may_touch(self, user: User) -> bool:
         return user.role != "owner" or self.who.principal.user.role == "owner"
@@ -97,23 +102,24 @@ class UsersPage:
                         role = ui.select(self._roles(), value=u.role).classes("w-64").mark(f"role-{u.email}")
                         role.on_value_change(lambda e, user=u: self._set_role(user, e.value))
                         ui.switch(
-                            "Disabled", value=u.disabled, on_change=lambda e, user=u: self._disable(user, e.value)
+                            _("Disabled"), value=u.disabled, on_change=lambda e, user=u: self._disable(user, e.value)
                         ).mark(f"disabled-{u.email}")
-                        ui.button("Reset password", on_click=lambda _, user=u: self._reset(user)).props(
+                        ui.button(_("Reset password"), on_click=lambda _, user=u: self._reset(user)).props(
                             "flat dense"
                         ).mark(f"reset-{u.email}")
                         if u.role in EVERYWHERE:
-                            ui.label("every workspace").classes("text-sm text-gray-600")
+                            ui.label(_("every workspace")).classes("text-sm text-gray-600")
                         else:
                             ui.select(
                                 {w.id: w.name for w in spaces},
                                 value=sorted(self.spaces.of_user(u.id)),
                                 multiple=True,
-                                label="Workspaces",
+                                label=_("Workspaces"),
                                 on_change=lambda e, user=u: self._members(user, e.value or []),
                             ).classes("w-64").mark(f"workspaces-{u.email}")
                     else:
-                        ui.label(u.role + (" (you)" if u.id == self.who.principal.user.id else "")).classes("w-64")
+                        you = u.id == self.who.principal.user.id
+                        ui.label(_("{role} (you)", role=_(u.role)) if you else _(u.role)).classes("w-64")
 
     def _show_outbound(self, spaces: list[Workspace]) -> None:
         self.outbound_place.set_options({w.id: w.name for w in spaces}, value=self.outbound_place.value or DEFAULT)
@@ -146,7 +152,7 @@ class UsersPage:
         if entry not in before:
             self.who.record("outbound.allow", place, {"entry": entry})
         self.outbound_entry.value = ""
-        ui.notify(f"Flows in this workspace may now reach {entry}.")
+        ui.notify(_("Flows in this workspace may now reach {entry}.", entry=entry))
         self.refresh()
 
     def _disallow(self, place: str, entry: str) -> None:
@@ -154,7 +160,7 @@ class UsersPage:
             return
         if self.outbound.remove(place, entry):
             self.who.record("outbound.disallow", place, {"entry": entry})
-            ui.notify(f"Flows in this workspace can no longer reach {entry}.")
+            ui.notify(_("Flows in this workspace can no longer reach {entry}.", entry=entry))
         self.refresh()
 
     def _make_workspace(self) -> None:
@@ -167,7 +173,7 @@ class UsersPage:
             return
         self.who.record("workspace.create", made.id, {"name": made.name})
         self.workspace_name.value = ""
-        ui.notify(f"Made the workspace “{made.name}”.")
+        ui.notify(_("Made the workspace “{name}”.", name=made.name))
         self.refresh()
 
     def _members(self, user: User, chosen: list[str]) -> None:
@@ -180,9 +186,14 @@ class UsersPage:
 
     def _handover(self, email: str, password: str) -> None:
         with ui.dialog(value=True) as dialog, ui.card().mark("handover"):
-            ui.label(f"The password for {email}, shown once. Hand it over safely; they change it after signing in.")
+            ui.label(
+                _(
+                    "The password for {email}, shown once. Hand it over safely; they change it after signing in.",
+                    email=email,
+                )
+            )
             ui.code(password).classes("w-full").mark("handover-password")
-            ui.button("Done", on_click=dialog.close)
+            ui.button(_("Done"), on_click=dialog.close)
 
     def _allowed(self, user: User | None, role: str | None = None) -> bool:
         if not self.who.may("users.manage"):
@@ -190,7 +201,7 @@ class UsersPage:
         if (user is not None and not self._may_touch(user)) or (
             role == "owner" and self.who.principal.user.role != "owner"
         ):
-            ui.notify("Only an owner can make or change owners.", type="warning")
+            ui.notify(_("Only an owner can make or change owners."), type="warning")
             return False
         return True
 
@@ -221,7 +232,7 @@ class UsersPage:
                 ui.notify(str(exc), type="warning")
             else:
                 self.who.record("account.role", user.email, {"from": user.role, "to": role})
-                ui.notify(f"{user.email} is now {role}.")
+                ui.notify(_("{email} is now {role}.", email=user.email, role=_(role)))
         self.refresh()
 
     def _disable(self, user: User, disabled: bool) -> None:

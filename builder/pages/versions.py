@@ -8,6 +8,7 @@ from nicegui import ui
 
 from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
+from builder.i18n import _
 from builder.pages.flow_list import download_flow
 from flows.diff import diff
 from flows.problems import FlowInvalid
@@ -25,7 +26,7 @@ def register(builder: Builder) -> None:
             builder.flows.draft(flow_id)
         except FlowNotFound as exc:
             ui.label(str(exc))
-            ui.link("Back to the flows", "/")
+            ui.link(_("Back to the flows"), "/")
             return None
         History(builder, flow_id, who)
         return None
@@ -37,15 +38,15 @@ class History:
     def __init__(self, builder: Builder, flow_id: str, who: Visitor) -> None:
         self.builder, self.flow_id, self.who = builder, flow_id, who
         with ui.row().classes("w-full items-center gap-4"):
-            ui.link("← Flows", "/")
-            ui.link("← Back to the editor", f"/flows/{flow_id}").mark("editor")
+            ui.link(_("← Flows"), "/")
+            ui.link(_("← Back to the editor"), f"/flows/{flow_id}").mark("editor")
             self.title = ui.label().classes("text-2xl font-medium")
             ui.space()
             account_menu(who)
         if who.can("flows.publish"):
             with ui.row().classes("items-end gap-2"):
-                self.note = ui.input("Note for this version (optional)").classes("w-96").mark("note")
-                ui.button("Publish", icon="publish", on_click=self._publish).mark("publish")
+                self.note = ui.input(_("Note for this version (optional)")).classes("w-96").mark("note")
+                ui.button(_("Publish"), icon="publish", on_click=self._publish).mark("publish")
         self.problems = ui.column().classes("gap-0").mark("problems")
         self.live = ui.column().classes("gap-1").mark("live")
         self.list = ui.column().classes("w-full gap-1")
@@ -53,30 +54,31 @@ class History:
 
     def refresh(self) -> None:
         draft = self.builder.flows.draft(self.flow_id)
-        self.title.text = f"{draft.name}: versions"
+        self.title.text = _("{flow}: versions", flow=draft.name)
         published = self.builder.flows.versions(self.flow_id)
         self.list.clear()
         with self.list:
             if published:
                 latest = published[0]
-                ui.label(f"Draft against version {latest.version}: {diff(latest.flow, draft).sentence()}").mark(
+                changes = diff(latest.flow, draft).sentence()
+                ui.label(_("Draft against version {version}: {changes}", version=latest.version, changes=changes)).mark(
                     "draft-changes"
                 )
             else:
-                ui.label("Not published yet.")
+                ui.label(_("Not published yet."))
             for index, v in enumerate(published):
                 older = published[index + 1].flow if index + 1 < len(published) else None
-                change = diff(older, v.flow).sentence() if older else "First version."
+                change = diff(older, v.flow).sentence() if older else _("First version.")
                 with ui.row().classes("w-full items-center gap-3 border-b py-1").mark(f"version-{v.version}"):
-                    ui.label(f"Version {v.version}").classes("font-medium w-24")
+                    ui.label(_("Version {version}", version=v.version)).classes("font-medium w-24")
                     ui.label(v.published_at.strftime("%Y-%m-%d %H:%M")).classes("w-36 text-gray-500")
                     ui.label(v.note or "—").classes("w-48")
                     ui.label(change).classes("grow text-sm")
                     if self.who.can("flows.edit"):
-                        ui.button("Restore as draft", on_click=lambda _, n=v.version: self._restore(n)).props(
+                        ui.button(_("Restore as draft"), on_click=lambda _, n=v.version: self._restore(n)).props(
                             "flat dense"
                         ).mark(f"restore-{v.version}")
-                    ui.button("Export", icon="download", on_click=lambda _, n=v.version: self._export(n)).props(
+                    ui.button(_("Export"), icon="download", on_click=lambda _, n=v.version: self._export(n)).props(
                         "flat dense"
                     ).mark(f"export-{v.version}")
 
@@ -89,7 +91,8 @@ class History:
             version = self.builder.flows.publish(self.flow_id, self.builder.registry, note=self.note.value or "")
         except FlowInvalid as exc:
             with self.problems:
-                ui.label("Not published: fix these first (each opens its step in the editor).").classes("text-negative")
+                said = _("Not published: fix these first (each opens its step in the editor).")
+                ui.label(said).classes("text-negative")
                 for problem in exc.problems:
                     if problem.severity != "error":
                         continue
@@ -102,7 +105,7 @@ class History:
             return
         self.who.record("flow.publish", self.flow_id, {"version": version})
         self.note.value = ""
-        ui.notify(f"Published version {version}.", type="positive")
+        ui.notify(_("Published version {version}.", version=version), type="positive")
         self._where_it_answers(version)
         self.refresh()
 
@@ -111,20 +114,30 @@ class History:
         channels = self.builder.channels
         deployed = [d for d in channels.store.deployments() if d.flow_id == self.flow_id] if channels else []
         with self.live, ui.card().classes("w-full max-w-3xl bg-green-50 shadow-none border"):
-            ui.label(f"Version {version} is live.").classes("text-lg font-medium text-green-900")
+            ui.label(_("Version {version} is live.", version=version)).classes("text-lg font-medium text-green-900")
             ui.label(
-                f"Programs reach it over the HTTP API: POST /api/flows/{self.flow_id}/conversations "
-                "(with an API token from the Account page)."
+                _(
+                    "Programs reach it over the HTTP API: POST {address} (with an API token from the Account page).",
+                    address=f"/api/flows/{self.flow_id}/conversations",
+                )
             ).classes("text-sm")
             for d in deployed:
                 kind = KINDS.get(d.channel)
-                title = kind.title if kind else d.channel
-                note = "" if d.version == version else f" (still on version {d.version}: deploy again to move it)"
-                ui.label(f"{title}: “{d.account}”{note}").classes("text-sm").mark(f"live-{d.channel}")
+                title = _(kind.title) if kind else d.channel
+                if d.version == version:
+                    said = f"{title}: “{d.account}”"
+                else:
+                    said = _(
+                        "{channel}: “{account}” (still on version {version}: deploy again to move it)",
+                        channel=title,
+                        account=d.account,
+                        version=d.version,
+                    )
+                ui.label(said).classes("text-sm").mark(f"live-{d.channel}")
             if not deployed:
                 with ui.row().classes("items-center gap-1 text-sm"):
-                    ui.label("It is on no channel yet.")
-                    ui.link("Put it on Telegram, WhatsApp, Slack or your website", "/deployments").mark("go-deploy")
+                    ui.label(_("It is on no channel yet."))
+                    ui.link(_("Put it on Telegram, WhatsApp, Slack or your website"), "/deployments").mark("go-deploy")
 
     def _export(self, version: int) -> None:
         """Download a published version as `<flow id>-version-<n>.json`."""
@@ -135,13 +148,18 @@ class History:
         if not self.who.may("flows.edit"):
             return
         with ui.dialog() as dialog, ui.card():
-            ui.label(f"Replace the current draft with version {version}? Unpublished changes in the draft are lost.")
+            ui.label(
+                _(
+                    "Replace the current draft with version {version}? Unpublished changes in the draft are lost.",
+                    version=version,
+                )
+            )
             with ui.row():
-                ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat")
-                ui.button("Restore", on_click=lambda: dialog.submit(True)).mark("confirm-restore")
+                ui.button(_("Cancel"), on_click=lambda: dialog.submit(False)).props("flat")
+                ui.button(_("Restore"), on_click=lambda: dialog.submit(True)).mark("confirm-restore")
         confirmed = await dialog
         dialog.delete()
         if confirmed and self.who.may("flows.edit"):
             self.builder.flows.save_draft(self.builder.flows.version(self.flow_id, version).flow, by=self.who.email)
-            ui.notify(f"The draft is now version {version}.", type="positive")
+            ui.notify(_("The draft is now version {version}.", version=version), type="positive")
             self.refresh()

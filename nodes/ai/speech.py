@@ -80,6 +80,7 @@ class ToTextSettings(BaseModel):
         title="Question",
         description="What the bot says to ask for a voice message. Leave empty when the person has just "
         "sent one (it is used at once).",
+        json_schema_extra={"shown_in_chat": True},  # the builder previews it as a chat bubble
     )
     save_as: str = Field(
         "transcript",

@@ -15,6 +15,7 @@ class EndSettings(BaseModel):
         max_length=4096,
         title="Closing message",
         description="Optional last words, such as “Thanks, talk soon!”. {{ name }} inserts a variable.",
+        json_schema_extra={"shown_in_chat": True},  # the builder previews it as a chat bubble
     )
 
 

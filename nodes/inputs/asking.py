@@ -18,7 +18,11 @@ class AskSettings(BaseModel):
     """Settings every question has."""
 
     prompt: str = Field(
-        min_length=1, max_length=4096, title="Question", description="What the bot asks. {{ name }} inserts a variable."
+        min_length=1,
+        max_length=4096,
+        title="Question",
+        description="What the bot asks. {{ name }} inserts a variable.",
+        json_schema_extra={"shown_in_chat": True},  # the builder previews it as a chat bubble
     )
     save_as: str = Field(
         pattern=VARIABLE_PATTERN,
@@ -32,6 +36,7 @@ class AskSettings(BaseModel):
         max_length=1000,
         title="Message after an invalid answer",
         description="Said before asking again. Leave empty for a message that says what is expected.",
+        json_schema_extra={"shown_in_chat": True},
     )
     retries: int = Field(
         2,

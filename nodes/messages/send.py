@@ -20,7 +20,11 @@ class SendSettings(BaseModel):
     """Settings of a message the bot sends."""
 
     text: str = Field(
-        "", max_length=4096, title="Message", description="What the bot says. {{ name }} inserts a variable."
+        "",
+        max_length=4096,
+        title="Message",
+        description="What the bot says. {{ name }} inserts a variable.",
+        json_schema_extra={"shown_in_chat": True},  # the builder previews it as a chat bubble
     )
     buttons: list[ButtonSetting] = Field(default_factory=list, max_length=20, title="Buttons")
     media_kind: MediaKind | None = Field(None, title="Attachment type")

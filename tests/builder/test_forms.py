@@ -216,3 +216,126 @@ async def test_a_problem_the_whole_step_has_is_shown_beside_the_field_it_names(u
     assert heard[-1] and heard[-1][0].startswith("“Message” is empty")
     user.find(marker="field-text").type("Hello again")
     assert heard[-1] == [] and saved[-1]["text"] == "Hello again"
+
+
+def _field(user: User, name: str) -> Any:
+    return user.find(marker=f"field-{name}").elements.pop()
+
+
+async def test_a_whole_number_steps_by_one_within_its_bounds(user: User, builtins: Registry) -> None:
+    saved: list[dict] = []
+    form_page(builtins.get("input.number"), {"prompt": "How many?", "save_as": "count", "retries": 9}, saved)
+    await user.open("/form")
+    user.find(marker="more-retries").click()
+    assert saved[-1]["retries"] == 10 and isinstance(saved[-1]["retries"], int)
+    user.find(marker="more-retries").click()  # 10 is the most “Re-ask after an invalid answer” allows
+    assert _field(user, "retries").value == 10 and saved[-1]["retries"] == 10
+    user.find(marker="less-retries").click()
+    assert saved[-1]["retries"] == 9
+    field = _field(user, "retries")
+    assert field.props["min"] == 0 and field.props["max"] == 10 and field.props["step"] == 1
+
+
+async def test_a_fraction_where_a_whole_number_is_asked_is_refused_in_words(user: User, builtins: Registry) -> None:
+    saved: list[dict] = []
+    form_page(builtins.get("input.number"), {"prompt": "How many?", "save_as": "count"}, saved)
+    await user.open("/form")
+    user.find(marker="field-retries").clear().type("2.5")
+    field = _field(user, "retries")
+    assert field.props["error-message"] == "“Re-ask after an invalid answer” must be a whole number."
+    assert not any(s.get("retries") == 2.5 for s in saved)
+    field.run_method("blur")
+    field.sanitize()  # what leaving the field does: the typed value stays, and so does what is wrong with it
+    assert field.value == 2.5 and field.props["error"] is True
+    user.find(marker="less-retries").click()  # a step from a fraction lands on a whole number
+    assert saved[-1]["retries"] == 2 and not field.props["error"]
+    user.find(marker="field-retries").clear().type("12")
+    assert field.props["error-message"] == "“Re-ask after an invalid answer” must be 10 or less."
+
+
+async def test_a_number_that_must_be_more_than_a_bound_starts_above_it(user: User, builtins: Registry) -> None:
+    saved: list[dict] = []
+    form_page(builtins.get("input.number"), {"prompt": "How many?", "save_as": "count"}, saved)
+    await user.open("/form")
+    assert _field(user, "timeout_minutes").value is None  # optional: empty means wait for ever
+    user.find(marker="more-timeout_minutes").click()
+    assert saved[-1]["timeout_minutes"] == 1
+    user.find(marker="less-timeout_minutes").click()  # 0 is not “more than 0”: it stays
+    assert saved[-1]["timeout_minutes"] == 1 and _field(user, "timeout_minutes").value == 1
+
+
+async def test_a_fraction_between_0_and_1_steps_by_five_hundredths(user: User, builtins: Registry) -> None:
+    saved: list[dict] = []
+    form_page(builtins.get("memory.knowledge"), {"question": "{{ q }}", "save_as": "found"}, saved)
+    await user.open("/form")
+    for _ in range(2):
+        user.find(marker="more-min_similarity").click()
+    assert saved[-1]["min_similarity"] == 0.35  # 0.25 + 0.05 + 0.05, not 0.35000000000000003
+    for _ in range(10):
+        user.find(marker="less-min_similarity").click()
+    assert saved[-1]["min_similarity"] == 0
+
+
+async def test_numbers_in_a_list_of_records_get_steppers_too(user: User, builtins: Registry) -> None:
+    saved: list[dict] = []
+    form_page(builtins.get("split.random"), {}, saved)
+    await user.open("/form")
+    with user.scope(marker="item-0"):
+        user.find(marker="more-weight").click()
+    assert saved[-1]["variants"][0]["weight"] == 51 and saved[-1]["variants"][1]["weight"] == 50
+
+
+async def test_a_yes_or_no_setting_is_a_switch(user: User, builtins: Registry) -> None:
+    saved: list[dict] = []
+    form_page(builtins.get("input.date"), {"prompt": "When?", "save_as": "day"}, saved)
+    await user.open("/form")
+    assert isinstance(_field(user, "day_first"), ui.switch)
+    user.find(marker="field-day_first").click()
+    assert saved[-1]["day_first"] is False
+
+
+def _preview(user: User, name: str) -> list[tuple[str, str]]:
+    """What the preview under a field shows, piece by piece: (what kind of element, its text)."""
+    preview = user.find(marker=f"preview-{name}").elements.pop()
+    bubble = preview.default_slot.children[-1]
+    found = []
+    for child in bubble.default_slot.children:
+        kind = "link" if isinstance(child, ui.link) else "chip" if "font-mono" in child.classes else child.tag
+        found.append((kind, str(getattr(child, "text", ""))))
+    return found
+
+
+async def test_a_message_is_previewed_as_the_chat_shows_it(user: User, builtins: Registry) -> None:
+    saved: list[dict] = []
+    form_page(builtins.get("message.send"), {"text": "Hi {{ name }}!"}, saved, variables=["name"])
+    await user.open("/form")
+    assert _preview(user, "text") == [("span", "Hi "), ("chip", "name"), ("span", "!")]
+    user.find(marker="field-text").clear().type("Hello {{user.first_name}},\nsee https://example.com/faq.")
+    assert _preview(user, "text") == [
+        ("span", "Hello "),
+        ("chip", "user.first_name"),
+        ("span", ",\nsee "),  # the line break is kept (the bubble wraps text as typed)
+        ("link", "https://example.com/faq"),  # the full stop ends the sentence, not the address
+        ("span", "."),
+    ]
+    link = next(e for e in user.find(marker="preview-text").elements.pop().descendants() if isinstance(e, ui.link))
+    assert link.props["href"] == "https://example.com/faq" and link.props["rel"] == "noopener noreferrer"
+    await user.should_not_see(marker="preview-media_url")  # an address is not something the bot says
+    user.find(marker="field-text").clear()
+    await user.should_not_see(marker="preview-text")  # nothing to say, nothing to preview
+    form_page(builtins.get("input.text"), {"prompt": "Your name?", "save_as": "n"}, saved)
+    await user.open("/form")
+    assert _preview(user, "prompt") == [("span", "Your name?")]
+
+
+async def test_markup_in_a_message_is_shown_as_typed_never_as_html(user: User, builtins: Registry) -> None:
+    attack = '<script>alert(1)</script><img src=x onerror="alert(2)"> javascript:alert(3) <a href="https://x">x</a>'
+    saved: list[dict] = []
+    form_page(builtins.get("message.send"), {"text": attack}, saved)
+    await user.open("/form")
+    shown = _preview(user, "text")
+    assert "".join(text for _, text in shown) == attack  # every character as typed
+    assert [kind for kind, _ in shown] == ["span", "link", "span"]  # only the web address became a link
+    assert shown[0][1].startswith("<script>alert(1)</script><img src=x onerror=") and shown[1][1] == "https://x"
+    await user.should_not_see(kind=ui.html)
+    await user.should_not_see(kind=ui.markdown)

@@ -101,6 +101,16 @@ async def test_a_bad_file_is_refused_with_a_sentence(user: User, memory: ChromaM
     assert await memory.documents("help") == []
 
 
+async def test_files_the_browser_refuses_are_named_with_the_reason(user: User) -> None:
+    await user.open("/flows/help/knowledge")
+    refused = [{"name": "film.pdf", "rule": "max-file-size"}, {"name": "deck.pptx", "rule": "accept"}]
+    user.find(marker="upload").trigger("rejected", refused)  # what the browser reports (tests/browser sends real files)
+    await user.should_see(
+        marker="problem",
+        content="“film.pdf” is larger than 20 MB. “deck.pptx” is a kind of file the knowledge base cannot read.",
+    )
+
+
 async def test_an_unknown_flow_is_named(user: User) -> None:
     await user.open("/flows/nope/knowledge")
     await user.should_see("nope")

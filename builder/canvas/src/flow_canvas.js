@@ -1,6 +1,6 @@
 // The flow canvas: Vue Flow showing the graph Python holds. The browser applies harmless changes
 // (selection, dragging) itself and only reports edits; Python saves them or undoes them.
-import { VueFlow, MiniMap, Controls, Background, Handle, Position, useVueFlow } from "chatloom-canvas";
+import { VueFlow, MiniMap, Controls, Background, Handle, BaseEdge, Position, useVueFlow, toRaw, route, pathOf } from "chatloom-canvas";
 
 function addStyle() {
   // the bundle's CSS sits beside it; the import map tells where
@@ -57,6 +57,7 @@ function addStyle() {
       .chatloom-canvas.far .chatloom-node .cl-title { font-size:22px }
       .chatloom-note { width:200px; min-height:60px; background:#fef9c3; border:1px solid #fde047;
                        border-radius:8px; padding:10px; font-size:13px; white-space:pre-wrap; color:#44403c }
+      .chatloom-canvas.moving .vue-flow__transformationpane { will-change:transform }
       .vue-flow__node.selected .chatloom-note { outline:2px solid #2563eb; outline-offset:2px }`;
     document.head.appendChild(style);
   }
@@ -68,6 +69,9 @@ const FAR = 0.5;
 // A flow opens fitted when that keeps its text readable (at least READABLE), else at 100% with the
 // start step at the left of the view
 const READABLE = 0.75;
+// A large flow draws only the cards in and around the view (src/culling.js); one not drawn yet
+// counts at the height Python estimated for it, or this
+const CARD = { width: 240, height: 140 };
 
 // "Thanks, {{ name }}!" → [{t: "Thanks, "}, {v: "name"}, {t: "!"}]: variables are drawn as chips
 function pieces(text) {
@@ -90,10 +94,10 @@ function typingInto(target) {
 }
 
 export default {
-  components: { VueFlow, MiniMap, Controls, Background, Handle },
-  // visibleOnly: "first" draws only the nodes in view until the page is connected, then all of
-  // them (fast to open, smooth to pan); "always" keeps drawing only what is in view (huge flows)
-  props: { nodes: Array, edges: Array, visibleOnly: { type: String, default: "never" } },
+  components: { VueFlow, MiniMap, Controls, Background, Handle, BaseEdge },
+  // visibleOnly: draw only the cards in and around the view, and those joined to them (large flows)
+  // words: what the canvas says, in the builder's language (builder/canvas.py, through builder.i18n)
+  props: { nodes: Array, edges: Array, visibleOnly: { type: Boolean, default: false }, words: { type: Object, default: () => ({}) } },
   // declared, or events named like DOM events (drop, select) would also reach Python from the root <div>
   emits: ["connect", "move", "remove", "select", "drop", "command", "view"],
   setup() {
@@ -107,17 +111,17 @@ export default {
       problems: {},
       running: null,
       mapShown: false,
-      onlyVisible: this.visibleOnly !== "never",
       far: false, // zoomed out below FAR: cards drawn as outlines with their titles
       connecting: false,
+      moving: false, // the view is being panned or zoomed: the pane gets its own layer meanwhile
     };
   },
   template: `
-    <div class="chatloom-canvas" :class="{ far, connecting }" style="width:100%;height:100%" @dragover.prevent @drop.prevent="onDrop"
+    <div class="chatloom-canvas" :class="{ far, connecting, moving }" style="width:100%;height:100%" @dragover.prevent @drop.prevent="onDrop"
          @pointermove="onPointer" @pointerleave="pointer = null" @pointerdown.capture="touch"
          @wheel.capture.passive="touch" @keydown.capture="onKeyOnCanvas">
-      <VueFlow :nodes="nodes" :edges="edges" :apply-default="false" connection-mode="strict"
-               :delete-key-code="['Delete', 'Backspace']" :only-render-visible-elements="onlyVisible"
+      <VueFlow :nodes="firstNodes" :edges="firstEdges" :apply-default="false" connection-mode="strict"
+               :delete-key-code="['Delete', 'Backspace']" :only-render-visible-elements="visibleOnly"
                :auto-pan-on-connect="false" :auto-pan-on-node-drag="false" :min-zoom="0.1" :max-zoom="2"
                @nodes-change="onNodesChange" @edges-change="onEdgesChange" @connect="onConnect"
                @node-drag-stop="onNodeDragStop" @nodes-initialized="onNodesInitialized"
@@ -130,17 +134,17 @@ export default {
             <div class="cl-head">
               <span class="cl-icon material-icons" aria-hidden="true">{{ data.icon }}</span>
               <span class="cl-title">{{ data.title }}</span>
-              <span v-if="marks[id]" class="cl-badge" :title="problems[id] || marks[id]"
-                    :aria-label="marks[id] === 'error' ? 'Has an error' : 'Has a warning'">!</span>
+              <span v-if="marks[id]" class="cl-badge" :title="problems[id] || say(marks[id] === 'error' ? 'error' : 'warning')"
+                    :aria-label="say(marks[id] === 'error' ? 'error' : 'warning')">!</span>
               <Handle v-if="single(data)" :id="data.outputs[0]" type="source" :position="Position.Right"
-                      :data-port="data.outputs[0]" :title="'Drag to connect the next step'" />
+                      :data-port="data.outputs[0]" :title="say('connect')" />
             </div>
             <div class="cl-body" v-if="data.text || data.empty || data.chips.length || data.saves">
               <div v-if="data.text" class="cl-text"><template v-for="(part, i) in pieces(data.text)" :key="i"><span
                    v-if="part.v" class="cl-var">{{ part.v }}</span><template v-else>{{ part.t }}</template></template></div>
               <div v-else-if="data.empty" class="cl-text cl-empty">{{ data.empty }}</div>
               <div v-if="data.chips.length" class="cl-chips"><span v-for="c in data.chips" :key="c" class="cl-chip">{{ c }}</span></div>
-              <div v-if="data.saves" class="cl-saves">Saves to <span class="cl-var">{{ data.saves }}</span></div>
+              <div v-if="data.saves" class="cl-saves">{{ say("saves") }} <span class="cl-var">{{ data.saves }}</span></div>
             </div>
             <div v-if="!single(data) && data.outputs.length" class="cl-exits">
               <div v-for="p in data.outputs" :key="'out-' + p" class="cl-exit" :data-exit="p">
@@ -150,26 +154,33 @@ export default {
             </div>
           </div>
         </template>
+        <template #edge-routed="e">
+          <BaseEdge :id="e.id" :path="edgePath(e)" :style="e.style" :interaction-width="24" />
+        </template>
         <template #node-note="{ id, data }">
-          <div class="chatloom-note" :data-note-id="id">{{ data.text || "Empty note: select it to write" }}</div>
+          <div class="chatloom-note" :data-note-id="id">{{ data.text || say("note") }}</div>
         </template>
         <Background /><MiniMap v-if="mapShown" pannable zoomable @click="onMapClick" /><Controls />
       </VueFlow>
     </div>`,
+  created() {
+    // Vue Flow is given copies: it keeps its own state, and a resend of the props changes nothing
+    this.firstNodes = this.sized(this.nodes || []);
+    this.firstEdges = this.lines(this.edges || []);
+  },
   mounted() {
     performance.mark("chatloom:canvas-mounted");
     // Vue Flow's zoom buttons are icons only: give each a name a screen reader can say
-    const names = { zoomin: "Zoom in", zoomout: "Zoom out", fitview: "Show the whole flow", interactive: "Lock or unlock the canvas" };
-    for (const [kind, name] of Object.entries(names)) {
+    for (const kind of ["zoomin", "zoomout", "fitview", "interactive"]) {
       const button = this.$el.querySelector(`.vue-flow__controls-${kind}`);
-      if (button) button.setAttribute("aria-label", name);
+      if (button) button.setAttribute("aria-label", this.say(kind));
     }
     this.onKey = (e) => {
       if (!(e.ctrlKey || e.metaKey) || e.altKey || typingInto(e.target)) return;
       const key = e.key.toLowerCase();
       if (key === "a") {
         e.preventDefault();
-        this.flow.addSelectedNodes(this.flow.getNodes.value);
+        this.flow.addSelectedNodes(this.flow.nodes.value); // all of them, drawn or not
         return;
       }
       let name = COMMANDS[key];
@@ -211,29 +222,64 @@ export default {
           return;
         }
         this.mapShown = true;
-        if (this.visibleOnly === "first") drawAllWhenIdle();
       };
-      // Drawing the rest keeps the page busy for a moment: do it when the person has not touched
-      // the page for a second and a half, so it never lands in the middle of a click or a drag.
-      const drawAllWhenIdle = () => {
-        if (performance.now() - (this.lastInput || 0) < 1500) setTimeout(drawAllWhenIdle, 250);
-        else this.onlyVisible = false;
-      };
-      this.lastInput = performance.now();
       later();
       this.observer = new ResizeObserver(() => requestAnimationFrame(() => fit()));
       this.observer.observe(this.$el);
       setTimeout(() => fit(), 250); // and once more after the page's own layout has settled
-      this.flow.onMoveStart((e) => { if (e.event) this.touched = true; });
+      this.flow.onMoveStart((e) => {
+        if (e.event) this.touched = true;
+        this.moving = true;
+      });
       this.flow.onMove(() => this.lookFrom());
-      this.flow.onMoveEnd(() => this.reportView());
+      this.flow.onMoveEnd(() => {
+        this.moving = false;
+        this.reportView();
+      });
       this.reportView();
+    },
+    lines(edges) {
+      return edges.map((e) => ({ ...e, type: "routed" })); // drawn around cards (src/routing.js)
+    },
+    edgePath(e) {
+      // around the two cards, and clear of the cards drawn near them when it can be
+      const box = (n) => {
+        const raw = toRaw(n);
+        const p = raw.computedPosition || raw.position;
+        const size = raw.dimensions || {};
+        return { x: p.x, y: p.y, width: size.width || CARD.width, height: size.height || CARD.height };
+      };
+      const s = { x: e.sourceX, y: e.sourceY };
+      const t = { x: e.targetX, y: e.targetY };
+      const from = box(e.sourceNode);
+      const to = box(e.targetNode);
+      const near = {
+        x: Math.min(from.x, to.x) - 80,
+        y: Math.min(from.y, to.y) - 80,
+        x2: Math.max(from.x + from.width, to.x + to.width) + 80,
+        y2: Math.max(from.y + from.height, to.y + to.height) + 80,
+      };
+      const others = [];
+      for (const n of toRaw(this.flow.getNodes.value)) {
+        if (n.id === e.source || n.id === e.target || n.type === "note") continue;
+        const b = box(n);
+        if (b.x < near.x2 && b.x + b.width > near.x && b.y < near.y2 && b.y + b.height > near.y) others.push(b);
+      }
+      return pathOf(route(s, t, from, to, others)).d;
+    },
+    sized(nodes) {
+      // in a large flow every card has its estimated size before it is drawn (src/culling.js)
+      if (!this.visibleOnly) return nodes.map((n) => ({ ...n }));
+      return nodes.map((n) => ({
+        ...n,
+        dimensions: { width: CARD.width, height: (n.data && n.data.height) || CARD.height },
+      }));
     },
     openingView() {
       // the whole flow when its text stays readable; else 100%, the start step at the left, centred
       this.flow.fitView({ padding: 0.15, maxZoom: 1 });
       if (this.flow.viewport.value.zoom >= READABLE) return this.lookFrom();
-      const start = this.flow.getNodes.value.find((n) => n.data && n.data.start) || this.flow.getNodes.value[0];
+      const start = this.flow.nodes.value.find((n) => n.data && n.data.start) || this.flow.nodes.value[0];
       if (!start) return this.lookFrom();
       const box = this.$el.getBoundingClientRect();
       const h = (start.dimensions && start.dimensions.height) || 60;
@@ -245,6 +291,9 @@ export default {
       if (far !== this.far) this.far = far;
     },
     pieces,
+    say(key) {
+      return (this.words && this.words[key]) || key;
+    },
     single(data) {
       // one plain exit: its handle sits on the title row, and needs no words
       return data.outputs.length === 1 && data.outputs[0] === "out";
@@ -313,7 +362,11 @@ export default {
     onNodeDragStop(e) {
       this.$emit("move", { nodes: e.nodes.map((n) => ({ id: n.id, x: n.position.x, y: n.position.y })) });
     },
-    touch() {
+    touch(e) {
+      if (e && e.type === "pointerdown") {
+        this.pressed = true;
+        addEventListener("pointerup", () => (this.pressed = false), { once: true, capture: true });
+      }
       // The person has started using the canvas: from now on the view is theirs. A refit after this
       // (a late resize while the page settles) would move the flow under a pointer that is pressing
       // a node, and the node would land sideways of where the hand put it.
@@ -364,7 +417,7 @@ export default {
       this.flow.addNodes(nodes); // emits "add" changes, which onNodesChange applies
     },
     addEdges(edges) {
-      this.flow.addEdges(edges);
+      this.flow.addEdges(this.lines(edges));
     },
     removeElements(nodes, edges) {
       // applied directly: removeNodes() would only emit "remove" again and loop with Python
@@ -378,8 +431,8 @@ export default {
     },
     setGraph(nodes, edges) {
       const keep = new Set(this.selection().nodes);
-      this.flow.setNodes(nodes.map((n) => (keep.has(n.id) ? { ...n, selected: true } : n)));
-      this.flow.setEdges(edges);
+      this.flow.setNodes(this.sized(nodes).map((n) => (keep.has(n.id) ? { ...n, selected: true } : n)));
+      this.flow.setEdges(this.lines(edges));
       this.reportSelection();
     },
     setMarks(marks, problems) {
@@ -413,7 +466,7 @@ export default {
     },
     selectNodes(ids) {
       const wanted = new Set(ids);
-      this.flow.addSelectedNodes(this.flow.getNodes.value.filter((n) => wanted.has(n.id)));
+      this.flow.addSelectedNodes(this.flow.nodes.value.filter((n) => wanted.has(n.id)));
     },
     focusNode(id) {
       const node = this.flow.findNode(id);
