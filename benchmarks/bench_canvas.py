@@ -155,21 +155,24 @@ IN_VIEW = """
 """
 IN_STILL_VIEW = f"async (skipSelected) => {{ await ({SETTLE})(); return ({IN_VIEW})(skipSelected); }}"
 
-# An empty point of the pane (nothing but the pane under it), nearest the centre.
+# An empty point of the pane (nothing but the pane under it), nearest the centre: points of a grid tried
+# nearest first, so the search (hit tests, which the page runs on its main thread) stays short.
 EMPTY_SPOT = f"""
 async () => {{
   await ({SETTLE})();
   const pane = document.querySelector('.vue-flow__pane').getBoundingClientRect();
   const cx = pane.left + pane.width / 2, cy = pane.top + pane.height / 2;
-  let best = null;
+  const points = [];
   for (let i = 1; i < 40; i++) for (let j = 1; j < 40; j++) {{
     const x = pane.left + (pane.width * i) / 40, y = pane.top + (pane.height * j) / 40;
-    const hit = document.elementFromPoint(x, y);
-    if (!hit || !hit.classList.contains('vue-flow__pane')) continue;
-    const d = Math.hypot(x - cx, y - cy);
-    if (!best || d < best.d) best = {{ x, y, d }};
+    points.push({{ x, y, d: Math.hypot(x - cx, y - cy) }});
   }}
-  return best;
+  points.sort((a, b) => a.d - b.d);
+  for (const p of points) {{
+    const hit = document.elementFromPoint(p.x, p.y);
+    if (hit && hit.classList.contains('vue-flow__pane')) return p;
+  }}
+  return null;
 }}
 """
 
