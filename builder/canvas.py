@@ -108,6 +108,7 @@ def words() -> dict[str, str]:
         "zoomout": _("Zoom out"),
         "fitview": _("Show the whole flow"),
         "interactive": _("Lock or unlock the canvas"),
+        "map": _("The whole flow: click or drag to move the view there"),
     }
 
 

@@ -1,6 +1,6 @@
 // The flow canvas: Vue Flow showing the graph Python holds. The browser applies harmless changes
 // (selection, dragging) itself and only reports edits; Python saves them or undoes them.
-import { VueFlow, MiniMap, Controls, Background, Handle, BaseEdge, Position, useVueFlow, toRaw, route, pathOf } from "chatloom-canvas";
+import { VueFlow, Controls, Background, Handle, BaseEdge, Position, useVueFlow, toRaw, route, pathOf } from "chatloom-canvas";
 
 function addStyle() {
   // the bundle's CSS sits beside it; the import map tells where
@@ -58,6 +58,9 @@ function addStyle() {
       .chatloom-note { width:200px; min-height:60px; background:#fef9c3; border:1px solid #fde047;
                        border-radius:8px; padding:10px; font-size:13px; white-space:pre-wrap; color:#44403c }
       .chatloom-canvas.moving .vue-flow__transformationpane { will-change:transform }
+      .chatloom-map { position:absolute; right:15px; bottom:15px; z-index:5; width:200px; height:150px;
+                      background:#fff; border:1px solid #e2e8f0; border-radius:8px; cursor:pointer;
+                      box-shadow:0 1px 3px rgba(15,23,42,.08) }
       .vue-flow__node.selected .chatloom-note { outline:2px solid #2563eb; outline-offset:2px }`;
     document.head.appendChild(style);
   }
@@ -94,7 +97,7 @@ function typingInto(target) {
 }
 
 export default {
-  components: { VueFlow, MiniMap, Controls, Background, Handle, BaseEdge },
+  components: { VueFlow, Controls, Background, Handle, BaseEdge },
   // visibleOnly: draw only the cards in and around the view, and those joined to them (large flows)
   // words: what the canvas says, in the builder's language (builder/canvas.py, through builder.i18n)
   props: { nodes: Array, edges: Array, visibleOnly: { type: Boolean, default: false }, words: { type: Object, default: () => ({}) } },
@@ -110,7 +113,6 @@ export default {
       marks: {},
       problems: {},
       running: null,
-      mapShown: false,
       far: false, // zoomed out below FAR: cards drawn as outlines with their titles
       connecting: false,
       moving: false, // the view is being panned or zoomed: the pane gets its own layer meanwhile
@@ -160,7 +162,9 @@ export default {
         <template #node-note="{ id, data }">
           <div class="chatloom-note" :data-note-id="id">{{ data.text || say("note") }}</div>
         </template>
-        <Background /><MiniMap v-if="mapShown" pannable zoomable @click="onMapClick" /><Controls />
+        <Background /><Controls />
+        <canvas ref="map" class="vue-flow__minimap chatloom-map" width="200" height="150" aria-hidden="true"
+                :title="say('map')" @pointerdown.stop.prevent="onMapPress" @mousedown.stop @dblclick.stop @wheel.stop.prevent="onMapWheel"></canvas>
       </VueFlow>
     </div>`,
   created() {
@@ -213,17 +217,7 @@ export default {
       };
       fit(true); // at once, so the flow is in view on the first frame it is drawn
       if (this.pendingFocus) this.focusNode(this.pendingFocus);
-      // The minimap draws every node again, and on a large flow so does drawing the nodes out of
-      // view: seconds the page first needs for connecting to Python. Both come once it is connected.
-      const started = performance.now();
-      const later = () => {
-        if (!window.did_handshake && performance.now() - started < 5000) {
-          setTimeout(later, 50);
-          return;
-        }
-        this.mapShown = true;
-      };
-      later();
+      this.drawMap();
       this.observer = new ResizeObserver(() => requestAnimationFrame(() => fit()));
       this.observer.observe(this.$el);
       setTimeout(() => fit(), 250); // and once more after the page's own layout has settled
@@ -231,7 +225,10 @@ export default {
         if (e.event) this.touched = true;
         this.moving = true;
       });
-      this.flow.onMove(() => this.lookFrom());
+      this.flow.onMove(() => {
+        this.lookFrom();
+        this.drawMap();
+      });
       this.flow.onMoveEnd(() => {
         this.moving = false;
         this.reportView();
@@ -337,6 +334,7 @@ export default {
       }, 30);
     },
     onNodesChange(changes) {
+      this.drawMap();
       const local = changes.filter((c) => c.type !== "remove");
       if (local.length) this.flow.applyNodeChanges(local);
       if (local.some((c) => c.type === "select")) this.reportSelection();
@@ -387,11 +385,89 @@ export default {
     onPointer(e) {
       this.pointer = { x: e.clientX, y: e.clientY };
     },
-    onMapClick(e) {
-      // a click on the minimap brings that place to the middle of the view
-      if (!e || !e.position) return;
+    drawMap() {
+      // The minimap: every step as a small box in its colour, the view as a clear window in a grey
+      // veil. Drawn on a <canvas> once a frame at most (a component per step, as Vue Flow's minimap
+      // has, cost a large flow half a second to show and a share of every drag frame).
+      if (this.mapFrame) return;
+      this.mapFrame = requestAnimationFrame(() => {
+        this.mapFrame = null;
+        const canvas = this.$refs.map;
+        if (!canvas || !this.$el) return;
+        const box = this.$el.getBoundingClientRect();
+        const { x, y, zoom } = this.flow.viewport.value;
+        const view = { x: -x / zoom, y: -y / zoom, x2: (box.width - x) / zoom, y2: (box.height - y) / zoom };
+        const nodes = toRaw(this.flow.nodes.value);
+        let x1 = view.x, y1 = view.y, x2 = view.x2, y2 = view.y2;
+        const boxes = [];
+        let selected = 0;
+        for (const n of nodes) {
+          const p = n.computedPosition || n.position;
+          const w = (n.dimensions && n.dimensions.width) || CARD.width;
+          const h = (n.dimensions && n.dimensions.height) || CARD.height;
+          boxes.push([p.x, p.y, w, h, (n.data && n.data.color) || "#cbd5e1", n.selected]);
+          if (n.selected) selected++;
+          x1 = Math.min(x1, p.x);
+          y1 = Math.min(y1, p.y);
+          x2 = Math.max(x2, p.x + w);
+          y2 = Math.max(y2, p.y + h);
+        }
+        const pad = 20 / Math.max(1e-6, Math.min(canvas.width / (x2 - x1), canvas.height / (y2 - y1)));
+        x1 -= pad; y1 -= pad; x2 += pad; y2 += pad;
+        const scale = Math.min(canvas.width / (x2 - x1), canvas.height / (y2 - y1));
+        const ox = (canvas.width - (x2 - x1) * scale) / 2 - x1 * scale;
+        const oy = (canvas.height - (y2 - y1) * scale) / 2 - y1 * scale;
+        this.mapScale = { scale, ox, oy };
+        const g = canvas.getContext("2d");
+        g.clearRect(0, 0, canvas.width, canvas.height);
+        for (const [bx, by, w, h, color, chosen] of boxes) {
+          g.fillStyle = chosen ? "#2563eb" : color;
+          g.globalAlpha = chosen ? 1 : 0.55;
+          g.fillRect(bx * scale + ox, by * scale + oy, Math.max(2, w * scale), Math.max(2, h * scale));
+        }
+        g.globalAlpha = 1;
+        const vx = view.x * scale + ox, vy = view.y * scale + oy;
+        const vw = (view.x2 - view.x) * scale, vh = (view.y2 - view.y) * scale;
+        g.fillStyle = "rgba(226, 232, 240, 0.6)";
+        g.beginPath();
+        g.rect(0, 0, canvas.width, canvas.height);
+        g.rect(vx, vy, vw, vh);
+        g.fill("evenodd");
+        g.strokeStyle = "#64748b";
+        g.lineWidth = 1;
+        g.strokeRect(vx + 0.5, vy + 0.5, vw - 1, vh - 1);
+        canvas.dataset.nodes = String(boxes.length); // what the browser tests read
+        canvas.dataset.selected = String(selected);
+      });
+    },
+    mapPoint(e) {
+      // the place of the flow under the pointer on the minimap
+      const r = this.$refs.map.getBoundingClientRect();
+      const { scale, ox, oy } = this.mapScale || { scale: 1, ox: 0, oy: 0 };
+      const px = ((e.clientX - r.left) * this.$refs.map.width) / r.width;
+      const py = ((e.clientY - r.top) * this.$refs.map.height) / r.height;
+      return { x: (px - ox) / scale, y: (py - oy) / scale };
+    },
+    onMapPress(e) {
+      // a press on the minimap brings that place to the middle of the view; dragging keeps it there
       this.touched = true;
-      this.flow.setCenter(e.position.x, e.position.y, { zoom: this.flow.viewport.value.zoom, duration: 200 });
+      const go = (ev) => {
+        const at = this.mapPoint(ev);
+        this.flow.setCenter(at.x, at.y, { zoom: this.flow.viewport.value.zoom });
+      };
+      go(e);
+      const move = (ev) => go(ev);
+      const up = () => {
+        removeEventListener("pointermove", move);
+        removeEventListener("pointerup", up);
+      };
+      addEventListener("pointermove", move);
+      addEventListener("pointerup", up);
+    },
+    onMapWheel(e) {
+      this.touched = true;
+      if (e.deltaY < 0) this.flow.zoomIn({ duration: 100 });
+      else this.flow.zoomOut({ duration: 100 });
     },
     reportView() {
       // Python places steps added by double-click, keyboard or the note button in the middle of
@@ -423,6 +499,7 @@ export default {
       // applied directly: removeNodes() would only emit "remove" again and loop with Python
       this.flow.applyEdgeChanges(edges.map((id) => ({ type: "remove", id })));
       this.flow.applyNodeChanges(nodes.map((id) => ({ type: "remove", id })));
+      this.drawMap();
       this.reportSelection();
     },
     updateNodeData(id, data) {
@@ -434,6 +511,7 @@ export default {
       this.flow.setNodes(this.sized(nodes).map((n) => (keep.has(n.id) ? { ...n, selected: true } : n)));
       this.flow.setEdges(this.lines(edges));
       this.reportSelection();
+      this.drawMap();
     },
     setMarks(marks, problems) {
       this.marks = marks;

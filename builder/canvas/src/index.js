@@ -2,11 +2,9 @@
 import "@vue-flow/core/dist/style.css";
 import "@vue-flow/core/dist/theme-default.css";
 import "@vue-flow/controls/dist/style.css";
-import "@vue-flow/minimap/dist/style.css";
 
 export { VueFlow, Handle, Position, MarkerType, BaseEdge, useVueFlow } from "@vue-flow/core";
 export { toRaw } from "vue";
 export { route, pathOf } from "./routing.js";
-export { MiniMap } from "@vue-flow/minimap";
 export { Controls } from "@vue-flow/controls";
 export { Background } from "@vue-flow/background";
