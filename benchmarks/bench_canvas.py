@@ -20,7 +20,7 @@ of each size (`flow_document`) are imported with `chatloom import`, and Debian's
 - **Round trip** (browser event → Python → browser): different nodes in view are clicked one after
   the other; the time from the mouse release (the `pointerup` event's own time stamp) to the node's
   id appearing in the settings panel (a `MutationObserver`) is recorded; p50 and p95. It includes
-  the canvas's own 30 ms wait that gathers a selection before reporting it.
+  the canvas's own wait of up to a frame that gathers a selection before reporting it.
 - The longest main-thread task (`longtask` entries) since the last load, and the number of nodes in
   the page: the editor draws only the nodes in view above a size, and whatever it does is measured.
 

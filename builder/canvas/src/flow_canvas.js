@@ -322,16 +322,16 @@ export default {
       };
     },
     reportSelection() {
-      // a box selection changes many nodes in a burst: report once, and only what changed
+      // a box selection changes many nodes in a burst: report once a frame, and only what changed
       if (this.selectionTimer) return;
-      this.selectionTimer = setTimeout(() => {
+      this.selectionTimer = requestAnimationFrame(() => {
         this.selectionTimer = null;
         const now = this.selection();
         const key = JSON.stringify(now);
         if (key === this.lastSelection) return;
         this.lastSelection = key;
         this.$emit("select", now);
-      }, 30);
+      });
     },
     onNodesChange(changes) {
       this.drawMap();
