@@ -331,6 +331,14 @@ class Builder:
     def palette_entry(self, node_type: str) -> Any:
         return self.page.locator(f'[data-node-type="{node_type}"]')
 
+    # the page has answered a drop: the new step is on the canvas, its settings open, the cursor in them
+    ADDED = """(before) => {
+      const ids = [...document.querySelectorAll('.vue-flow__node')].map((n) => n.dataset.id);
+      const added = ids.filter((i) => !before.includes(i));
+      const focus = document.activeElement;
+      return added.length > 0 && !!focus && !!focus.closest(`[data-settings-of="${added[0]}"]`);
+    }"""
+
     def add_step(self, node_type: str, after: str) -> str:
         """Drag the palette entry onto the nearest empty place after `after`; the new step's id."""
         p = self.person
@@ -339,12 +347,7 @@ class Builder:
         start = p.spot(entry)
         spot = self.free_spot(after)
         before = set(self.nodes())
-        p.drag(
-            start,
-            spot,
-            f"{node_type} onto the canvas",
-            self.wait_js("(n) => document.querySelectorAll('.vue-flow__node').length > n", len(before)),
-        )
+        p.drag(start, spot, f"{node_type} onto the canvas", self.wait_js(self.ADDED, sorted(before)))
         (added,) = set(self.nodes()) - before
         return added
 
@@ -381,6 +384,9 @@ class Builder:
         )
 
     def open_settings(self, node_id: str) -> None:
+        """Click the step's card, unless its settings are open already (a step just added opens them)."""
+        if self.page.locator(f'[data-settings-of="{node_id}"] :is(input, textarea)').count():
+            return
         self.person.click(
             self.page.locator(node(node_id)),
             f"open {node_id}'s settings",
@@ -434,12 +440,12 @@ class Builder:
         """README.md's steps 1-7, in order."""
         p = self.person
         self.new_flow()
+        # each step is filled in as it is added (its settings open with it), then connected
         send = self.add_step("message.send", after="start")
-        self.connect("start", "out", send)
         self.open_settings(send)
         p.type(self.field("Message"), MESSAGE, "the message", self.card_says(send, self.message_shown))
+        self.connect("start", "out", send)
         email = self.add_step("input.email", after=send)
-        self.connect(send, "out", email)
         self.open_settings(email)
         p.type(self.field("Question"), QUESTION, "the question")
         self.picture("question")
@@ -447,10 +453,11 @@ class Builder:
         p.type(
             self.field("Save answer in variable"), VARIABLE, "the variable", self.card_says(email, self.variable_shown)
         )
+        self.connect(send, "out", email)
         end = self.add_step("flow.end", after=email)
-        self.connect(email, "valid", end)
         self.open_settings(end)
         p.type(self.field("Closing message"), CLOSING, "the closing message", self.card_says(end, self.closing_shown))
+        self.connect(email, "valid", end)
         self.picture("built")
         self.open_chat()
         for text, reply in ANSWERS:
@@ -476,6 +483,10 @@ class OldBuilder(Builder):
         p.click(self.page.get_by_role("button", name="New flow"), "New flow", self.dialog_shown)
         p.type(self.page.get_by_label("Name", exact=True), FLOW_NAME, "the flow's name")
         p.click(self.page.get_by_role("button", name="OK"), "OK", self.editor_opened)
+
+    # the page has answered a drop: the new step is on the canvas (nothing opens with it)
+    ADDED = """(before) => [...document.querySelectorAll('.vue-flow__node')]
+      .some((n) => !before.includes(n.dataset.id))"""
 
     def drop_target(self, target: str) -> Any:
         return self.page.locator(f"{node(target)} .vue-flow__handle.target")

@@ -5,6 +5,7 @@ The draft is the authoritative graph; the browser only proposes changes, and und
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any
 
@@ -251,8 +252,9 @@ CARD_WIDTH, NOTE_SIZE, MARGIN = 240, (200, 80), 24  # a card's width, a note's s
 
 
 def free_spot(flow: Flow, registry: Registry, x: float, y: float, width: float = CARD_WIDTH) -> tuple[float, float]:
-    """The place nearest (x, y) where a new card (`width` wide) covers no step or note: tried at
-    (x, y), then on rings around it, nearest first."""
+    """The place nearest (x, y) where a new card (`width` wide) covers no step or note. Nearest as a
+    flow reads: a place to the right counts as closer than one as far below, and one to the left as
+    farther (a new step usually follows what is in view)."""
     taken = [(float(n.ui.get("x", 0)), float(n.ui.get("y", 0)), CARD_WIDTH, card_height(flow, n, registry))
              for n in flow.nodes]  # fmt: skip
     taken += [(float(n.ui.get("x", 0)), float(n.ui.get("y", 0)), *NOTE_SIZE) for n in flow.notes]
@@ -264,14 +266,15 @@ def free_spot(flow: Flow, registry: Registry, x: float, y: float, width: float =
             for ox, oy, ow, oh in taken
         )
 
-    step = 60
-    for ring in range(0, 30):
-        spots = [(x + dx * step, y + dy * step) for dx in range(-ring, ring + 1) for dy in range(-ring, ring + 1)
-                 if max(abs(dx), abs(dy)) == ring]  # fmt: skip
-        spots.sort(key=lambda p: (p[0] - x) ** 2 + (p[1] - y) ** 2)
-        for spot in spots:
-            if free(*spot):
-                return spot
+    def far(d: tuple[int, int]) -> float:
+        dx, dy = d
+        return math.hypot(dx * (0.6 if dx > 0 else 1.5), dy * 2.0)
+
+    step, rings = 60, 30
+    offsets = sorted(((dx, dy) for dx in range(-rings, rings + 1) for dy in range(-rings, rings + 1)), key=far)
+    for dx, dy in offsets:
+        if free(x + dx * step, y + dy * step):
+            return x + dx * step, y + dy * step
     return x, y
 
 

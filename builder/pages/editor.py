@@ -8,6 +8,7 @@ refused in words and undone on the canvas.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import time
@@ -62,6 +63,25 @@ RESIZE_JS = """(e) => {
 VISIBLE_ONLY_FROM = 150
 NOTE = "note:"  # canvas ids of notes; a flow id cannot contain ":", so they never meet a node's
 CLIPBOARDS = 100  # browsers whose last copy is kept
+# the first field of a step's settings, once the panel shows that step (it is drawn a moment later);
+# only while the person is still where they added it from (the palette, or nowhere in particular):
+# a card or a field they went to meanwhile keeps the keyboard
+FOCUS_FIRST_FIELD = """(() => {
+  const id = %s;
+  const free = () => {
+    const at = document.activeElement;
+    return !at || at === document.body || !!at.closest('[data-node-type]');
+  };
+  let tries = 0;
+  const look = () => {
+    if (!free()) return;
+    const panel = document.querySelector(`[data-settings-of="${CSS.escape(id)}"]`);
+    const field = panel && panel.querySelector('input:not([type=hidden]):not([readonly]), textarea');
+    if (field) field.focus();
+    else if (tries++ < 40) requestAnimationFrame(look);
+  };
+  look();
+})()"""
 EXIT_CHOICES = 80  # steps listed under “Where it goes next” in a large flow: the nearest on the canvas
 SHOWN_PROBLEMS = 50  # the problems list names this many, then counts the rest
 
@@ -132,6 +152,7 @@ class Editor:
         self.form_base: dict[str, Any] = {}  # the open form's settings as last saved or shown (merge base)
         self.exits_box: ui.column | None = None  # where the selected step's exits lead, when one is shown
         self.exits_shown: tuple[Any, ...] = ()  # what the exits box lists now
+        self.just_added: str | None = None  # a step just added: its settings open with the first field ready
         self.view_centre: tuple[float, float] | None = None  # the middle of the view, once the browser says
         if bundle_missing():
             log.error("canvas bundle missing; run `make` to build builder/canvas/dist")
@@ -601,6 +622,9 @@ class Editor:
         self.canvas.add_nodes([self.card(node)])
         if reveal:
             self.canvas.reveal(node.id)
+        # a new step is there to be filled in: chosen, its settings open, the cursor in its first field
+        self.just_added = node.id
+        self.canvas.select([node.id])
 
     def add_note(self) -> None:
         """Add an empty sticky note right of the flow, selected so it can be written at once."""
@@ -813,6 +837,9 @@ class Editor:
             )
             self.exits_box = ui.column().classes("w-full gap-1 border-t pt-3 mt-2").mark("exits")
         self._show_exits(node)
+        if self.just_added == node.id:
+            self.just_added = None
+            ui.run_javascript(FOCUS_FIRST_FIELD % json.dumps(node.id))
 
     def _show_exits(self, node: Node) -> None:
         """Where each of the step's exits leads, chosen from a list: connecting without dragging (and by

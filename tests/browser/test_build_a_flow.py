@@ -170,3 +170,27 @@ def test_a_note_and_the_automatic_layout(server: str, page: Any, tmp_path: Path)
     x = page.locator(_node("hello")).bounding_box()["x"]
     assert page.locator(_node("start")).bounding_box()["x"] < x  # drawn where the layout put it
     assert _draft(tmp_path, "lead-capture").notes[0].text == "Ask sales which fields they need"
+
+
+def test_a_step_just_added_opens_ready_to_be_written(server: str, page: Any, tmp_path: Path) -> None:
+    """Dropped or added by keyboard, a step is chosen, its settings open and the cursor is in its first
+    field: typing fills it in at once, no click on the card or the field first."""
+    page.goto(f"{server}/flows/lead-capture")
+    page.wait_for_selector(_node("start"))
+    _select(page, "start")  # another step chosen before: the new one takes its place, alone
+    _drop(page, "message.send", (0.5, 0.8))
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.closest('[data-settings-of=\"send-1\"]')"
+    )
+    assert page.locator(".vue-flow__node.selected").count() == 1
+    page.keyboard.type("Typed straight away")
+    page.locator(_node("send-1")).get_by_text("Typed straight away").wait_for()  # saved: the card says it
+    assert _draft(tmp_path, "lead-capture").node("send-1").settings["text"] == "Typed straight away"  # type: ignore[union-attr]
+
+    # from the palette by keyboard: Enter on an entry adds it, and the cursor goes to its first field
+    entry = page.locator('[data-node-type="input.email"]')
+    entry.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.closest('[data-settings-of=\"email-1\"]')"
+    )

@@ -84,6 +84,16 @@ def test_the_getting_started_guide_works_and_its_pictures_are_taken_here(
     flow = _draft(tmp_path, "my-leads")
     assert {(e.source, e.target) for e in flow.edges} == {("start", "send-1"), ("send-1", "email-1")}
 
+    # what the guide shows next: a whole flow as it opens, a choice's settings and a condition's
+    page.goto(f"{server}/flows/lead-capture")
+    page.wait_for_selector(_node("start"))
+    page.wait_for_function("window.did_handshake")
+    _picture(page, "6-lead-capture", taken)
+    for flow_id, step, name in (("faq-menu", "menu", "7-a-choice"), ("nps-survey", "segment", "8-a-condition")):
+        page.goto(f"{server}/flows/{flow_id}?focus={step}")
+        page.wait_for_selector(f'[data-settings-of="{step}"] :is(input, textarea)')
+        _picture(page, name, taken)
+
     guide = GUIDE.read_text(encoding="utf-8")
     shown = re.findall(r"\(getting-started/([\w-]+)\.png\)", guide)
     assert shown == taken, "each picture in the guide is taken by this test, in the guide's order"

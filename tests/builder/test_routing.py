@@ -85,6 +85,17 @@ def test_a_step_right_of_the_other_is_joined_by_a_straight_or_stepped_line() -> 
     _well_formed(lower, got[1])
 
 
+def test_steps_side_by_side_close_together_are_joined_straight_across() -> None:
+    # 60 apart, the exit and the entry a pixel out of line (cards measured to the pixel): no detour
+    close = _case(_card(0, 311, height=72), _card(300, 311, height=150))
+    close["t"]["y"] += 1
+    got = _routes([close])[0]
+    _well_formed(close, got)
+    ys = [p["y"] for p in got["points"]]
+    assert min(ys) >= close["s"]["y"] and max(ys) <= close["t"]["y"]  # no run above or below them
+    assert got["crossed"] == 0
+
+
 def test_a_step_under_the_other_is_joined_through_the_gap_between_them() -> None:
     # the shape that drew an S through both cards: a column of steps 40 apart
     column = _case(_card(0, 0), _card(0, 140))

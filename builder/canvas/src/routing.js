@@ -48,12 +48,17 @@ function candidates(s, t, from, to, others) {
   const out = [];
   const right = s.x + GAP; // the run out of the exit
   const left = t.x - GAP; // the run into the entry
-  if (left >= right) {
-    // the entry is to the right: one vertical run somewhere between them
-    const xs = new Set([Math.round((s.x + t.x) / 2), right, left]);
-    for (const o of others) {
-      if (o.x - GAP > right && o.x - GAP < left) xs.add(o.x - GAP);
-      if (o.x + o.width + GAP > right && o.x + o.width + GAP < left) xs.add(o.x + o.width + GAP);
+  if (t.x > s.x + 4) {
+    // the entry is to the right: one vertical run somewhere between them (halfway when the cards
+    // are too close for the usual runs out and in)
+    const xs = new Set([Math.round((s.x + t.x) / 2)]);
+    if (left >= right) {
+      xs.add(right);
+      xs.add(left);
+      for (const o of others) {
+        if (o.x - GAP > right && o.x - GAP < left) xs.add(o.x - GAP);
+        if (o.x + o.width + GAP > right && o.x + o.width + GAP < left) xs.add(o.x + o.width + GAP);
+      }
     }
     for (const x of xs) out.push([s, { x, y: s.y }, { x, y: t.y }, t]);
   }
