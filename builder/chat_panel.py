@@ -7,6 +7,8 @@ shorter. Nothing a test conversation does reaches the real conversations.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +28,7 @@ from runtime.engine import DRAFT, Runtime
 from runtime.media import ROUTE as MEDIA_ROUTE
 
 TEST_WAIT_SCALE = 0.01
+READY_SECONDS = 10  # how long an answer typed while the conversation starts waits for it
 RECORD_SECONDS = 60
 # Records from the microphone (MediaRecorder: WebM/Opus in Chrome and Firefox), then hands the
 # recording to Python as a data: URL. Browsers allow the microphone on https and on localhost only.
@@ -85,6 +88,9 @@ class ChatPanel:
         self.builder, self.flow_id, self.on_node, self.flow = builder, flow_id, on_node, flow
         self.runtime: Runtime | None = None
         self.cid = ""
+        # set once the conversation is under way: the bot's first words show before the runtime has
+        # said which conversation they belong to, and an answer typed then waits for it
+        self.ready = asyncio.Event()
         self.buttons: tuple[Button, ...] = ()
         self.recording = False
         self.shown: tuple[Any, ...] = ()
@@ -129,6 +135,14 @@ class ChatPanel:
 
     async def restart(self) -> None:
         """A fresh conversation on the current draft (and fresh copies of every other draft)."""
+        self.ready.clear()
+        self.cid = ""
+        try:
+            await self._restart()
+        finally:
+            self.ready.set()
+
+    async def _restart(self) -> None:
         await self.close()
         shared = self.builder.runtime.services  # AI steps use the server's own models, memory and voices
         # the draft's workspace's secrets and private addresses it may reach, through the server's outbound guard
@@ -160,14 +174,18 @@ class ChatPanel:
                 ui.label(said).classes("text-negative").mark("chat-error")
         self._status()
 
-    async def say(self, text: str, choice: str | None = None) -> None:
-        """Send a message as the tester."""
+    async def say(self, text: str, choice: str | None = None) -> bool:
+        """Send a message as the tester; False if there is no conversation to send it to."""
+        if not self.ready.is_set():  # typed while the conversation starts: once it has
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.ready.wait(), READY_SECONDS)
         if self.runtime is None or not self.cid or not visitor().may("flows.edit"):
-            return
+            return False
         with self.log:
             ui.label(text).classes(f"self-end rounded-tr-sm bg-blue-100 {BUBBLE}").mark("chat-user")
         await self.runtime.send(self.cid, Inbound(text, choice=choice))
         self._status()
+        return True
 
     def _toggle_recording(self) -> None:
         self.recording = not self.recording
@@ -202,7 +220,8 @@ class ChatPanel:
             return
         if text:
             pressed = next((b for b in self.buttons if b.title.casefold() == text.casefold()), None)
-            await self.say(text, pressed.value if pressed else None)
+            if not await self.say(text, pressed.value if pressed else None):
+                self.entry.value = text  # not sent: the words stay in the box, not lost
 
     def _show(self, messages: list[Outbound] | Any) -> None:
         self.buttons = ()

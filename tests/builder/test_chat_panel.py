@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from fastapi import Request
 from nicegui import ui
 from nicegui.testing.user import User
@@ -10,6 +13,7 @@ from builder.access import enter
 from builder.chat_panel import ChatPanel
 from builder.context import TEMPLATES, Builder
 from flows.document import parse_flow
+from runtime.engine import Runtime
 
 
 def chat_page(builder: Builder, flow_id: str, running: list[str | None]) -> None:
@@ -73,3 +77,29 @@ def test_values_are_shown_without_python() -> None:
     assert shown_value(["a", 2, None]) == f"a, 2, {UNSET}"
     assert shown_value({"a": "é"}) == '{"a": "é"}'
     assert shown_value("") == "(empty)" and shown_value(9.5) == "9.5"
+
+
+async def test_an_answer_typed_while_the_chat_starts_is_not_lost(
+    user: User, builder: Builder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bot's first question shows before the runtime has said which conversation it is; an answer
+    typed in that moment waits for it instead of vanishing with the cleared box."""
+    builder.flows.save_draft(parse_flow((TEMPLATES / "lead_capture.json").read_bytes()))
+    gate = asyncio.Event()
+    started = Runtime.start
+
+    async def slow_start(self: Runtime, *args: object, **kwargs: object) -> object:
+        result = await started(self, *args, **kwargs)  # the first words are out
+        await gate.wait()  # ... the conversation's id not handed back yet
+        return result
+
+    monkeypatch.setattr(Runtime, "start", slow_start)
+    chat_page(builder, "lead-capture", [])
+    await user.open("/chat")
+    await user.should_see("What's your name?")
+    user.find(marker="chat-input").type("Ann").trigger("keydown.enter")
+    await asyncio.sleep(0.2)
+    gate.set()
+    await user.should_see(marker="chat-user", retries=50)  # sent once the conversation was there
+    await user.should_see("Ann", retries=50)
+    assert not user.find(marker="chat-input").elements.pop().value  # and not left in the box
