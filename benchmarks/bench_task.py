@@ -402,9 +402,8 @@ class Builder:
         self.person.click(self.page.get_by_role("button", name="Test chat"), "open the test chat", self.chat_ready)
 
     def chat_ready(self) -> None:
-        """The bot has asked, and the chat says it waits for the answer. Not the question alone: the panel
-        shows the bot's first messages before it knows the conversation they belong to, and an answer sent
-        in between is dropped without a word (ChatPanel.restart; a fast typist loses their first answer)."""
+        """The bot has asked, and the chat says it waits for the answer (as a person reads it before
+        answering; an answer typed sooner waits for the conversation, since this issue, and is not lost)."""
         self.bot_says(QUESTION)
         self.bot_says("Waiting for an answer at")
         self.chat_box().evaluate(STILL)  # the side panel slides the chat in: typing before it stops is lost

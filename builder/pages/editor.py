@@ -391,6 +391,8 @@ class Editor:
     def _on_side_tab(self, tab: str) -> None:
         if tab == "chat":
             self._open_chat()
+            if self.chat is not None:  # ready to answer the bot: no click into the box first
+                self.chat.entry.run_method("focus")
 
     def canvas_fit(self) -> None:
         self.canvas.fit()

@@ -14,7 +14,7 @@ from nicegui import events, ui
 
 from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
-from builder.i18n import _
+from builder.i18n import _, n_
 from builder.widgets import FileDrop
 from flows.store import FlowNotFound
 from nodes.ai.memory import MemoryService
@@ -110,11 +110,12 @@ class KnowledgePage:
             for doc in documents:
                 with ui.row().classes("w-full items-center gap-3 border-b py-1").mark(f"document-{doc.name}"):
                     ui.label(doc.name).classes("font-medium grow")
-                    size = _(
-                        "{kind}, {characters} characters, {passages} passages",
+                    size = n_(
+                        "{kind}, {characters} characters, {count} passage",
+                        "{kind}, {characters} characters, {count} passages",
+                        doc.chunks,
                         kind=doc.kind,
                         characters=f"{doc.characters:,}",
-                        passages=doc.chunks,
                     )
                     ui.label(size).classes("text-sm")
                     ui.label(datetime.fromtimestamp(doc.uploaded_at).strftime("%Y-%m-%d %H:%M")).classes("text-sm")
@@ -140,7 +141,8 @@ class KnowledgePage:
         finally:
             self.busy.remove(event.file.name)
             self._show_busy()
-        ui.notify(_("Added “{name}” ({passages} passages).", name=doc.name, passages=doc.chunks), type="positive")
+        added = n_("Added “{name}” ({count} passage).", "Added “{name}” ({count} passages).", doc.chunks, name=doc.name)
+        ui.notify(added, type="positive")
         await self.refresh()
 
     async def _remove(self, name: str) -> None:

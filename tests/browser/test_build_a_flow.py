@@ -59,6 +59,8 @@ def test_build_chat_publish_and_reload_a_three_node_flow(server: str, page: Any,
     page.locator(_node("send-1")).get_by_text("Nice to meet you").wait_for()  # the card shows the message
 
     page.get_by_role("button", name="Test chat").click()
+    # the chat's box has the keyboard at once: the answer is typed without a click into it first
+    page.wait_for_function("() => document.activeElement && document.activeElement.placeholder === 'Type a message'")
     page.get_by_text("What is your name?").last.wait_for()
     page.wait_for_selector('.chatloom-node.running[data-node-id="text-1"]')  # the chat waits there
     page.get_by_placeholder("Type a message").fill("Ada")

@@ -80,7 +80,7 @@ async def test_upload_see_and_remove_documents(user: User, memory: ChromaMemory)
     await user.should_see(marker="empty")
     await upload(user, "warranty.pdf", make_pdf("Every kettle is covered for two years."), "application/pdf")
     await user.should_see(marker="document-warranty.pdf", retries=100)  # the upload is handled in the background
-    await user.should_see("pdf, 38 characters, 1 passages")
+    await user.should_see("pdf, 38 characters, 1 passage")
     await upload(user, "faq.md", b"# Gift cards\n\nGift cards never expire.")
     await user.should_see(marker="document-faq.md", retries=100)
     found = await memory.search_knowledge("help", "Do gift cards expire?", top_k=1)
