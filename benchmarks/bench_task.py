@@ -421,6 +421,14 @@ class Builder:
         return self.page.get_by_placeholder("Type a message")
 
     def publish(self) -> None:
+        """The editor's own Publish button (since issue 15)."""
+        self.person.click(
+            self.page.get_by_role("button", name="Publish", exact=True),
+            "Publish",
+            lambda: self.page.get_by_text("Version 1 is live", exact=False).wait_for(timeout=TIMEOUT_MS),
+        )
+
+    def publish_on_the_versions_page(self) -> None:
         p = self.person
         p.click(self.page.get_by_text("Versions and publishing"), "Versions and publishing", self.versions_opened)
         p.click(
@@ -486,6 +494,9 @@ class OldBuilder(Builder):
     # the page has answered a drop: the new step is on the canvas (nothing opens with it)
     ADDED = """(before) => [...document.querySelectorAll('.vue-flow__node')]
       .some((n) => !before.includes(n.dataset.id))"""
+
+    def publish(self) -> None:
+        self.publish_on_the_versions_page()  # no Publish button in its editor
 
     def drop_target(self, target: str) -> Any:
         return self.page.locator(f"{node(target)} .vue-flow__handle.target")

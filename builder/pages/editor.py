@@ -33,7 +33,7 @@ from builder.history import Entry, History
 from builder.i18n import _, n_
 from builder.merge import merge_fields, rebase
 from flows.models import Edge, Flow, Node, Note
-from flows.problems import Problem
+from flows.problems import FlowInvalid, Problem
 from flows.store import FlowNotFound
 from flows.validate import validate
 from nodes.api import NodeType, SettingsError
@@ -167,6 +167,8 @@ class Editor:
             ui.link(_("Versions and publishing"), f"/flows/{flow.id}/versions").props('data-tour="publish"').mark(
                 "versions"
             )
+            if who.can("flows.publish"):
+                ui.button(_("Publish"), icon="rocket_launch", on_click=self.publish).props("unelevated").mark("publish")
             if who.can("flows.edit"):
                 ui.button(_("Test chat"), icon="chat", on_click=self._toggle_chat).props(
                     'outline data-tour="test-chat"'
@@ -387,6 +389,34 @@ class Editor:
                         "tour-start"
                     )
                     ui.button(_("No thanks"), on_click=lambda: answer(False)).props("dense flat").mark("tour-skip")
+
+    def publish(self) -> None:
+        """Publish the draft as the next version, from the editor (the versions page does the same, with
+        a note). A flow with errors is not published: the first one's step is shown."""
+        if not self.who.may("flows.publish"):
+            return
+        if self.unsaved:  # what the open form shows is not what would be published
+            ui.notify(_("Not published: a value in the open step could not be saved; fix it first."), type="warning")
+            return
+        try:
+            version = self.builder.flows.publish(self.flow.id, self.registry)
+        except FlowInvalid as exc:
+            errors = [p for p in exc.problems if p.severity == "error"]
+            said = n_(
+                "Not published: {count} error to fix first, listed under the settings.",
+                "Not published: {count} errors to fix first, listed under the settings.",
+                len(errors),
+            )
+            ui.notify(said, type="negative")
+            step = next((p.node_id for p in errors if p.node_id), None)
+            if step:
+                self.canvas.focus(step)
+            return
+        self.who.record("flow.publish", self.flow.id, {"version": version})
+        address = f"/api/flows/{self.flow.id}/conversations"
+        said = _("Version {version} is live: it answers at POST {address} and on the channels that run it.",
+                 version=version, address=address)  # fmt: skip
+        ui.notify(said, type="positive", multi_line=True)
 
     def _on_side_tab(self, tab: str) -> None:
         if tab == "chat":

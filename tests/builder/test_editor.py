@@ -141,3 +141,25 @@ async def test_the_tour_is_offered_until_taken_or_declined(user: User, builder: 
     await user.open("/flows/lead-capture")
     await user.should_see(marker="tour")  # the ? button stays
     await user.should_not_see(marker="tour-offer")  # declined once: not offered again
+
+
+async def test_publish_from_the_editor(user: User, builder: Builder) -> None:
+    """Publishing does not leave the editor: one press makes the draft the live version, and says where
+    it answers; a flow with errors stays unpublished, and its first broken step is shown."""
+    builder.flows.save_draft(LEAD)
+    await user.open("/flows/lead-capture")
+    user.find(marker="publish").click()
+    await user.should_see("Version 1 is live")
+    assert [v.version for v in builder.flows.versions("lead-capture")] == [1]
+    [entry] = builder.access.audit.entries(action="flow.publish")
+    assert entry.target == "lead-capture"
+
+    asks = LEAD.node("name")
+    assert asks is not None
+    empty = asks.model_copy(update={"settings": {**asks.settings, "prompt": ""}})  # a question without words
+    broken = LEAD.model_copy(update={"nodes": [empty if n.id == "name" else n for n in LEAD.nodes]})
+    builder.flows.save_draft(broken)
+    await user.open("/flows/lead-capture")
+    user.find(marker="publish").click()
+    await user.should_see("Not published")
+    assert [v.version for v in builder.flows.versions("lead-capture")] == [1]
