@@ -2,33 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from nicegui import events, ui
-
-# Quasar's uploader draws its add button as an unnamed link with the file input inside it
-NAME_UPLOAD_JS = """
-(() => {
-  const root = document.getElementById(%(id)s);
-  if (!root) return;
-  for (const input of root.querySelectorAll("input[type=file]")) {
-    input.setAttribute("aria-label", %(name)s);
-    input.setAttribute("aria-hidden", "true");
-  }
-  for (const button of root.querySelectorAll("a[role=button], button")) {
-    if (!button.getAttribute("aria-label")) button.setAttribute("aria-label", %(name)s);
-  }
-})();
-"""
-
-
-def name_upload(upload: ui.upload, name: str) -> None:
-    """Give an uploader's add button and file input a name a screen reader says (once it is drawn)."""
-    script = NAME_UPLOAD_JS % {"id": json.dumps(f"c{upload.id}"), "name": json.dumps(name)}
-    ui.timer(0.3, lambda: ui.run_javascript(script), once=True)
-
 
 # what Quasar says about each file it refused: its name and the rule it broke ("max-file-size", "accept"…)
 REJECTED_JS = "(entries) => emit((entries || []).map((e) => ({name: e.file.name, rule: e.failedPropValidation})))"
@@ -40,6 +17,13 @@ DROP_JS = """(e) => {
 }"""
 DRAG_OVER_JS = '(e) => { e.preventDefault(); e.currentTarget.classList.add("border-blue-500", "bg-blue-50"); }'
 DRAG_LEAVE_JS = '(e) => e.currentTarget.classList.remove("border-blue-500", "bg-blue-50")'
+
+
+def named_dialog(name: str) -> ui.dialog:
+    """A dialog a screen reader announces by `name` (axe: aria-dialog-name; Quasar gives it none)."""
+    dialog = ui.dialog()
+    dialog.props["aria-label"] = name
+    return dialog
 
 
 class FileDrop(ui.element):

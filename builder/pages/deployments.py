@@ -18,6 +18,7 @@ from nicegui import ui
 from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
 from builder.i18n import _, n_
+from builder.widgets import named_dialog
 from runtime.channels.kinds import ACCOUNT, ACCOUNT_RULE, KINDS, Credential, MissingCredential, credentials
 from runtime.channels.service import Channels
 from runtime.workspace_secrets import WorkspaceSecrets
@@ -279,7 +280,7 @@ class Deployments:
                 said += _("; running ones finish on theirs")
             ui.notify(said + ".")
 
-        with ui.dialog().props("persistent") as dialog, ui.card().mark("switch-dialog"):
+        with named_dialog(_("Switch versions")).props("persistent") as dialog, ui.card().mark("switch-dialog"):
             said = _("{account} answers with version {version} from now on.", account=account, version=version)
             ui.label(said).classes("font-medium")
             ui.label(_("New conversations start on it. The conversations running now:"))

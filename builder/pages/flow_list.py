@@ -15,7 +15,7 @@ from nicegui import events, ui
 from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
 from builder.i18n import _, n_
-from builder.widgets import name_upload
+from builder.widgets import FileDrop, named_dialog
 from flows.document import DocumentError, dump_flow, parse_flow
 from flows.models import Flow, Node
 from flows.problems import has_errors
@@ -75,7 +75,7 @@ async def create_from_template(builder: Builder, who: Visitor, template: Flow) -
     name = template.name
     if name.casefold() in taken:
         same = next(f for f in mine if f.name.casefold() == name.casefold())
-        with ui.dialog() as dialog, ui.card().classes("w-[28rem] gap-3"):
+        with named_dialog(_("A flow of that name exists")) as dialog, ui.card().classes("w-[28rem] gap-3"):
             ui.label(_("You already have a flow named “{name}”.", name=same.name)).classes("text-lg font-medium")
             ui.label(_("Open it to keep working on it, or make another copy of the template.")).classes("text-gray-600")
             with ui.row().classes("w-full justify-end gap-2"):
@@ -286,7 +286,7 @@ class FlowList:
                 return
             dialog.submit(typed)
 
-        with ui.dialog() as dialog, ui.card().classes("w-96 gap-3"):
+        with named_dialog(title) as dialog, ui.card().classes("w-96 gap-3"):
             ui.label(title).classes("text-lg font-medium")
             name = ui.input(_("Name"), value=value).props("autofocus outlined").classes("w-full").mark("name")
             name.on("keydown.enter", confirm)
@@ -310,7 +310,7 @@ class FlowList:
         if not self.who.may("flows.edit") or self.place is None:
             return
         templates = {t.id: t for t in self.builder.templates()}
-        with ui.dialog() as dialog, ui.card().classes("w-[44rem] max-w-full gap-3"):
+        with named_dialog(_("Start from a template")) as dialog, ui.card().classes("w-[44rem] max-w-full gap-3"):
             with ui.row().classes("w-full items-center"):
                 ui.label(_("Start from a template")).classes("text-lg font-medium")
                 ui.space()
@@ -345,7 +345,7 @@ class FlowList:
     async def _import_dialog(self) -> None:
         if not self.who.may("flows.edit") or self.place is None:
             return
-        with ui.dialog() as dialog, ui.card().classes("w-[32rem] gap-3"):
+        with named_dialog(_("Import a flow file")) as dialog, ui.card().classes("w-[32rem] gap-3"):
             ui.label(_("Import a flow file")).classes("text-lg font-medium")
             ui.label(
                 _(
@@ -353,20 +353,29 @@ class FlowList:
                     "It becomes a new draft; nothing is published."
                 )
             ).classes("text-sm text-gray-600")
-            self.upload = (
-                ui.upload(label=_("Choose or drop a file"), auto_upload=True, max_file_size=MAX_IMPORT)
-                .props("accept=.json flat bordered")
-                .classes("w-full")
-                .mark("upload")
+            drop = FileDrop(
+                _("Choose a flow file"),
+                _("or drop it here"),
+                accept=".json",
+                max_file_size=MAX_IMPORT,
+                on_upload=self._import,
+                on_rejected=self._refused,
+                multiple=False,
             )
-            self.upload.on_upload(self._import)
-            name_upload(self.upload, _("Choose a flow file"))
-            self.upload.on_rejected(
-                lambda: ui.notify(_("That file is larger than 5 MB: a flow file is much smaller."), type="negative")
-            )
+            self.upload = drop.upload.mark("upload")
+            drop.button.mark("choose-file")
             with ui.row().classes("w-full justify-end"):
                 ui.button(_("Close"), on_click=dialog.close).props("flat").mark("close")
         dialog.open()
+
+    @staticmethod
+    def _refused(files: list[tuple[str, str]]) -> None:
+        for name, rule in files:
+            if rule == "accept":
+                said = _("“{name}” is not a flow file: choose a .json file exported from Chatloom.", name=name)
+            else:
+                said = _("“{name}” is larger than 5 MB: a flow file is much smaller.", name=name)
+            ui.notify(said, type="negative")
 
     async def _import(self, e: events.UploadEventArguments) -> None:
         if not self.who.may("flows.edit"):
@@ -405,7 +414,7 @@ class FlowList:
         published = next((f.latest_version for f in self.builder.flows.list() if f.id == flow_id), None)
         if not self.who.may(_deleting(published)):
             return
-        with ui.dialog() as dialog, ui.card():
+        with named_dialog(_("Delete the flow")) as dialog, ui.card():
             ui.label(_("Delete “{name}” and all its published versions? This cannot be undone.", name=flow.name))
             with ui.row():
                 ui.button(_("Cancel"), on_click=lambda: dialog.submit(False)).props("flat")

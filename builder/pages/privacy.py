@@ -19,6 +19,7 @@ from builder.access import Visitor, enter
 from builder.context import Builder
 from builder.i18n import N_, _, n_
 from builder.pages.account import header
+from builder.widgets import named_dialog
 from runtime.privacy import Privacy, Subject, SubjectNotFound
 from runtime.retention import Retention
 from runtime.workspaces import DEFAULT
@@ -177,7 +178,7 @@ class PrivacyPage:
     async def _erase(self) -> None:
         if self.subject is None or not self.who.may("privacy.manage"):
             return
-        with ui.dialog() as dialog, ui.card():
+        with named_dialog(_("Erase for good")) as dialog, ui.card():
             ui.label(_("Erase {what} and everything tied to them? This cannot be undone.", what=self.subject.summary()))
             with ui.row():
                 ui.button(_("Cancel"), on_click=lambda: dialog.submit(False)).props("flat")

@@ -10,6 +10,7 @@ from builder.access import Visitor, account_menu, enter
 from builder.context import Builder
 from builder.i18n import _
 from builder.pages.flow_list import download_flow
+from builder.widgets import named_dialog
 from flows.diff import diff
 from flows.problems import FlowInvalid
 from flows.store import FlowNotFound
@@ -147,7 +148,7 @@ class History:
     async def _restore(self, version: int) -> None:
         if not self.who.may("flows.edit"):
             return
-        with ui.dialog() as dialog, ui.card():
+        with named_dialog(_("Restore version {version}", version=version)) as dialog, ui.card():
             ui.label(
                 _(
                     "Replace the current draft with version {version}? Unpublished changes in the draft are lost.",

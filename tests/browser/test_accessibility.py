@@ -3,6 +3,7 @@ violations of WCAG 2.1 AA, the editor also with a step open and with the test ch
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +69,19 @@ def test_the_login_page_has_none(server: str, page: Any) -> None:
     page.goto(f"{server}/login")
     page.wait_for_load_state("networkidle")
     assert _audit(page) == []
+
+
+def test_the_import_dialog_has_none_and_imports_a_file(server: str, page: Any, tmp_path: Path) -> None:
+    page.goto(server)
+    page.wait_for_function("window.did_handshake")
+    page.get_by_role("button", name="Import").click()
+    page.get_by_role("button", name="Choose a flow file").wait_for()
+    assert _audit(page) == []
+    flow = tmp_path / "greeter.json"
+    flow.write_text(json.dumps({
+        "id": "greeter", "name": "Greeter", "start": "start",
+        "nodes": [{"id": "start", "type": "flow.start", "version": 1, "settings": {}, "ui": {"x": 0, "y": 0}}],
+        "edges": [],
+    }))  # fmt: skip
+    page.locator('.q-dialog input[type="file"]').set_input_files(str(flow))
+    page.get_by_text("Imported “Greeter”.").wait_for()

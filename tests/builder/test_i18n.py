@@ -50,8 +50,8 @@ HELPERS: dict[str, tuple[int, ...]] = {
     "_travel": (1,),
     "header": (0,),
     "_ask_name": (0,),
-    "name_upload": (1,),
     "FileDrop": (0, 1),  # widgets: its button's words and its hint
+    "named_dialog": (0,),  # widgets: what a screen reader calls the dialog
     "_action": (1,),
     "button": (1,),  # the editor toolbar's button(icon, tip, …)
 }
