@@ -14,6 +14,13 @@ from builder.floating_panel import FloatingPanel
 from builder.i18n import _
 
 STORAGE_KEY = "chatloom.test-chat.place"  # where this browser last put the floating chat
+# the chat's parts and the classes that make it fill a floating panel
+FLOATING_CLASSES = (
+    ("root", "h-full no-wrap p-3 min-h-0"),
+    ("log", "grow min-h-0 overflow-auto"),
+    ("variables", "max-h-32 overflow-auto shrink-0"),
+    ("header", "cursor-move select-none"),
+)
 
 
 class ChatDock:
@@ -63,45 +70,36 @@ class ChatDock:
                 self.floating = FloatingPanel(STORAGE_KEY).mark("chat-floating")
                 self.floating.props["role"] = "dialog"
                 self.floating.props["aria-label"] = _("Test chat")
-        self.undocked = True
-        self.chat.root.move(self.floating)
-        self._fill(True)
-        self.floating.show()
-        self.note.set_visibility(True)
-        self._label_toggle()
-        self.on_change()
+        self._place(True)
 
     def dock(self) -> None:
         """Put the chat back into the side panel."""
         if self.chat is None or not self.undocked or self.floating is None:
             return
-        self.undocked = False
-        self.chat.root.move(self.docked)
-        self._fill(False)
-        self.floating.hide()
-        self.note.set_visibility(False)
-        self._label_toggle()
-        self.on_change()
+        self._place(False)
 
-    def _fill(self, floating: bool) -> None:
-        """Floating, the chat fills its panel: the conversation scrolls (and follows new lines) between the
-        header and the text field; docked, it is a column in the side panel as before."""
-        assert self.chat is not None
+    def _place(self, floating: bool) -> None:
+        """Move the chat into the floating panel or back into the side panel. Floating, it fills its
+        panel: the conversation scrolls (and follows new lines) between the header and the text field;
+        docked, it is a column in the side panel as before."""
+        assert self.chat is not None and self.floating is not None
         chat = self.chat
+        self.undocked = floating
+        chat.root.move(self.floating if floating else self.docked)
+        change = "add" if floating else "remove"
+        for part, classes in FLOATING_CLASSES:
+            getattr(chat, part).classes(**{change: classes})
         if floating:
-            chat.root.classes(add="h-full no-wrap p-3 min-h-0")
-            chat.log.classes(add="grow min-h-0 overflow-auto")
             chat.log.props["data-follow"] = ""
-            chat.variables.classes(add="max-h-32 overflow-auto shrink-0")
-            chat.header.classes(add="cursor-move select-none")
+            self.floating.show()
         else:
-            chat.root.classes(remove="h-full no-wrap p-3 min-h-0")
-            chat.log.classes(remove="grow min-h-0 overflow-auto")
             chat.log.props.pop("data-follow", None)
-            chat.variables.classes(remove="max-h-32 overflow-auto shrink-0")
-            chat.header.classes(remove="cursor-move select-none")
+            self.floating.hide()
         chat.log.update()
         self.handle.set_visibility(floating)
+        self.note.set_visibility(floating)
+        self._label_toggle()
+        self.on_change()
 
     def _label_toggle(self) -> None:
         words = _("Dock the chat in the side panel") if self.undocked else _("Undock the chat")

@@ -5,6 +5,7 @@ The draft is the authoritative graph; the browser only proposes changes, and und
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from typing import Any
@@ -266,16 +267,19 @@ def free_spot(flow: Flow, registry: Registry, x: float, y: float, width: float =
             for ox, oy, ow, oh in taken
         )
 
-    def far(d: tuple[int, int]) -> float:
-        dx, dy = d
-        return math.hypot(dx * (0.6 if dx > 0 else 1.5), dy * 2.0)
-
-    step, rings = 60, 30
-    offsets = sorted(((dx, dy) for dx in range(-rings, rings + 1) for dy in range(-rings, rings + 1)), key=far)
-    for dx, dy in offsets:
-        if free(x + dx * step, y + dy * step):
-            return x + dx * step, y + dy * step
+    for dx, dy in SPOTS:
+        if free(x + dx, y + dy):
+            return x + dx, y + dy
     return x, y
+
+
+def _far(d: tuple[int, ...]) -> float:
+    dx, dy = d
+    return math.hypot(dx * (0.6 if dx > 0 else 1.5), dy * 2.0)
+
+
+# the places free_spot tries, 60 apart up to 30 steps away, nearest first as a flow reads
+SPOTS = [(dx * 60, dy * 60) for dx, dy in sorted(itertools.product(range(-30, 31), repeat=2), key=_far)]
 
 
 def auto_layout(flow: Flow, registry: Registry) -> Flow:

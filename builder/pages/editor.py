@@ -32,6 +32,7 @@ from builder.graph_edit import Refused
 from builder.history import Entry, History
 from builder.i18n import _, n_
 from builder.merge import merge_fields, rebase
+from builder.pages.versions import publish_draft
 from flows.models import Edge, Flow, Node, Note
 from flows.problems import FlowInvalid, Problem
 from flows.store import FlowNotFound
@@ -399,7 +400,7 @@ class Editor:
             ui.notify(_("Not published: a value in the open step could not be saved; fix it first."), type="warning")
             return
         try:
-            version = self.builder.flows.publish(self.flow.id, self.registry)
+            version = publish_draft(self.builder, self.who, self.flow.id)
         except FlowInvalid as exc:
             errors = [p for p in exc.problems if p.severity == "error"]
             said = n_(
@@ -412,7 +413,6 @@ class Editor:
             if step:
                 self.canvas.focus(step)
             return
-        self.who.record("flow.publish", self.flow.id, {"version": version})
         address = f"/api/flows/{self.flow.id}/conversations"
         said = _("Version {version} is live: it answers at POST {address} and on the channels that run it.",
                  version=version, address=address)  # fmt: skip

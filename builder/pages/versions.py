@@ -33,6 +33,14 @@ def register(builder: Builder) -> None:
         return None
 
 
+def publish_draft(builder: Builder, who: Visitor, flow_id: str, note: str = "") -> int:
+    """Publish the flow's draft as its next version, in the audit log under `who`; its number.
+    FlowInvalid (with the problems) when the draft has errors: nothing is published."""
+    version = builder.flows.publish(flow_id, builder.registry, note=note)
+    who.record("flow.publish", flow_id, {"version": version})
+    return version
+
+
 class History:
     """One browser tab's view of a flow's versions."""
 
@@ -89,7 +97,7 @@ class History:
         self.problems.clear()
         self.live.clear()
         try:
-            version = self.builder.flows.publish(self.flow_id, self.builder.registry, note=self.note.value or "")
+            version = publish_draft(self.builder, self.who, self.flow_id, self.note.value or "")
         except FlowInvalid as exc:
             with self.problems:
                 said = _("Not published: fix these first (each opens its step in the editor).")
@@ -104,7 +112,6 @@ class History:
                     else:
                         ui.label(f"• {problem.message}").classes("text-negative text-sm")
             return
-        self.who.record("flow.publish", self.flow_id, {"version": version})
         self.note.value = ""
         ui.notify(_("Published version {version}.", version=version), type="positive")
         self._where_it_answers(version)

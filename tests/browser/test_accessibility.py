@@ -83,5 +83,16 @@ def test_the_import_dialog_has_none_and_imports_a_file(server: str, page: Any, t
         "nodes": [{"id": "start", "type": "flow.start", "version": 1, "settings": {}, "ui": {"x": 0, "y": 0}}],
         "edges": [],
     }))  # fmt: skip
-    page.locator('.q-dialog input[type="file"]').set_input_files(str(flow))
+    chooser = page.locator('.q-dialog input[type="file"]')
+    # refused before anything is read, each in words: not a flow file, or far too large for one
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a flow")
+    chooser.set_input_files(str(notes))
+    page.get_by_text("“notes.txt” is not a flow file").wait_for()
+    huge = tmp_path / "huge.json"
+    huge.write_bytes(b" " * (5 * 1024 * 1024 + 1))
+    chooser.set_input_files(str(huge))
+    page.get_by_text("“huge.json” is larger than 5 MB").wait_for()
+    chooser.set_input_files(str(flow))
     page.get_by_text("Imported “Greeter”.").wait_for()
+    assert page.locator('a[href^="/flows/"]', has_text="notes").count() == 0

@@ -360,11 +360,7 @@ export default {
     onNodeDragStop(e) {
       this.$emit("move", { nodes: e.nodes.map((n) => ({ id: n.id, x: n.position.x, y: n.position.y })) });
     },
-    touch(e) {
-      if (e && e.type === "pointerdown") {
-        this.pressed = true;
-        addEventListener("pointerup", () => (this.pressed = false), { once: true, capture: true });
-      }
+    touch() {
       // The person has started using the canvas: from now on the view is theirs. A refit after this
       // (a late resize while the page settles) would move the flow under a pointer that is pressing
       // a node, and the node would land sideways of where the hand put it.

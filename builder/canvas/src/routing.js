@@ -74,11 +74,7 @@ function candidates(s, t, from, to, others) {
   const columnTop = Math.min(...all.map((b) => b.y)), columnBottom = Math.max(...all.map((b) => b.y + b.height));
   lanes.add(columnTop - GAP);
   lanes.add(columnBottom + GAP);
-  const outs = new Set([right, Math.max(right, from.x + from.width + GAP)]);
-  const ins = new Set([left, Math.min(left, to.x - GAP)]);
-  for (const y of lanes) for (const x1 of outs) for (const x2 of ins) {
-    out.push([s, { x: x1, y: s.y }, { x: x1, y }, { x: x2, y }, { x: x2, y: t.y }, t]);
-  }
+  for (const y of lanes) out.push([s, { x: right, y: s.y }, { x: right, y }, { x: left, y }, { x: left, y: t.y }, t]);
   return out;
 }
 
