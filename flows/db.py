@@ -55,3 +55,37 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def add_missing(engine: Engine, table: Any) -> None:
+    """Add the columns and indexes a table gained since the database was made (create_all makes
+    only missing tables). A new column needs a default; rows made before take it."""
+    from sqlalchemy import inspect, text
+
+    found = inspect(engine)
+    if not found.has_table(table.name):
+        return
+    have = {c["name"] for c in found.get_columns(table.name)}
+    indexes = {i["name"] for i in found.get_indexes(table.name)}
+    with engine.begin() as conn:
+        for column in table.columns:
+            if column.name in have:
+                continue
+            kind = column.type.compile(dialect=engine.dialect)
+            default = column.server_default.arg if column.server_default is not None else _default_of(column)
+            conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind} DEFAULT {default}'))
+        for index in table.indexes:
+            if index.name not in indexes:
+                index.create(conn, checkfirst=True)
+
+
+def _default_of(column: Any) -> str:
+    """A new column's default as SQL, from its Python default (False, 0, 0.0, "")."""
+    value = column.default.arg if column.default is not None else None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return "NULL"

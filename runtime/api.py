@@ -39,7 +39,6 @@ from runtime.api_models import (
 from runtime.asgi import OOPS, TooLarge, answer, read_body
 from runtime.channels.hooks import HookGate, hook_routes
 from runtime.channels.service import Channels
-from runtime.channels.widget import widget_routes
 from runtime.conversations_api import conversation_routes
 from runtime.engine import Busy, ConversationNotFound, Runtime
 from runtime.knowledge_api import knowledge_routes, upload_limit
@@ -77,7 +76,9 @@ def create_app(
         app.state.channels = channels
         app.add_middleware(HookGate, channels=channels, limit=MAX_BODY)  # outermost: before routing
         app.include_router(hook_routes(channels))
-        app.include_router(widget_routes(channels))
+        for kind in channels.types.values():  # a channel's own pages (the web widget's)
+            if kind.routes is not None:
+                app.include_router(kind.routes(channels))
     access = access or Access(runtime.engine)
     _guard(app, runtime, access)
 

@@ -10,14 +10,16 @@ processes); different conversations run concurrently.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy.engine import Engine
 
@@ -45,6 +47,8 @@ Listener = Callable[[str, Sequence[Outbound]], Any]
 
 
 MAX_ATTEMPTS = 20  # saves lost to another worker before giving up
+DB_THREADS = 8  # a server database's calls run on this many threads, never on the event loop
+T = TypeVar("T")
 RECENT_EVENTS = 10  # inbound event ids remembered in the state, to spot redeliveries without a query
 
 
@@ -107,6 +111,18 @@ class Runtime:
         self._cache: OrderedDict[str, ConversationState] = OrderedDict()
         self.fallback_text = FALLBACK
         self.ai: AI | None = None  # the models, their records (set by runtime.ai.setup.attach_ai)
+        self._db_pool: ThreadPoolExecutor | None = None
+        self._inline = engine.dialect.name == "sqlite"
+
+    async def io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a database call. On a database server it runs on a bounded pool of threads, so a slow
+        database slows the turns waiting for it, never the event loop (webhooks are acknowledged
+        meanwhile). SQLite is a file on this machine: its calls take microseconds and run inline."""
+        if self._inline:
+            return fn(*args, **kwargs)
+        if self._db_pool is None:
+            self._db_pool = ThreadPoolExecutor(DB_THREADS, thread_name_prefix="chatloom-db")
+        return await asyncio.get_running_loop().run_in_executor(self._db_pool, functools.partial(fn, *args, **kwargs))
 
     async def _transcript(self, conversation_id: str, count: int) -> list[tuple[str, str]]:
         """The conversation's last lines, for nodes that give a language model the history."""
@@ -124,6 +140,9 @@ class Runtime:
 
     async def shutdown(self) -> None:
         self.timers.shutdown()
+        if self._db_pool is not None:
+            self._db_pool.shutdown(wait=False)
+            self._db_pool = None
         if self._own_http and isinstance(self.services.http, Guard):
             await self.services.http.aclose()
 
@@ -203,10 +222,10 @@ class Runtime:
         else on the latest published version."""
         async with self._lock(conversation_id):
             for _ in range(MAX_ATTEMPTS):
-                state = self._load(conversation_id, inbound.event_id)
+                state = await self._load(conversation_id, inbound.event_id)
                 if state.seen_turn is not None:
                     self._cache_put(state)
-                    return self.store.replies(state.id, state.seen_turn)
+                    return await self.io(self.store.replies, state.id, state.seen_turn)
                 event: Event | _Note
                 if state.status == "waiting":
                     event = Reply(inbound)
@@ -230,7 +249,7 @@ class Runtime:
         """A timer fired: continue the conversation if it still waits for this timer."""
         async with self._lock(conversation_id):
             for _ in range(MAX_ATTEMPTS):
-                state = self._cache.pop(conversation_id, None) or self.store.load(conversation_id)
+                state = self._cache.pop(conversation_id, None) or await self.io(self.store.load, conversation_id)
                 if state is None or state.wake_token != token:
                     if state is not None:
                         self._cache_put(state)
@@ -268,12 +287,12 @@ class Runtime:
                     stayed += 1
         return moved, stayed
 
-    def _load(self, conversation_id: str, event_id: str | None = None) -> ConversationState:
+    async def _load(self, conversation_id: str, event_id: str | None = None) -> ConversationState:
         state = self._cache.pop(conversation_id, None)
         if state is not None:
             state.seen_turn = next((t for e, t in state.events if e == event_id), None) if event_id else None
             return state
-        state = self.store.load(conversation_id, event_id)
+        state = await self.io(self.store.load, conversation_id, event_id)
         if state is None:
             raise ConversationNotFound(f"There is no conversation {conversation_id!r}.")
         return state
@@ -305,7 +324,7 @@ class Runtime:
             try:
                 outcome = await self.interpreter.advance(state, event)
             except (TurnError, LookupError) as exc:
-                return self._fail(
+                return await self._fail(
                     state.id, seq, inbound, exc, new=isinstance(event, Start) and seq == 0, template=state
                 )
         if outcome.timer is not None and state.wake_token:
@@ -315,12 +334,12 @@ class Runtime:
         if inbound is not None and inbound.event_id is not None:
             state.events = [*state.events[-(RECENT_EVENTS - 1) :], (inbound.event_id, seq + 1)]
         try:
-            self.store.save_turn(state, inbound=inbound, outbound=outcome.messages, answered=answered)
+            await self.io(self.store.save_turn, state, inbound=inbound, outbound=outcome.messages, answered=answered)
         except Duplicate:
             self._drop_timer(state)
             assert inbound is not None and inbound.event_id is not None
-            found = self.store.turn_of_event(state.id, state.channel, state.account, inbound.event_id)
-            return self.store.replies(state.id, found) if found else []
+            found = await self.io(self.store.turn_of_event, state.id, state.channel, state.account, inbound.event_id)
+            return await self.io(self.store.replies, state.id, found) if found else []
         except Conflict:
             self._drop_timer(state)
             raise _Retry() from None
@@ -331,7 +350,7 @@ class Runtime:
         self._notify(state.id, sent)
         return sent
 
-    def _fail(
+    async def _fail(
         self,
         cid: str,
         seq: int,
@@ -360,13 +379,14 @@ class Runtime:
             )
             state.vars = {"user": template.vars.get("user", {})}
         else:
-            loaded = self.store.load(cid)
+            loaded = await self.io(self.store.load, cid)
             if loaded is None or loaded.seq != seq:
                 raise _Retry()
             state = loaded
         reply = Outbound(self.fallback_text)
         try:
-            self.store.save_turn(state, inbound=inbound, outbound=[(node_id, reply)], answered=state.node)
+            outbound = [(node_id, reply)]
+            await self.io(self.store.save_turn, state, inbound=inbound, outbound=outbound, answered=state.node)
         except Duplicate:
             return []
         except Conflict:

@@ -1,19 +1,23 @@
 """Conversations and their turns in the database.
 
-A turn is one row: what the person said (if anything) and everything the bot said back, in
-order. The row is the transcript, the source of the channels' outbox and the inbound-event key at
-once: it carries (channel, account, event_id) under a unique index, so a redelivered event fails
-to insert and is recognised as a duplicate in the same transaction that would have saved its turn. One row per
-turn, keyed by (conversation, sequence number), is what keeps a saved turn cheap: each extra row
-and index entry costs about as much as the state row itself. The per-turn statements are
-compiled once for the engine's dialect (see Prepared); the ORM is for the rest.
+A turn is one row: what the person said (if anything) and everything the bot said back, in order.
+The row is the transcript and the inbound-event key at once: it carries (channel, account,
+event_id) under a unique index, so a redelivered event fails to insert and is recognised as a
+duplicate in the same transaction that would have saved its turn. One row per turn, keyed by
+(conversation, sequence number), is what keeps a saved turn cheap: each extra row and index entry
+costs about as much as the state row itself. The per-turn statements are compiled once for the
+engine's dialect (see Prepared); the ORM is for the rest.
 
 Masking (a workspace's choice, see runtime.retention) applies to the turn row only: it is what is
 kept for later reading (the transcript API, the conversations page, exports). What a person
-receives is never masked. When masking changed a turn, the turn as it was said is kept beside it
-in `turns_as_said` for AS_SAID_SECONDS, for those who deliver or repeat it: the channels' outbox,
-the web widget, a redelivered API event, a language model's history. Pages and exports never read
-it; retention's sweep deletes it when it is older, and erasure with its conversation.
+receives is never masked. When masking changed a turn, the turn as it was said is kept beside it in
+`turns_as_said` for AS_SAID_SECONDS, for those who repeat it: the web widget, a redelivered API
+event, a language model's history. Pages and exports never read it; retention's sweep deletes it
+when it is older, and erasure with its conversation.
+
+What is delivered is written in the same transaction: a store's `outbox` (the channels' outbox, see
+runtime.channels.outbox) is handed the turn's messages as said and adds its rows on the turn's
+connection, so a saved turn always has its messages queued and an unsaved one never has.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Index, and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
@@ -106,6 +110,13 @@ AS_SAID = AsSaidRow.__table__  # type: ignore[attr-defined]
 _SAID_JOIN = TURN.outerjoin(
     AS_SAID, and_(AS_SAID.c.conversation_id == TURN.c.conversation_id, AS_SAID.c.seq == TURN.c.seq)
 )
+
+
+class OutboxWriter(Protocol):
+    """Adds a saved turn's messages (as said) to what is delivered, in the turn's transaction."""
+
+    def __call__(self, conn: Connection, state: ConversationState, turn: int, messages: list[dict[str, Any]]) -> None:
+        """Queue the messages (nothing when the conversation is not on a delivered channel)."""
 
 
 class Conflict(Exception):
@@ -218,6 +229,7 @@ class ConversationStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.masked: Callable[[str], bool] | None = None  # by flow id: mask the transcript's texts (retention)
+        self.outbox: OutboxWriter | None = None  # queues what a turn sends, in its transaction (the channels)
         SQLModel.metadata.create_all(engine, tables=[CONV, TURN, AS_SAID])
         seen = (
             select(TURN.c.seq)
@@ -396,6 +408,8 @@ class ConversationStore:
                         "created_at": now,
                     },
                 )
+            if self.outbox is not None and outbound:
+                self.outbox(conn, state, turn, [m.to_json() for _, m in outbound])
         state.seq = turn
         return turn
 
@@ -491,28 +505,6 @@ def _turns(as_said: bool) -> Select[Any]:
     inbound = func.coalesce(AS_SAID.c.inbound, TURN.c.inbound)
     outbound = func.coalesce(AS_SAID.c.outbound, TURN.c.outbound)
     return select(TURN.c.seq, inbound, outbound).select_from(_SAID_JOIN)
-
-
-def take_turns(conn: Connection, conversation_id: str) -> list[tuple[int, list[dict[str, Any]]]]:
-    """For a channel's outbox, in its transaction: the conversation's turns not taken before, oldest
-    first, each with its messages as they were said (never masked); they are marked taken."""
-    turns = conn.execute(
-        _turns(as_said=True)
-        .where(TURN.c.conversation_id == conversation_id, TURN.c.status == "stored")
-        .order_by(TURN.c.seq)
-    ).all()
-    if turns:
-        taken = [seq for seq, _inbound, _outbound in turns]
-        conn.execute(
-            update(TURN).where(TURN.c.conversation_id == conversation_id, TURN.c.seq.in_(taken)).values(status="queued")
-        )
-    return [(seq, [message for _node, message in json.loads(outbound)]) for seq, _inbound, outbound in turns]
-
-
-def with_untaken_turns(conn: Connection, among: Select[Any]) -> list[str]:
-    """The conversations (of those `among` selects) with saved turns not yet taken (a crash in between)."""
-    query = select(TURN.c.conversation_id).where(TURN.c.status == "stored", TURN.c.conversation_id.in_(among))
-    return [row[0] for row in conn.execute(query.distinct())]
 
 
 def _masking(message: dict[str, Any]) -> dict[str, Any]:

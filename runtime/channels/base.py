@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from nodes.api import Button, Inbound, Media, Outbound
+from nodes.api import Button, Inbound, Media, MediaError, Outbound
 
 Kind = Literal["text", "choice", "audio", "image", "file", "other"]
 
@@ -83,10 +83,12 @@ class Capabilities:
 
 
 class Adapter(Protocol):
-    """A platform: verify and read its webhooks, send it messages."""
+    """A platform: verify and read its webhooks, send it messages. Every method here is used by the
+    channels service; `BaseAdapter` gives the ones a platform may not need."""
 
     channel: str
     capabilities: Capabilities
+    files: Any  # the bot's own media files (runtime.media.LocalMedia), set by the service, for uploads
 
     def verify(self, headers: dict[str, str], body: bytes) -> None:
         """Raise Rejected unless the request really comes from the platform (constant-time compare)."""
@@ -97,6 +99,9 @@ class Adapter(Protocol):
     def handshake(self, body: dict[str, Any]) -> dict[str, Any] | None:
         """The answer to a platform's set-up request (Slack's url_verification), else None."""
 
+    def challenge(self, query: dict[str, str]) -> str:
+        """The answer to a subscription handshake by GET (Meta's hub.challenge); Rejected if none."""
+
     def parse(self, body: dict[str, Any]) -> list[ChannelEvent]:
         """The events in one webhook body (none for updates the bot does not care about)."""
 
@@ -106,8 +111,33 @@ class Adapter(Protocol):
     async def acknowledge(self, event: ChannelEvent) -> None:
         """Tell the platform an event was handled, where it wants that (a button's spinner)."""
 
+    async def fetch(self, media: Media) -> bytes:
+        """The bytes of a file a user sent (a voice note); MediaError if it cannot be had."""
+
     async def close(self) -> None:
         """Release connections."""
+
+
+class BaseAdapter:
+    """What an adapter need not write itself: no GET handshake, no set-up request, nothing to
+    acknowledge, no files to fetch, nothing to close."""
+
+    files: Any = None
+
+    def handshake(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        return None
+
+    def challenge(self, query: dict[str, str]) -> str:
+        raise Rejected(405, f"{getattr(self, 'channel', 'This channel')} does not subscribe this way.")
+
+    async def acknowledge(self, event: ChannelEvent) -> None:
+        return None
+
+    async def fetch(self, media: Media) -> bytes:
+        raise MediaError("That file can no longer be fetched from the chat app.")
+
+    async def close(self) -> None:
+        return None
 
 
 def json_object(body: bytes) -> dict[str, Any]:
@@ -121,4 +151,4 @@ def json_object(body: bytes) -> dict[str, Any]:
     return data
 
 
-__all__ = ["Adapter", "Button", "Capabilities", "ChannelEvent", "Rejected", "SendFailed"]
+__all__ = ["Adapter", "BaseAdapter", "Button", "Capabilities", "ChannelEvent", "Rejected", "SendFailed"]

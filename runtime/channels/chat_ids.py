@@ -70,6 +70,12 @@ class ChatIds:
         digest = hmac.new(self._key, f"{channel}\0{account}\0{chat}".encode(), hashlib.sha256).hexdigest()[:40]
         return f"{channel[:16]}-{digest}"
 
+    def key(self, *parts: str) -> int:
+        """A 64-bit claim key (see claims.py) for a chat or a conversation, keyed like the ids so that
+        two installations sharing one PostgreSQL server never claim each other's chats."""
+        digest = hmac.new(self._key, "\0".join(parts).encode(), hashlib.sha256).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
     def find(self, channel: str, account: str, chat: str, exists: Callable[[str], bool]) -> str:
         """The id to use for this chat: its keyed id, unless only a conversation under the old id exists."""
         cid = self.of(channel, account, chat)

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from nodes.api import Media, Outbound
-from runtime.channels.base import Capabilities, ChannelEvent, Rejected, SendFailed, json_object
+from runtime.channels.base import BaseAdapter, Capabilities, ChannelEvent, Rejected, SendFailed, json_object
 
 PUBLIC_API = "https://graph.facebook.com"
 VERSION = "v21.0"
@@ -25,7 +25,7 @@ TRANSIENT = {1, 2}  # "unknown error", "service unavailable": try again
 OBJECTS = {"messenger": "page", "instagram": "instagram"}
 
 
-class Meta:
+class Meta(BaseAdapter):
     """One Facebook page (Messenger) or Instagram professional account."""
 
     capabilities = Capabilities(max_buttons=13, button_title=20, max_text=2000)

@@ -20,7 +20,7 @@ from slack_sdk.signature import Clock, SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from nodes.api import Outbound
-from runtime.channels.base import Capabilities, ChannelEvent, Rejected, SendFailed, json_object
+from runtime.channels.base import BaseAdapter, Capabilities, ChannelEvent, Rejected, SendFailed, json_object
 
 PUBLIC_API = "https://slack.com/api/"
 PERMANENT = {
@@ -44,7 +44,7 @@ class _Clock(Clock):
         return self._now()
 
 
-class Slack:
+class Slack(BaseAdapter):
     """One Slack app installed in one workspace (one account)."""
 
     channel = "slack"

@@ -3,11 +3,13 @@ each conversation talks to, and the outbox of messages to deliver.
 
 Inbox: a webhook event is stored under a unique (channel, account, event id) before the platform
 is answered, so a redelivery (Telegram `update_id`, Slack `event_id`) is recognised even after a
-restart, and nothing acknowledged is lost. Outbox: one row per message, unique per (conversation,
-turn, position), filled from the turns the runtime saved (taken in the same transaction, see
-runtime.store.take_turns), delivered in order per conversation. An outbox row holds the message as
-it is sent, never masked; it is deleted once sent (the transcript keeps the turn), so the real
-text of a masked conversation stays only as long as it is waiting or dead-lettered.
+restart, and nothing acknowledged is lost. Each event carries its chat's claim key, so a worker
+claims a chat (see claims.py) and handles its events in the order they came.
+
+Outbox: one row per message, unique per (conversation, turn, position), written in the transaction
+that saves the turn (see outbox.py), delivered in order per conversation. An outbox row holds the
+message as it is sent, never masked; it is deleted once sent (the transcript keeps the turn), so
+the real text of a masked conversation stays only as long as it is waiting or dead-lettered.
 
 Chats: a chat's conversation id is keyed with the installation's secret (see chat_ids), so knowing
 a Telegram chat id does not name its conversation.
@@ -21,15 +23,29 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Index, Row, Table, UniqueConstraint, bindparam, delete, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Row,
+    Table,
+    UniqueConstraint,
+    bindparam,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
+from flows.db import add_missing
 from nodes.api import Outbound
 from runtime.channels.chat_ids import ChatIds, legacy_id
 from runtime.channels.secretbox import SecretBox
-from runtime.store import Prepared, take_turns, with_untaken_turns
+from runtime.store import Prepared
 
 
 class DeploymentRow(SQLModel, table=True):
@@ -52,11 +68,22 @@ class InboxRow(SQLModel, table=True):
     """A webhook event received and acknowledged, to be handled once."""
 
     __tablename__ = "channel_inbox"
-    __table_args__ = (UniqueConstraint("channel", "account", "event_id", name="uq_inbox_event"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "account", "event_id", name="uq_inbox_event"),
+        # what the workers scan: the events not handled yet, by chat
+        Index(
+            "ix_inbox_new",
+            "chat_key",
+            "id",
+            sqlite_where=text("status = 'new'"),
+            postgresql_where=text("status = 'new'"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=32)
     account: str = Field(max_length=100)
     event_id: str = Field(max_length=200)
+    chat_key: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))  # claims.key
     event: str  # JSON of the normalized event (ChannelEvent fields, raw included)
     status: str = Field(default="new", max_length=16, index=True)  # new, done, failed
     error: str = Field(default="", max_length=500)
@@ -72,6 +99,7 @@ class ChatRow(SQLModel, table=True):
     account: str = Field(max_length=100)
     chat: str = Field(max_length=200)
     offered: str = ""  # JSON of the buttons last shown as a numbered list, to read "2" as the second
+    paced_until: float = 0.0  # the chat's next message is not sent before (the channel's pace)
 
 
 class OutboxRow(SQLModel, table=True):
@@ -81,6 +109,7 @@ class OutboxRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq", "n", name="uq_outbox_message"),
         Index("ix_outbox_due", "status", "next_at"),
+        Index("ix_outbox_conversation", "conversation_id", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: str = Field(max_length=64)
@@ -94,13 +123,14 @@ class OutboxRow(SQLModel, table=True):
     attempts: int = 0
     next_at: float = 0.0
     last_error: str = Field(default="", max_length=500)
+    sending: bool = False  # handed to the platform, not known to be accepted (a crash here may send it twice)
     created_at: float
     sent_at: float | None = None  # unused: a sent message is deleted (kept for databases made before)
 
 
 class LeaseRow(SQLModel, table=True):
-    """Which worker process does the channels' work now (one at a time; another takes over when
-    its lease runs out)."""
+    """On a database without advisory locks (SQLite): which worker process does the channels' work
+    now (one at a time; another takes over when its lease runs out)."""
 
     __tablename__ = "channel_lease"
     name: str = Field(primary_key=True, max_length=32)
@@ -116,7 +146,10 @@ LEASE: Table = LeaseRow.__table__  # type: ignore[attr-defined]
 TABLES = [DEPLOY, INBOX, CHATS, OUTBOX, LEASE]
 
 
-INSERTED = ("channel", "account", "event_id", "event", "status", "error", "received_at")
+INBOX_CHANNEL = "chatloom_inbox"  # PostgreSQL NOTIFY channels that wake the workers
+OUTBOX_CHANNEL = "chatloom_outbox"
+INSERTED = ("channel", "account", "event_id", "chat_key", "event", "status", "error", "received_at")
+OUTBOX_COLUMNS = ("conversation_id", "seq", "n", "channel", "account", "chat", "message", "status")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,10 +183,13 @@ class ChannelStore:
     def __init__(self, engine: Engine, box: SecretBox) -> None:
         self.engine, self.box = engine, box
         SQLModel.metadata.create_all(engine, tables=TABLES)
+        for table in TABLES:  # columns and indexes added since a database was made
+            add_missing(engine, table)
         values: dict[str, Any] = {c: bindparam(c) for c in INSERTED}
         self._insert_event = Prepared(engine, INBOX.insert().values(values))
         self._insert_new = _insert_if_new(engine, values)
         self.ids = ChatIds(engine)
+        self.delivered: frozenset[str] = frozenset()  # the channels whose conversations are sent through the outbox
 
     # deployments
 
@@ -252,29 +288,34 @@ class ChannelStore:
 
     # inbox
 
-    def receive_many(self, events: list[tuple[str, str, str, dict[str, Any]]]) -> list[bool]:
-        """Store webhook events (channel, account, event id, event) in one transaction: for each,
-        False if it was received before (a redelivery, also earlier in the same list).
+    def receive_many(self, events: list[tuple[str, str, str, int, dict[str, Any]]]) -> list[bool]:
+        """Store webhook events (channel, account, event id, chat key, event) in one transaction:
+        for each, False if it was received before (a redelivery, also earlier in the same list).
 
         The hot path of every webhook: the webhook requests that arrive together share one commit
-        (see Channels.receive), and the insert is compiled once and run on the DBAPI cursor."""
+        (see inbox.GroupCommit), and the insert is compiled once and run on the DBAPI cursor. On
+        PostgreSQL the commit also wakes the workers (NOTIFY)."""
         now = time.time()
         rows = [
             {
                 "channel": channel,
                 "account": account,
                 "event_id": event_id,
+                "chat_key": key,
                 "event": json.dumps(event),
                 "status": "new",
                 "error": "",
                 "received_at": now,
             }
-            for channel, account, event_id, event in events
+            for channel, account, event_id, key, event in events
         ]
         if self._insert_new is None:  # a database without ON CONFLICT: one transaction per event
             return [self._insert_one(row) for row in rows]
         with self.engine.begin() as c:
-            return [self._insert_new.run(c, row).rowcount == 1 for row in rows]
+            fresh = [self._insert_new.run(c, row).rowcount == 1 for row in rows]
+            if any(fresh) and self.engine.dialect.name == "postgresql":
+                c.exec_driver_sql(f"NOTIFY {INBOX_CHANNEL}")
+            return fresh
 
     def _insert_one(self, row: dict[str, Any]) -> bool:
         unique_violation = self.engine.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
@@ -285,17 +326,45 @@ class ChannelStore:
             return False
         return True
 
+    def chats_waiting(self, limit: int, skip: frozenset[int] = frozenset()) -> list[int]:
+        """The claim keys of chats with events not handled yet, the longest waiting first."""
+        query = (
+            select(INBOX.c.chat_key)
+            .where(INBOX.c.status == "new")
+            .group_by(INBOX.c.chat_key)
+            .order_by(func.min(INBOX.c.id))
+            .limit(limit + len(skip))
+        )
+        with self.engine.connect() as c:
+            return [k for k in c.execute(query).scalars() if k not in skip][:limit]
+
+    def events_of(self, key: int, limit: int = 50) -> list[Row[Any]]:
+        """One chat's events not handled yet, in the order they came."""
+        query = select(INBOX).where(INBOX.c.chat_key == key, INBOX.c.status == "new").order_by(INBOX.c.id).limit(limit)
+        with self.engine.connect() as c:
+            return list(c.execute(query))
+
     def new_events(self, limit: int = 100) -> list[Row[Any]]:
         with self.engine.connect() as c:
             return list(c.execute(select(INBOX).where(INBOX.c.status == "new").order_by(INBOX.c.id).limit(limit)))
 
-    def finish_event(self, row_id: int, error: str = "") -> None:
+    def backlog(self) -> int:
+        """How many events wait to be handled (the webhooks push back above a limit)."""
+        with self.engine.connect() as c:
+            return int(c.execute(select(func.count()).where(INBOX.c.status == "new")).scalar_one())
+
+    def finish_events(self, row_ids: list[int], error: str = "") -> None:
+        if not row_ids:
+            return
         with self.engine.begin() as c:
             c.execute(
                 update(INBOX)
-                .where(INBOX.c.id == row_id)
+                .where(INBOX.c.id.in_(row_ids))
                 .values(status="failed" if error else "done", error=error[:500])
             )
+
+    def finish_event(self, row_id: int, error: str = "") -> None:
+        self.finish_events([row_id], error)
 
     # chats
 
@@ -326,46 +395,38 @@ class ChannelStore:
                 .values(offered=json.dumps(buttons) if buttons else "")
             )
 
-    def sweep(self) -> list[str]:
-        """Conversations on a channel with saved turns not yet in the outbox (a crash in between)."""
-        with self.engine.connect() as c:
-            return with_untaken_turns(c, select(CHATS.c.conversation_id))
-
     def chat_of(self, cid: str) -> ChatRow | None:
         with Session(self.engine) as s:
             return s.get(ChatRow, cid)
 
     # outbox
 
-    def enqueue_turns(self, cid: str) -> int:
-        """Move the conversation's saved, not yet queued turns into the outbox; how many messages."""
-        chat = self.chat_of(cid)
-        if chat is None:
-            return 0
-        now, count = time.time(), 0
-        with self.engine.begin() as c:
-            for seq, messages in take_turns(c, cid):
-                rows = [
-                    {
-                        "conversation_id": cid,
-                        "seq": seq,
-                        "n": n,
-                        "channel": chat.channel,
-                        "account": chat.account,
-                        "chat": chat.chat,
-                        "message": json.dumps(message),
-                        "status": "pending",
-                        "attempts": 0,
-                        "next_at": 0.0,
-                        "last_error": "",
-                        "created_at": now,
-                    }
-                    for n, message in enumerate(messages)
-                ]
-                if rows:
-                    c.execute(OUTBOX.insert(), rows)
-                    count += len(rows)
-        return count
+    def outbox_writer(self) -> Any:
+        """The function the conversation store calls in a turn's transaction (see OutboxWriter)."""
+        cols = ", ".join(OUTBOX_COLUMNS)
+        # one statement per message: the chat's address and pace come from the chat row, so a
+        # conversation that is not on a delivered channel (API, widget) adds nothing
+        sql = text(
+            f"INSERT INTO {OUTBOX.name} ({cols}, attempts, next_at, last_error, sending, created_at) "
+            "SELECT conversation_id, :seq, :n, channel, account, chat, :message, 'pending', 0, paced_until, '', :f, :now "
+            f"FROM {CHATS.name} WHERE conversation_id = :cid"
+        )
+        compiled = Prepared(self.engine, sql.bindparams(bindparam("f", type_=OUTBOX.c.sending.type)))
+        notify = self.engine.dialect.name == "postgresql"
+
+        def write(conn: Any, state: Any, turn: int, messages: list[dict[str, Any]]) -> None:
+            if state.channel not in self.delivered:
+                return
+            now = time.time()
+            rows = [
+                {"cid": state.id, "seq": turn, "n": n, "message": json.dumps(m), "f": False, "now": now}
+                for n, m in enumerate(messages)
+            ]
+            compiled.run_many(conn, rows)
+            if notify:
+                conn.exec_driver_sql(f"NOTIFY {OUTBOX_CHANNEL}")
+
+        return write
 
     def enqueue_message(self, cid: str, event: Any, message: Outbound) -> None:
         """A message outside the flow's turns (the answer to a message type the flow cannot use),
@@ -385,8 +446,33 @@ class ChannelStore:
                         created_at=time.time(),
                     )
                 )
+                if self.engine.dialect.name == "postgresql":
+                    c.exec_driver_sql(f"NOTIFY {OUTBOX_CHANNEL}")
         except IntegrityError:
             pass
+
+    def conversations_due(self, now: float, limit: int, skip: frozenset[str] = frozenset()) -> list[str]:
+        """Conversations with a message due, the longest waiting first."""
+        query = (
+            select(OUTBOX.c.conversation_id)
+            .where(OUTBOX.c.status == "pending", OUTBOX.c.next_at <= now)
+            .group_by(OUTBOX.c.conversation_id)
+            .order_by(func.min(OUTBOX.c.id))
+            .limit(limit + len(skip))
+        )
+        with self.engine.connect() as c:
+            return [cid for cid in c.execute(query).scalars() if cid not in skip][:limit]
+
+    def pending_of(self, cid: str, limit: int = 20) -> list[Row[Any]]:
+        """A conversation's messages waiting to be sent, in order."""
+        query = (
+            select(OUTBOX)
+            .where(OUTBOX.c.conversation_id == cid, OUTBOX.c.status == "pending")
+            .order_by(OUTBOX.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as c:
+            return list(c.execute(query))
 
     def due(self, now: float, limit: int = 200) -> list[Row[Any]]:
         """The first pending message of each conversation, if it is due: later ones wait their turn."""
@@ -395,16 +481,40 @@ class ChannelStore:
         with self.engine.connect() as c:
             return list(c.execute(query))
 
-    def sent(self, row_id: int) -> None:
-        """Delivered: the row goes (the transcript keeps the turn, masked where the workspace masks)."""
+    def sending(self, row_id: int) -> None:
+        """About to hand the message to the platform: a crash from here until `sent` may send it twice."""
+        self._set(row_id, sending=True)
+
+    def sent(self, row_id: int, cid: str = "", paced_until: float = 0.0) -> None:
+        """Delivered: the row goes (the transcript keeps the turn, masked where the workspace masks);
+        the chat's next message waits until `paced_until`."""
         with self.engine.begin() as c:
             c.execute(delete(OUTBOX).where(OUTBOX.c.id == row_id))
+            if paced_until:
+                self._hold(c, cid, paced_until)
 
-    def retry_later(self, row_id: int, attempts: int, at: float, error: str) -> None:
-        self._set(row_id, attempts=attempts, next_at=at, last_error=error[:500])
+    def retry_later(self, row_id: int, attempts: int, at: float, error: str, cid: str = "") -> None:
+        """Not accepted: try again at `at`; the conversation's later messages wait behind it."""
+        with self.engine.begin() as c:
+            c.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == row_id)
+                .values(attempts=attempts, next_at=at, last_error=error[:500], sending=False)
+            )
+            if cid:
+                self._hold(c, cid, at)
+
+    def _hold(self, c: Any, cid: str, until: float) -> None:
+        """Nothing more to this chat before `until`: its waiting messages, and those queued later."""
+        c.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.conversation_id == cid, OUTBOX.c.status == "pending", OUTBOX.c.next_at < until)
+            .values(next_at=until)
+        )
+        c.execute(update(CHATS).where(CHATS.c.conversation_id == cid).values(paced_until=until))
 
     def dead(self, row_id: int, attempts: int, error: str) -> None:
-        self._set(row_id, status="dead", attempts=attempts, last_error=error[:500])
+        self._set(row_id, status="dead", attempts=attempts, last_error=error[:500], sending=False)
 
     def dead_letters(self) -> list[Row[Any]]:
         with self.engine.connect() as c:

@@ -17,7 +17,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 
 from nodes.api import Media, MediaError, Outbound
-from runtime.channels.base import Capabilities, ChannelEvent, Rejected, SendFailed, json_object
+from runtime.channels.base import BaseAdapter, Capabilities, ChannelEvent, Rejected, SendFailed, json_object
 from runtime.media import LocalMedia
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ FILE_SCHEME = "telegram-file"  # telegram-file:<account>/<file id>: file ids bel
 MAX_FETCH = 25_000_000  # bytes of one file a user sent (what the media reader accepts)
 
 
-class Telegram:
+class Telegram(BaseAdapter):
     """One Telegram bot (one account)."""
 
     channel = "telegram"

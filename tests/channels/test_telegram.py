@@ -186,7 +186,7 @@ async def test_a_finished_conversation_starts_again_on_the_deployed_version(rig:
 
 
 async def test_a_deployment_changed_by_another_process_is_read_again(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
-    from runtime.channels import service
+    from runtime.channels import adapters
 
     first = rig.channels.adapter("telegram", "mybot")
     assert first is not None and first[0].version == 1
@@ -194,7 +194,7 @@ async def test_a_deployment_changed_by_another_process_is_read_again(rig: Rig, m
     rig.store.deploy("telegram", "mybot", "greeter", 2, {"token": TOKEN, "secret_token": SECRET}, api_base=rig.fake.url)
     rig.store.set_paused("telegram", "mybot", True)
     assert rig.channels.adapter("telegram", "mybot")[0].version == 1  # type: ignore[index]  # within the few seconds
-    monkeypatch.setattr(service, "DEPLOYMENT_TTL", 0.0)
+    monkeypatch.setattr(adapters, "DEPLOYMENT_TTL", 0.0)
     again = rig.channels.adapter("telegram", "mybot")
     assert again is not None and again[0].version == 2 and again[0].paused
     assert again[1] is first[1]  # same credentials: the same connection
