@@ -37,6 +37,7 @@ POSTGRES_MODULES = frozenset(
         "tests.runtime.test_workspaces",
         "tests.runtime.test_workspace_secrets",
         "tests.channels.test_inbox",
+        "tests.channels.test_workers",
         "tests.channels.test_switch",
         "tests.channels.test_privacy",
         "tests.channels.test_privacy_search",

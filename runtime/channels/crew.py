@@ -72,7 +72,8 @@ class Crew(Generic[T]):
 
     async def _one(self, item: T, key: int) -> None:
         try:
-            self.done += await self.work(item)
+            done = await self.work(item)  # not `self.done += await …`: that reads self.done before waiting
+            self.done += done
         except ClaimsLost:
             self.wake.set()
         except Exception:

@@ -21,7 +21,7 @@ from runtime.channels.adapters import AdapterCache
 from runtime.channels.base import ChannelEvent, Rejected
 from runtime.channels.degrade import read_answer
 from runtime.channels.store import ChannelStore
-from runtime.engine import ConversationExists, Runtime
+from runtime.engine import ConversationExists, ConversationNotFound, Runtime
 
 log = logging.getLogger(__name__)
 NOTE_EVERY = 5.0  # seconds between writes of a channel's "last event received"
@@ -132,29 +132,30 @@ class Inbox:
         if known is None:
             await io(store.bind_chat, cid, event.channel, event.account, event.chat)
         await adapter.acknowledge(event)
-        if known is None:
-            with contextlib.suppress(ConversationExists):  # started before a crash: its replies are queued
-                await self.runtime.start(
-                    deployment.flow_id,
-                    version=deployment.version,
-                    user_id=event.user,
-                    channel=event.channel,
-                    account=event.account,
-                    conversation_id=cid,
-                )
-            if event.kind == "audio" and await self._hears_audio(cid):
-                await self.runtime.send(cid, event.inbound(), restart_on=deployment.version)
-            return
-        inbound = event.inbound()
-        if event.kind == "other":
-            await io(store.enqueue_message, cid, event, Outbound(text=UNUSABLE))  # a reply outside the flow
-            self.woken()
-            return
-        if event.choice is None and known.offered:
-            choice = read_answer(event.text, [_button(b) for b in json.loads(known.offered)])
-            if choice is not None:
-                inbound = Inbound(text=event.text, choice=choice, media=inbound.media, event_id=inbound.event_id)
-        await self.runtime.send(cid, inbound, restart_on=deployment.version)  # a new start takes the deployed version
+        if known is not None:
+            inbound = event.inbound()
+            if event.kind == "other":
+                await io(store.enqueue_message, cid, event, Outbound(text=UNUSABLE))  # a reply outside the flow
+                self.woken()
+                return
+            if event.choice is None and known.offered:
+                choice = read_answer(event.text, [_button(b) for b in json.loads(known.offered)])
+                if choice is not None:
+                    inbound = Inbound(text=event.text, choice=choice, media=inbound.media, event_id=inbound.event_id)
+            with contextlib.suppress(ConversationNotFound):  # not: the chat was bound, then a worker died
+                await self.runtime.send(cid, inbound, restart_on=deployment.version)  # a new start: the deployed one
+                return
+        with contextlib.suppress(ConversationExists):  # started before a crash: its replies are queued
+            await self.runtime.start(
+                deployment.flow_id,
+                version=deployment.version,
+                user_id=event.user,
+                channel=event.channel,
+                account=event.account,
+                conversation_id=cid,
+            )
+        if event.kind == "audio" and await self._hears_audio(cid):
+            await self.runtime.send(cid, event.inbound(), restart_on=deployment.version)
 
     async def _hears_audio(self, cid: str) -> bool:
         """Whether a new conversation waits at a step that listens to voice notes (a voice note

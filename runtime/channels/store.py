@@ -408,7 +408,8 @@ class ChannelStore:
         # conversation that is not on a delivered channel (API, widget) adds nothing
         sql = text(
             f"INSERT INTO {OUTBOX.name} ({cols}, attempts, next_at, last_error, sending, created_at) "
-            "SELECT conversation_id, :seq, :n, channel, account, chat, :message, 'pending', 0, paced_until, '', :f, :now "
+            "SELECT conversation_id, :seq, :n, channel, account, chat, :message, 'pending', 0, paced_until, '', :f, "
+            ":now "
             f"FROM {CHATS.name} WHERE conversation_id = :cid"
         )
         compiled = Prepared(self.engine, sql.bindparams(bindparam("f", type_=OUTBOX.c.sending.type)))
