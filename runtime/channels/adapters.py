@@ -115,12 +115,28 @@ class AdapterCache:
         self._closing: set[asyncio.Task[None]] = set()
 
     def get(self, channel: str, account: str) -> tuple[Deployment, Adapter] | None:
+        fresh = self._fresh(channel, account)
+        if fresh is not None:
+            return fresh
+        return self._settle(channel, account, self.store.deployment(channel, account))
+
+    async def aget(self, channel: str, account: str, io: Any) -> tuple[Deployment, Adapter] | None:
+        """As get, reading the deployment through `io` (off the event loop on a database server)."""
+        fresh = self._fresh(channel, account)
+        if fresh is not None:
+            return fresh
+        return self._settle(channel, account, await io(self.store.deployment, channel, account))
+
+    def _fresh(self, channel: str, account: str) -> tuple[Deployment, Adapter] | None:
+        """The cached pair while it is fresh, else None (the deployment must be read)."""
+        found = self._adapters.get((channel, account))
+        if found is not None and time.monotonic() - found[2] < DEPLOYMENT_TTL:
+            return found[0], found[1]
+        return None
+
+    def _settle(self, channel: str, account: str, deployment: Deployment | None) -> tuple[Deployment, Adapter] | None:
         key = (channel, account)
         found = self._adapters.get(key)
-        now = time.monotonic()
-        if found is not None and now - found[2] < DEPLOYMENT_TTL:
-            return found[0], found[1]
-        deployment = self.store.deployment(channel, account)
         kind = self.types.get(channel)
         if deployment is None or kind is None or kind.make is None:
             if found is not None:
@@ -132,7 +148,7 @@ class AdapterCache:
                 self._retire(found[1])
             adapter = kind.make(account, deployment.credentials, deployment.api_base)
             adapter.files = self.files  # it uploads the bot's own files (spoken replies)
-        self._adapters[key] = (deployment, adapter, now)
+        self._adapters[key] = (deployment, adapter, time.monotonic())
         return deployment, adapter
 
     async def forget(self, channel: str, account: str) -> None:

@@ -31,6 +31,7 @@ LEASE_TTL = 6.0  # SQLite: seconds a worker's lease runs unless renewed (renewed
 RECONNECT = (0.2, 5.0)  # seconds between attempts to reach PostgreSQL again: from, at most
 # a dead peer's connection is closed after about idle + interval * count seconds
 KEEPALIVE = "keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=3"
+APP_PREFIX = "chatloom worker "  # the claims connection's application_name: how workers see each other
 SERVER_KEEPALIVE = "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3"
 
 
@@ -101,10 +102,11 @@ class Advisory:
         self._listener: asyncio.Task[None] | None = None
         self.ready = False
 
-    async def _connect(self) -> Any:
+    async def _connect(self, role: str = "claims") -> Any:
         import psycopg
 
-        conninfo = psycopg.conninfo.make_conninfo(self.conninfo, application_name="chatloom worker")
+        name = f"{APP_PREFIX}{self.holder}"[:63] if role == "claims" else "chatloom listener"
+        conninfo = psycopg.conninfo.make_conninfo(self.conninfo, application_name=name)
         conn = await psycopg.AsyncConnection.connect(f"{conninfo} {KEEPALIVE}", autocommit=True)
         await conn.execute(SERVER_KEEPALIVE)  # PostgreSQL notices a vanished worker, too
         return conn
@@ -135,13 +137,21 @@ class Advisory:
         if keys and self.ready:
             await self._run("SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS k", list(keys))
 
-    async def _run(self, sql: str, keys: list[int]) -> list[Any]:
+    async def peers(self) -> set[str]:
+        """The workers connected to this database now (this one too), by holder."""
+        sql = (
+            "SELECT DISTINCT application_name FROM pg_stat_activity "
+            f"WHERE datname = current_database() AND application_name LIKE '{APP_PREFIX}%%'"
+        )
+        return {row[0].removeprefix(APP_PREFIX) for row in await self._run(sql)}
+
+    async def _run(self, sql: str, keys: list[int] | None = None) -> list[Any]:
         import psycopg
 
         if self._locks is None:
             raise ClaimsLost("not connected")
         try:
-            cursor = await self._locks.execute(sql, (keys,))
+            cursor = await self._locks.execute(sql, (keys,) if keys is not None else None)
             return list(await cursor.fetchall())
         except psycopg.Error as exc:
             if not self._locks.closed and not self._locks.broken:
@@ -170,7 +180,7 @@ class Advisory:
         wait = RECONNECT[0]
         while True:
             try:
-                conn = await self._connect()
+                conn = await self._connect("listen")
                 try:
                     await conn.execute(f"LISTEN {INBOX_CHANNEL}")
                     await conn.execute(f"LISTEN {OUTBOX_CHANNEL}")

@@ -55,7 +55,7 @@ class Inbox:
     ) -> tuple[int, dict[str, Any] | None]:
         """A webhook request: verified first, then stored. The number of new events, and the answer
         to a set-up handshake if it was one. Raises Rejected."""
-        found = self.adapters.get(channel, account)
+        found = await self.adapters.aget(channel, account, self.runtime.io)
         if found is None:
             raise Rejected(404, f"There is no {channel} channel {account!r} here.")
         deployment, adapter = found
@@ -122,7 +122,7 @@ class Inbox:
             await self.runtime.io(self.store.finish_events, done)
 
     async def _handle(self, record: dict[str, Any]) -> None:
-        found = self.adapters.get(record["channel"], record["account"])
+        found = await self.adapters.aget(record["channel"], record["account"], self.runtime.io)
         if found is None:
             return  # undeployed since
         deployment, adapter = found

@@ -66,7 +66,7 @@ class Outbox:
             if len(recent) >= self.rate.get(row.channel, 1_000_000):
                 self._held[cid] = recent[0] + 1.0  # the account's rate is used up for this second
                 return sent
-            found = self.adapters.get(row.channel, row.account)
+            found = await self.adapters.aget(row.channel, row.account, io)
             if found is None:
                 await io(store.dead, row.id, row.attempts, "The channel is no longer deployed.")
                 continue

@@ -31,6 +31,7 @@ from runtime.engine import Runtime
 log = logging.getLogger(__name__)
 INBOX_SLOTS = 16  # chats one worker handles at once
 OUTBOX_SLOTS = 64  # conversations one worker delivers to at once (mostly waiting for the platform)
+PEERS_EVERY = 2.0  # seconds between looks at which workers are connected (for the log)
 
 __all__ = ["Channels", "GroupCommit"]
 
@@ -108,6 +109,8 @@ class Channels:
         else:
             self.claims = Lease(self.store, self.holder)
         await self.claims.open()
+        if isinstance(self.claims, Advisory):
+            self._tasks.append(asyncio.create_task(self._watch_peers(self.claims), name="chatloom-peers"))
         self._recovering = asyncio.Lock()
         for crew in (self.chats, self.conversations):
             self._tasks.append(asyncio.create_task(crew.run(self._recover), name=f"chatloom-{crew.name}"))
@@ -139,6 +142,25 @@ class Channels:
                 await reconnect()
             self.chats.wake.set()
             self.conversations.wake.set()
+
+    async def _watch_peers(self, claims: Advisory) -> None:
+        """Say when another worker comes or goes: a worker gone (killed, its machine lost) has its
+        chats taken over by the others at their next look."""
+        known: set[str] | None = None
+        while True:
+            try:
+                now = await claims.peers()
+            except Exception:  # noqa: BLE001 - the claims' own recovery deals with a lost connection
+                now = known or set()
+            if known is None:
+                log.info("worker %s started; %d worker(s) share the work", self.holder, len(now))
+            else:
+                for gone in sorted(known - now):
+                    log.warning("worker %s is gone (its connection closed); the others take its chats over", gone)
+                for came in sorted(now - known - {self.holder}):
+                    log.info("worker %s joined; %d worker(s) share the work", came, len(now))
+            known = now
+            await asyncio.sleep(PEERS_EVERY)
 
     def health(self) -> dict[str, Any]:
         """What a readiness probe and an operator want to know about this process's channel work."""
