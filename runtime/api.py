@@ -8,28 +8,32 @@ says nothing about the inside (see Guard).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flows.problems import FlowInvalid
 from flows.store import FlowNotFound
 from nodes.api import Inbound, Media, Outbound
-from runtime.access import Access, AccessGate, Principal, api_account
+from runtime.access import PUBLIC, Access, AccessGate, Principal, api_account
 from runtime.ai.feedback_api import feedback_routes
 from runtime.api_models import (
+    ChannelWork,
     ConversationOut,
     FlowOut,
     Health,
     MessageIn,
     MessageOut,
     Problem,
+    Ready,
     Replies,
     Started,
     StartIn,
@@ -37,6 +41,7 @@ from runtime.api_models import (
     TranscriptLine,
 )
 from runtime.asgi import OOPS, TooLarge, answer, read_body
+from runtime.channels import inbox
 from runtime.channels.hooks import HookGate, hook_routes
 from runtime.channels.service import Channels
 from runtime.conversations_api import conversation_routes
@@ -51,6 +56,7 @@ from runtime.workspaces import DEFAULT
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
 MAX_LINES = 500  # transcript lines per request
+PING_WAIT = 2.0  # seconds the database has to answer a readiness check
 
 
 def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -80,13 +86,11 @@ def create_app(
             if kind.routes is not None:
                 app.include_router(kind.routes(channels))
     access = access or Access(runtime.engine)
+    access.rules.add("/ready", ["GET"], PUBLIC)  # open like /health: a load balancer's probe has no token
     _guard(app, runtime, access)
 
     app.include_router(media_routes(lambda: runtime.services.media))
-
-    @app.get("/health")
-    async def health() -> Health:
-        return Health()
+    app.include_router(health_routes(Readiness(runtime, channels)))
 
     @app.get("/api/flows")
     async def flows(request: Request) -> list[FlowOut]:
@@ -149,6 +153,76 @@ def create_app(
             raise ConversationNotFound(f"There is no conversation {conversation_id!r}.")
         return Transcript(messages=[TranscriptLine.model_validate(line.to_json()) for line in lines])
 
+    return app
+
+
+class Readiness:
+    """Whether this process can do its job now, in plain words (GET /ready): the database answers a
+    trivial query within PING_WAIT; where webhooks come in, the inbox is not so full that they are
+    refused; in a `chatloom worker`, the worker holds its claims. One query at a time: a database
+    that hangs holds one thread, however often the probes come."""
+
+    def __init__(self, runtime: Runtime, channels: Channels | None, *, worker: bool = False) -> None:
+        self.runtime, self.channels, self.worker = runtime, channels, worker
+        self._ping: asyncio.Task[None] | None = None
+        self._was: str = ""  # the last problems, logged when they change
+
+    async def check(self) -> Ready:
+        problems = [] if await self._database_answers() else ["The database does not answer."]
+        work = None
+        if self.channels is not None:
+            work = ChannelWork(**self.channels.health(), backlog_limit=inbox.MAX_BACKLOG)
+            if self.worker and not work.claims:
+                problems.append(self._no_claims())
+            if not self.worker and work.backlog >= work.backlog_limit:  # the webhooks are refused
+                problems.append("Too many messages are waiting to be answered.")
+        detail = " ".join(problems)
+        if detail != self._was:
+            log.warning("this process is %s", f"not ready: {detail}" if detail else "ready again")
+            self._was = detail
+        return Ready(status="not ready" if problems else "ready", detail=detail, channels=work)
+
+    async def _database_answers(self) -> bool:
+        if self._ping is None or self._ping.done():
+            self._ping = asyncio.ensure_future(self.runtime.io(self._select_one))
+            self._ping.add_done_callback(lambda t: t.cancelled() or t.exception())  # seen here, or not at all
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ping), PING_WAIT)
+        except Exception:  # noqa: BLE001 - any failure, a timeout too, is the same answer
+            return False
+        return True
+
+    def _select_one(self) -> None:
+        with self.runtime.engine.connect() as c:
+            c.execute(text("SELECT 1"))
+
+    def _no_claims(self) -> str:
+        if self.runtime.engine.dialect.name == "sqlite":  # one worker at a time holds the lease
+            return "The worker does not hold the database's lease: on SQLite one worker works at a time."
+        return "The worker has lost its connection for claiming chats; it is reconnecting."
+
+
+def health_routes(readiness: Readiness) -> APIRouter:
+    """GET /health (the process answers) and GET /ready (it can do its job)."""
+    router = APIRouter()
+
+    @router.get("/health")
+    async def health() -> Health:
+        return Health()
+
+    @router.get("/ready", response_model=Ready, responses={503: {"model": Ready, "description": "Not ready"}})
+    async def ready() -> JSONResponse:
+        """Whether this process can do its job: 200 when it can, 503 with `detail` saying why not."""
+        said = await readiness.check()
+        return JSONResponse(said.model_dump(mode="json"), status_code=200 if said.status == "ready" else 503)
+
+    return router
+
+
+def health_app(runtime: Runtime, channels: Channels) -> FastAPI:
+    """The health endpoints of a `chatloom worker` (which has no other HTTP server)."""
+    app = FastAPI(title="Chatloom worker", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(health_routes(Readiness(runtime, channels, worker=True)))
     return app
 
 

@@ -141,6 +141,28 @@ class Health(BaseModel):
     status: Literal["ok"] = "ok"
 
 
+class ChannelWork(BaseModel):
+    """This process's channel work, as counted since it started."""
+
+    working: bool = Field(description="It handles channel events and delivers messages.")
+    claims: bool = Field(description="It holds its claims: its PostgreSQL connection for them, or SQLite's lease.")
+    chats: int = Field(description="Chats it is answering now.")
+    conversations: int = Field(description="Conversations it is delivering messages to now.")
+    handled: int = Field(description="Events it has handled.")
+    sent: int = Field(description="Messages it has sent.")
+    resent: int = Field(description="Messages sent again because a worker stopped while sending them.")
+    backlog: int = Field(description="Events waiting to be handled, counted every few seconds.")
+    backlog_limit: int = Field(description="From this many, webhooks are answered 503 (the platforms send again).")
+
+
+class Ready(BaseModel):
+    """Whether this process can do its job now; when not, `detail` says why."""
+
+    status: Literal["ready", "not ready"]
+    detail: str = Field(default="", exclude_if=_empty, description="What is wrong, in plain words.")
+    channels: ChannelWork | None = Field(default=None, exclude_if=_none)
+
+
 class Problem(BaseModel):
     """Every error answer: one sentence."""
 

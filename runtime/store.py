@@ -178,8 +178,12 @@ class Prepared:
         self.sql = compiled.string
         self.positional = compiled.positiontup  # None for named paramstyles (psycopg)
         self.names = list(compiled.positiontup or compiled.params)
+        # the values the statement carries itself (status == "new"), under the names it gave them
+        self.carried = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
 
     def _params(self, values: dict[str, Any]) -> Any:
+        if self.carried:
+            values = {**self.carried, **values}
         if self.positional is not None:
             return tuple(values[n] for n in self.positional)
         return {n: values[n] for n in self.names}

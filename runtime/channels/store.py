@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,6 +164,18 @@ class Deployment:
     api_base: str
 
 
+class Query(Prepared):
+    """A SELECT compiled once (see Prepared), its rows as named tuples (row.id, row.chat …)."""
+
+    def __init__(self, engine: Engine, statement: Any) -> None:
+        super().__init__(engine, statement)
+        self.shape = namedtuple("Found", [c.key for c in statement.selected_columns])  # type: ignore[misc]
+
+    def all(self, engine: Engine, values: dict[str, Any]) -> list[Any]:
+        with engine.connect() as c:
+            return [self.shape(*row) for row in self.run(c, values).fetchall()]
+
+
 def _insert_if_new(engine: Engine, values: dict[str, Any]) -> Prepared | None:
     """INSERT … ON CONFLICT DO NOTHING into the inbox, where the database has it."""
     unique = ["channel", "account", "event_id"]
@@ -189,7 +202,62 @@ class ChannelStore:
         self._insert_event = Prepared(engine, INBOX.insert().values(values))
         self._insert_new = _insert_if_new(engine, values)
         self.ids = ChatIds(engine)
+        self._compile_hot_path(engine)
         self.delivered: frozenset[str] = frozenset()  # the channels whose conversations are sent through the outbox
+
+    def _compile_hot_path(self, engine: Engine) -> None:
+        """The statements every event and every message runs, compiled once (see Prepared)."""
+        limit = bindparam("limit")
+        self._chats_waiting = Query(
+            engine,
+            select(INBOX.c.chat_key)
+            .where(INBOX.c.status == "new")
+            .group_by(INBOX.c.chat_key)
+            .order_by(func.min(INBOX.c.id))
+            .limit(limit),
+        )
+        self._events_of = Query(
+            engine,
+            select(INBOX)
+            .where(INBOX.c.chat_key == bindparam("key"), INBOX.c.status == "new")
+            .order_by(INBOX.c.id)
+            .limit(limit),
+        )
+        self._finish = Prepared(
+            engine,
+            update(INBOX)
+            .where(INBOX.c.id == bindparam("row_id"))
+            .values(status=bindparam("status"), error=bindparam("error")),
+        )
+        self._chats = Query(
+            engine, select(CHATS).where(CHATS.c.conversation_id.in_([bindparam("keyed"), bindparam("legacy")]))
+        )
+        self._conversations_due = Query(
+            engine,
+            select(OUTBOX.c.conversation_id)
+            .where(OUTBOX.c.status == "pending", OUTBOX.c.next_at <= bindparam("now"))
+            .group_by(OUTBOX.c.conversation_id)
+            .order_by(func.min(OUTBOX.c.id))
+            .limit(limit),
+        )
+        self._pending_of = Query(
+            engine,
+            select(OUTBOX)
+            .where(OUTBOX.c.conversation_id == bindparam("cid"), OUTBOX.c.status == "pending")
+            .order_by(OUTBOX.c.id)
+            .limit(limit),
+        )
+        self._sending = Prepared(engine, update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id")).values(sending=True))
+        self._sent = Prepared(engine, delete(OUTBOX).where(OUTBOX.c.id == bindparam("row_id")))
+        cid, until = bindparam("cid"), bindparam("until")
+        self._hold_waiting = Prepared(
+            engine,
+            update(OUTBOX)
+            .where(OUTBOX.c.conversation_id == cid, OUTBOX.c.status == "pending", OUTBOX.c.next_at < until)
+            .values(next_at=until),
+        )
+        hold_chat = update(CHATS).where(CHATS.c.conversation_id == cid).values(paced_until=until)
+        self._hold_chat = Prepared(engine, hold_chat)
 
     # deployments
 
@@ -328,21 +396,12 @@ class ChannelStore:
 
     def chats_waiting(self, limit: int, skip: frozenset[int] = frozenset()) -> list[int]:
         """The claim keys of chats with events not handled yet, the longest waiting first."""
-        query = (
-            select(INBOX.c.chat_key)
-            .where(INBOX.c.status == "new")
-            .group_by(INBOX.c.chat_key)
-            .order_by(func.min(INBOX.c.id))
-            .limit(limit + len(skip))
-        )
-        with self.engine.connect() as c:
-            return [k for k in c.execute(query).scalars() if k not in skip][:limit]
+        found = self._chats_waiting.all(self.engine, {"limit": limit + len(skip)})
+        return [row.chat_key for row in found if row.chat_key not in skip][:limit]
 
-    def events_of(self, key: int, limit: int = 50) -> list[Row[Any]]:
+    def events_of(self, key: int, limit: int = 50) -> list[Any]:
         """One chat's events not handled yet, in the order they came."""
-        query = select(INBOX).where(INBOX.c.chat_key == key, INBOX.c.status == "new").order_by(INBOX.c.id).limit(limit)
-        with self.engine.connect() as c:
-            return list(c.execute(query))
+        return self._events_of.all(self.engine, {"key": key, "limit": limit})
 
     def new_events(self, limit: int = 100) -> list[Row[Any]]:
         with self.engine.connect() as c:
@@ -356,29 +415,23 @@ class ChannelStore:
     def finish_events(self, row_ids: list[int], error: str = "") -> None:
         if not row_ids:
             return
+        status = "failed" if error else "done"
         with self.engine.begin() as c:
-            c.execute(
-                update(INBOX)
-                .where(INBOX.c.id.in_(row_ids))
-                .values(status="failed" if error else "done", error=error[:500])
-            )
+            self._finish.run_many(c, [{"row_id": i, "status": status, "error": error[:500]} for i in row_ids])
 
     def finish_event(self, row_id: int, error: str = "") -> None:
         self.finish_events([row_id], error)
 
     # chats
 
-    def chat_for(self, channel: str, account: str, chat: str) -> tuple[str, ChatRow | None]:
+    def chat_for(self, channel: str, account: str, chat: str) -> tuple[str, Any]:
         """The conversation id of a chat, and its row if the chat was seen before. A chat whose
         conversation began before ids were keyed keeps it (found by the old id)."""
-        cid = self.ids.of(channel, account, chat)
-        found = self.chat_of(cid)
-        if found is None:
-            old = legacy_id(channel, account, chat)
-            before = self.chat_of(old)
-            if before is not None:
-                return old, before
-        return cid, found
+        cid, old = self.ids.of(channel, account, chat), legacy_id(channel, account, chat)
+        found = {row.conversation_id: row for row in self._chats.all(self.engine, {"keyed": cid, "legacy": old})}
+        if cid not in found and old in found:
+            return old, found[old]
+        return cid, found.get(cid)
 
     def bind_chat(self, cid: str, channel: str, account: str, chat: str) -> None:
         with Session(self.engine) as s:
@@ -454,26 +507,12 @@ class ChannelStore:
 
     def conversations_due(self, now: float, limit: int, skip: frozenset[str] = frozenset()) -> list[str]:
         """Conversations with a message due, the longest waiting first."""
-        query = (
-            select(OUTBOX.c.conversation_id)
-            .where(OUTBOX.c.status == "pending", OUTBOX.c.next_at <= now)
-            .group_by(OUTBOX.c.conversation_id)
-            .order_by(func.min(OUTBOX.c.id))
-            .limit(limit + len(skip))
-        )
-        with self.engine.connect() as c:
-            return [cid for cid in c.execute(query).scalars() if cid not in skip][:limit]
+        found = self._conversations_due.all(self.engine, {"now": now, "limit": limit + len(skip)})
+        return [row.conversation_id for row in found if row.conversation_id not in skip][:limit]
 
-    def pending_of(self, cid: str, limit: int = 20) -> list[Row[Any]]:
+    def pending_of(self, cid: str, limit: int = 20) -> list[Any]:
         """A conversation's messages waiting to be sent, in order."""
-        query = (
-            select(OUTBOX)
-            .where(OUTBOX.c.conversation_id == cid, OUTBOX.c.status == "pending")
-            .order_by(OUTBOX.c.id)
-            .limit(limit)
-        )
-        with self.engine.connect() as c:
-            return list(c.execute(query))
+        return self._pending_of.all(self.engine, {"cid": cid, "limit": limit})
 
     def due(self, now: float, limit: int = 200) -> list[Row[Any]]:
         """The first pending message of each conversation, if it is due: later ones wait their turn."""
@@ -484,13 +523,14 @@ class ChannelStore:
 
     def sending(self, row_id: int) -> None:
         """About to hand the message to the platform: a crash from here until `sent` may send it twice."""
-        self._set(row_id, sending=True)
+        with self.engine.begin() as c:
+            self._sending.run(c, {"row_id": row_id})
 
     def sent(self, row_id: int, cid: str = "", paced_until: float = 0.0) -> None:
         """Delivered: the row goes (the transcript keeps the turn, masked where the workspace masks);
         the chat's next message waits until `paced_until`."""
         with self.engine.begin() as c:
-            c.execute(delete(OUTBOX).where(OUTBOX.c.id == row_id))
+            self._sent.run(c, {"row_id": row_id})
             if paced_until:
                 self._hold(c, cid, paced_until)
 
@@ -507,12 +547,8 @@ class ChannelStore:
 
     def _hold(self, c: Any, cid: str, until: float) -> None:
         """Nothing more to this chat before `until`: its waiting messages, and those queued later."""
-        c.execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.conversation_id == cid, OUTBOX.c.status == "pending", OUTBOX.c.next_at < until)
-            .values(next_at=until)
-        )
-        c.execute(update(CHATS).where(CHATS.c.conversation_id == cid).values(paced_until=until))
+        self._hold_waiting.run(c, {"cid": cid, "until": until})
+        self._hold_chat.run(c, {"cid": cid, "until": until})
 
     def dead(self, row_id: int, attempts: int, error: str) -> None:
         self._set(row_id, status="dead", attempts=attempts, last_error=error[:500], sending=False)
