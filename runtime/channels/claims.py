@@ -39,6 +39,22 @@ class ClaimsLost(Exception):
     """The connection that held this worker's claims ended: every claim is gone."""
 
 
+def transient(exc: BaseException) -> bool:
+    """Whether an error is the database being away (restarting, the network lost), not the work:
+    the work is left as it is, to be done again once the database answers."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(exc, ClaimsLost | OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+
+
 class Claims(Protocol):
     ready: bool
 

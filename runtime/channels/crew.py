@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
-from runtime.channels.claims import Claims, ClaimsLost
+from runtime.channels.claims import Claims, ClaimsLost, transient
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=Hashable)
@@ -38,6 +38,7 @@ class Crew(Generic[T]):
         self.wake = asyncio.Event()
         self.running: dict[T, asyncio.Task[None]] = {}
         self.done = 0  # items of work finished (events handled, messages sent) by this process
+        self._away = False  # the database did not answer the last round
 
     async def run(self, lost: Callable[[], Awaitable[None]]) -> None:
         while True:
@@ -48,8 +49,14 @@ class Crew(Generic[T]):
                 await self.round()
             except ClaimsLost:
                 await lost()
-            except Exception:
-                log.exception("%s: a round failed", self.name)
+            except Exception as exc:
+                if not transient(exc):
+                    log.exception("%s: a round failed", self.name)
+                elif not self._away:  # once, not every poll while the database is away
+                    log.warning("%s: the database does not answer (%s); trying again", self.name, type(exc).__name__)
+                self._away = transient(exc)
+            else:
+                self._away = False
 
     async def round(self) -> int:
         """Claim what is waiting and start working on it; how many items were claimed."""
@@ -76,8 +83,11 @@ class Crew(Generic[T]):
             self.done += done
         except ClaimsLost:
             self.wake.set()
-        except Exception:
-            log.exception("%s: work on %s failed", self.name, item)
+        except Exception as exc:
+            if transient(exc):
+                log.warning("%s: work on %s stopped, the database does not answer: %s", self.name, item, exc)
+            else:
+                log.exception("%s: work on %s failed", self.name, item)
         finally:
             self.running.pop(item, None)
             with contextlib.suppress(ClaimsLost):

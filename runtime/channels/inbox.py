@@ -19,6 +19,7 @@ from typing import Any
 from nodes.api import Button, Inbound, Outbound
 from runtime.channels.adapters import AdapterCache
 from runtime.channels.base import ChannelEvent, Rejected
+from runtime.channels.claims import transient
 from runtime.channels.degrade import read_answer
 from runtime.channels.store import ChannelStore
 from runtime.engine import ConversationExists, ConversationNotFound, Runtime
@@ -111,6 +112,8 @@ class Inbox:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # one bad event must not stop the others
+                    if transient(exc):  # the database is away: the event stays waiting, handled once it is back
+                        raise
                     log.exception("channel event %s/%s %s failed", row.channel, row.account, row.event_id)
                     reason = f"An event could not be handled: {type(exc).__name__}"
                     await self.runtime.io(self.store.note, row.channel, row.account, error=reason)

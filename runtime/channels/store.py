@@ -207,7 +207,7 @@ class ChannelStore:
 
     def _compile_hot_path(self, engine: Engine) -> None:
         """The statements every event and every message runs, compiled once (see Prepared)."""
-        limit = bindparam("limit")
+        limit: Any = bindparam("limit")
         self._chats_waiting = Query(
             engine,
             select(INBOX.c.chat_key)
@@ -249,7 +249,8 @@ class ChannelStore:
         )
         self._sending = Prepared(engine, update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id")).values(sending=True))
         self._sent = Prepared(engine, delete(OUTBOX).where(OUTBOX.c.id == bindparam("row_id")))
-        cid, until = bindparam("cid"), bindparam("until")
+        cid: Any = bindparam("cid")
+        until: Any = bindparam("until")
         self._hold_waiting = Prepared(
             engine,
             update(OUTBOX)
