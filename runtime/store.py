@@ -88,7 +88,7 @@ class TurnRow(SQLModel, table=True):
     node_id: str | None = Field(default=None, max_length=100)  # the node the inbound message answered
     inbound: str | None = None  # JSON of the inbound message
     outbound: str  # JSON list of [node id, message]
-    status: str = Field(default="stored", max_length=16)  # delivery state of the outbound messages
+    status: str = Field(default="stored", max_length=16)  # unused (the outbox is written with the turn)
     created_at: float
 
 
