@@ -230,10 +230,16 @@ _tasks: set[asyncio.Future[Any]] = set()
 
 
 def _background(work: Awaitable[Any]) -> None:
-    """Run without waiting for it (kept referenced until done)."""
+    """Run without waiting for it (kept referenced until done; a failure is logged, not raised)."""
     task = asyncio.ensure_future(work)
     _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
+    task.add_done_callback(_finished)
+
+
+def _finished(task: asyncio.Future[Any]) -> None:
+    _tasks.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("a background write failed: %s", task.exception())
 
 
 _sleep = asyncio.sleep  # the worker's pauses (the tests watch them)
