@@ -237,6 +237,13 @@ def _parser() -> argparse.ArgumentParser:
     command("schema", _schema, "Print the JSON Schema of a flow document.")
     p = command("worker", _worker, "Handle channel events and deliver messages (for `serve --no-worker`).")
     data_option(p)
+    p.add_argument(
+        "--health-port",
+        type=int,
+        metavar="PORT",
+        help="serve GET /health and GET /ready on this port (default: no port is opened)",
+    )
+    p.add_argument("--health-host", default="127.0.0.1", help="address for --health-port (default 127.0.0.1)")
     from chatloom import deploy, privacy_cli, users_cli
 
     deploy.add_commands(command, data_option)
@@ -538,4 +545,4 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from chatloom.serve import work
 
-    return work(data=args.data)
+    return work(data=args.data, health_host=args.health_host, health_port=args.health_port)

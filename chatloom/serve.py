@@ -6,6 +6,7 @@ import errno
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,8 @@ from flows.validate import validate
 from nodes.registry import Registry
 
 if TYPE_CHECKING:
+    from runtime.channels.service import Channels
+    from runtime.engine import Runtime
     from runtime.outbound.addresses import Allowance
 
 log = logging.getLogger("chatloom")
@@ -65,14 +68,14 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _check_port(host: str, port: int) -> None:
+def _check_port(host: str, port: int, option: str = "--port") -> None:
     """Fail in one line, before any output, when the address cannot be listened on."""
     if not 0 < port < 65536:
-        raise CliError(f"--port {port}: a port is a number from 1 to 65535.")
+        raise CliError(f"{option} {port}: a port is a number from 1 to 65535.")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise CliError(f"--host {host}: {exc.strerror or exc}.") from None
+        raise CliError(f"{option.replace('port', 'host')} {host}: {exc.strerror or exc}.") from None
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -81,7 +84,7 @@ def _check_port(host: str, port: int) -> None:
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise CliError(
-                    f"Port {port} on {host} is in use by another program; choose another with --port.", 1
+                    f"Port {port} on {host} is in use by another program; choose another with {option}.", 1
                 ) from None
             raise CliError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.", 1) from None
 
@@ -177,18 +180,24 @@ def serve(*, host: str, port: int, data: Path | None, examples: bool, builder: b
     return 0
 
 
-def work(*, data: Path | None) -> int:
+def work(*, data: Path | None, health_host: str = "127.0.0.1", health_port: int | None = None) -> int:
     """Handle the channels' events and deliver their messages, with no HTTP server: the other half
-    of `chatloom serve --no-worker`. Run one per database."""
+    of `chatloom serve --no-worker`. Run as many as the load needs (on SQLite, one works at a time).
+    With a health port, GET /health and GET /ready answer there. Stops cleanly on SIGTERM and Ctrl+C,
+    freeing its chats for the other workers at once."""
     import asyncio
     import contextlib
+    import signal
 
     from runtime.ai.setup import attach_ai
     from runtime.channels.service import Channels
     from runtime.channels.store import ChannelStore
     from runtime.engine import Runtime
+    from runtime.retention import Retention
     from runtime.workspace_secrets import WorkspaceSecrets
 
+    if health_port is not None:
+        _check_port(health_host, health_port, "--health-port")
     _check_outbound_setting()
     engine = open_database(data)
     assert engine is not None
@@ -197,19 +206,34 @@ def work(*, data: Path | None) -> int:
     runtime.services.secrets_for = WorkspaceSecrets(engine, box).for_flow
     attach_ai(runtime, data_folder(data))
     channels = Channels(runtime, ChannelStore(engine, box))
-
-    from runtime.retention import Retention
-
     retention = Retention(runtime)
+    where = "SQLite in " + str(data_folder(data)) if engine.dialect.name == "sqlite" else engine.dialect.name
 
     async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C is a KeyboardInterrupt
+                loop.add_signal_handler(sig, stop.set)
         await runtime.startup()
-        retention.start()
-        await channels.start()
-        print(f"Chatloom worker: handling channel events in {data_folder(data)}", flush=True)
+        health = None
         try:
-            await asyncio.Event().wait()
+            retention.start()
+            await channels.start()
+            if health_port is not None:  # after the start: before it, no claims would read as all of them
+                health = await _serve_health(runtime, channels, health_host, health_port)
+            print(f"Chatloom worker {channels.holder}: handling channel events (data: {where})", flush=True)
+            await stop.wait()
         finally:
+            figures = channels.health()
+            log.warning(
+                "worker %s stopping after %d events handled and %d messages sent; its chats go to the other workers",
+                channels.holder,
+                figures["handled"],
+                figures["sent"],
+            )
+            if health is not None:
+                await health()
             await channels.stop()
             await retention.stop()
             await runtime.shutdown()
@@ -217,3 +241,44 @@ def work(*, data: Path | None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
     return 0
+
+
+async def _serve_health(runtime: Runtime, channels: Channels, host: str, port: int) -> Callable[[], Awaitable[None]]:
+    """GET /health and GET /ready of a worker, served by uvicorn on this event loop; the function
+    that stops it."""
+    import asyncio
+    import contextlib
+    from collections.abc import Iterator
+
+    import uvicorn
+
+    from runtime.api import health_app
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield  # the worker stops on SIGTERM and Ctrl+C itself, after its own work
+
+    level = os.environ.get("CHATLOOM_LOG_LEVEL", "warning").lower()
+    config = uvicorn.Config(
+        health_app(runtime, channels),
+        host=host,
+        port=port,
+        lifespan="off",
+        log_level=level if level in LOG_LEVELS else "warning",
+    )
+    server = Server(config)
+    task = asyncio.create_task(server.serve(), name="chatloom-health")
+    while not server.started and not task.done():
+        await asyncio.sleep(0.02)
+    if task.done():
+        task.result()
+        raise CliError(f"Cannot serve health on {host}:{port}.", 1)
+    base = _base_url(host, port)
+    print(f"Chatloom worker {channels.holder}: health on {base}/health and {base}/ready", flush=True)
+
+    async def stop() -> None:
+        server.should_exit = True
+        await task
+
+    return stop

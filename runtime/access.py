@@ -173,6 +173,7 @@ def runtime_rules() -> Rules:
     """The runtime's own addresses. The builder adds its pages (builder.access)."""
     rules = Rules()
     rules.add("/health", ["GET"], PUBLIC)
+    rules.add("/ready", ["GET"], PUBLIC)  # a load balancer's probe carries no token
     rules.add("/hooks/{rest:path}", ANY, PUBLIC)  # each channel verifies its platform's signature
     rules.add("/widget/{rest:path}", ["GET", "WS"], PUBLIC)  # the web chat on customers' sites
     rules.add("/media/{name:path}", ["GET"], PUBLIC)  # unguessable names, fetched by the channels' apps

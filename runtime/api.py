@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from flows.problems import FlowInvalid
 from flows.store import FlowNotFound
 from nodes.api import Inbound, Media, Outbound
-from runtime.access import PUBLIC, Access, AccessGate, Principal, api_account
+from runtime.access import Access, AccessGate, Principal, api_account
 from runtime.ai.feedback_api import feedback_routes
 from runtime.api_models import (
     ChannelWork,
@@ -86,7 +86,6 @@ def create_app(
             if kind.routes is not None:
                 app.include_router(kind.routes(channels))
     access = access or Access(runtime.engine)
-    access.rules.add("/ready", ["GET"], PUBLIC)  # open like /health: a load balancer's probe has no token
     _guard(app, runtime, access)
 
     app.include_router(media_routes(lambda: runtime.services.media))
@@ -174,7 +173,7 @@ class Readiness:
             work = ChannelWork(**self.channels.health(), backlog_limit=inbox.MAX_BACKLOG)
             if self.worker and not work.claims:
                 problems.append(self._no_claims())
-            if not self.worker and work.backlog >= work.backlog_limit:  # the webhooks are refused
+            if not self.worker and self.channels.inbox.full:  # the webhooks are refused
                 problems.append("Too many messages are waiting to be answered.")
         detail = " ".join(problems)
         if detail != self._was:

@@ -85,24 +85,44 @@ class Everything:
 
 
 class Lease(Everything):
-    """SQLite: all the work while this process holds the database's lease, none otherwise."""
+    """SQLite: all the work while this process holds the database's lease, none otherwise. The
+    lease is taken at the start and renewed every third of LEASE_TTL, busy or idle, so a standby
+    worker knows within LEASE_TTL that the one working has stopped."""
 
     def __init__(self, store: ChannelStore, holder: str) -> None:
         self.store, self.holder = store, holder
         self._until = 0.0
+        self._renewal: asyncio.Task[None] | None = None
         self.ready = False
 
+    async def open(self) -> None:
+        self._renew()
+        self._renewal = asyncio.create_task(self._keep(), name="chatloom-lease")
+
+    async def _keep(self) -> None:
+        while True:
+            await asyncio.sleep(LEASE_TTL / 3)
+            with contextlib.suppress(Exception):  # the database busy: try at the next renewal
+                self._renew()
+
+    def _renew(self) -> None:
+        held = self.store.lease(self.holder, LEASE_TTL)
+        if held and not self.ready:
+            log.warning("worker %s now does the channels' work (it holds the lease)", self.holder)
+        self.ready = held
+        self._until = time.monotonic() + LEASE_TTL / 3
+
     async def take(self, keys: Sequence[int]) -> set[int]:
-        now = time.monotonic()
-        if now >= self._until:
-            held = self.store.lease(self.holder, LEASE_TTL)
-            if held and not self.ready:
-                log.warning("worker %s now does the channels' work (it holds the lease)", self.holder)
-            self.ready = held
-            self._until = now + LEASE_TTL / 3 if held else now + 0.5
+        if time.monotonic() >= self._until:  # the renewal is late (a long turn): renew before working
+            self._renew()
         return set(keys) if self.ready else set()
 
     async def close(self) -> None:
+        if self._renewal is not None:
+            self._renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewal
+            self._renewal = None
         if self.ready:
             self.ready = False
             self.store.release(self.holder)  # another worker takes over at once

@@ -72,7 +72,7 @@ class Inbox:
             _background(self.runtime.io(self.store.note, channel, account, event=True))
         if deployment.paused or not events:
             return 0, None
-        if self.backlog >= MAX_BACKLOG:  # the workers are far behind: the platform sends it again later
+        if self.full:  # the workers are far behind: the platform sends it again later
             raise Rejected(503, "Too many messages are waiting to be answered; this one will be sent again.")
         key = self.store.ids.key
         records = [
@@ -87,6 +87,11 @@ class Inbox:
         if fresh:
             self.woken()
         return fresh, None
+
+    @property
+    def full(self) -> bool:
+        """Whether so many events wait that webhooks are refused (back-pressure)."""
+        return self.backlog >= MAX_BACKLOG
 
     async def watch_backlog(self) -> None:
         """Count the waiting events every few seconds (the webhooks refuse more above MAX_BACKLOG)."""

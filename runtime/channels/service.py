@@ -88,6 +88,7 @@ class Channels:
             poll=poll,
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self._working = False  # started with work=True
         self._recovering: asyncio.Lock | None = None
         runtime.subscribe(self._on_turn)
         register = getattr(self.files, "register", None)
@@ -109,6 +110,7 @@ class Channels:
         else:
             self.claims = Lease(self.store, self.holder)
         await self.claims.open()
+        self._working = True
         if isinstance(self.claims, Advisory):
             self._tasks.append(asyncio.create_task(self._watch_peers(self.claims), name="chatloom-peers"))
         self._recovering = asyncio.Lock()
@@ -126,6 +128,7 @@ class Channels:
         await self.adapters.close()
         await self.claims.close()
         self.claims = Everything()
+        self._working = False
 
     async def _recover(self) -> None:
         """The claims' connection ended (PostgreSQL restarted, the network lost): stop what was
@@ -165,7 +168,7 @@ class Channels:
     def health(self) -> dict[str, Any]:
         """What a readiness probe and an operator want to know about this process's channel work."""
         return {
-            "working": bool(self._tasks) and not isinstance(self.claims, Everything),
+            "working": self._working,
             "claims": self.claims.ready,
             "chats": len(self.chats.running),
             "conversations": len(self.conversations.running),

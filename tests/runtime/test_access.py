@@ -182,6 +182,7 @@ async def test_only_the_channels_widget_health_and_sign_in_are_open(app: FastAPI
     open_ = {rule.template for rule in access.rules.rules if rule.need == PUBLIC}
     assert open_ == {
         "/health",
+        "/ready",
         "/hooks/{rest:path}",
         "/widget/{rest:path}",
         "/media/{name:path}",

@@ -257,6 +257,7 @@ def test_the_openapi_schema_documents_every_route(runtime: Runtime) -> None:
     schema = create_app(runtime).openapi()
     assert {path: set(ops) for path, ops in schema["paths"].items()} == {
         "/health": {"get"},
+        "/ready": {"get"},
         "/api/flows": {"get"},
         "/api/flows/{flow_id}/conversations": {"post"},
         "/api/conversations/{conversation_id}/messages": {"get", "post"},

@@ -24,7 +24,7 @@ from tests.access import api_headers
 from tests.runtime.test_access import FLOW
 
 EXAMPLES = 20  # per operation: bounded, so the suite stays quick
-OPEN = {"/health"}
+OPEN = {"/health", "/ready"}
 VIEWER_MAY = {("GET", "/api/flows"), ("GET", "/api/me"), ("GET", "/api/bots/{flow_id}/knowledge")}
 
 
