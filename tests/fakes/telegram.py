@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -30,6 +31,7 @@ class FakeTelegram:
     files: dict[str, bytes] = field(default_factory=dict)  # file_id → bytes
     voices: list[bytes] = field(default_factory=list)  # the voice notes uploaded with sendVoice
     failures: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # the next answers to sendX
+    on_sent: Callable[[dict[str, Any]], None] | None = None  # told of each message as it is accepted
 
     def fail_next(self, status: int, description: str, retry_after: int | None = None) -> None:
         body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
@@ -47,8 +49,12 @@ class FakeTelegram:
         if request.headers.get("content-type", "").startswith("application/json"):
             params = await request.json()
         else:
+            try:
+                form = await request.form()
+            except ClientDisconnect:  # the sender went away mid-request (a worker killed by a benchmark)
+                return Response(status_code=499)
             params = {}
-            for key, value in (await request.form()).items():
+            for key, value in form.items():
                 if isinstance(value, UploadFile):  # a file sent with the request (multipart)
                     data = await value.read()
                     if key == "voice":
@@ -66,6 +72,8 @@ class FakeTelegram:
             if isinstance(record.get("reply_markup"), str):
                 record["reply_markup"] = json.loads(record["reply_markup"])
             self.sent.append(record)
+            if self.on_sent is not None:
+                self.on_sent(record)
             chat = int(params["chat_id"])
             message = {"message_id": len(self.sent), "date": int(time.time()), "chat": {"id": chat, "type": "private"}}
             if "text" in params:
