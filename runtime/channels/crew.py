@@ -42,8 +42,11 @@ class Crew(Generic[T]):
 
     async def run(self, lost: Callable[[], Awaitable[None]]) -> None:
         while True:
+            # not asyncio.wait_for: in Python 3.11 it loses a cancellation that comes as the event is
+            # set, and the worker would never stop
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.poll)
+                async with asyncio.timeout(self.poll):
+                    await self.wake.wait()
             self.wake.clear()
             try:
                 await self.round()
