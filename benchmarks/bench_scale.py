@@ -343,9 +343,10 @@ class Run:
                 continue
             held = await asyncio.to_thread(self._held, victim.pid)
             waiting = self.ledger.outstanding()
+            ready_left = sum(p.base_cpu is not None for p in self.fleet.alive("worker") if p is not victim)
             self.fleet.kill(victim)
             assert victim.killed_at is not None
-            self.kills.append(checks.Kill(victim.killed_at, waiting, held))
+            self.kills.append(checks.Kill(victim.killed_at, waiting, held, ready_left))
 
     def _held(self, pid: int) -> set[int] | None:
         """The chats a worker holds a claim on, None when that cannot be seen."""
@@ -466,7 +467,8 @@ def line(r: dict[str, Any]) -> str:
             f"; {r['kills']} kills, takeover max {_seconds(r['takeover_max_s'])}, median "
             f"{_seconds(r['takeover_median_s'])}{backlog}; of the killed worker's own chats (about "
             f"{r['held_chats_per_kill'] or 0:.0f} a kill) max {_seconds(r['held_takeover_max_s'])}, median "
-            f"{_seconds(r['held_takeover_median_s'])}; a worker's start {_seconds(r['worker_start_cpu_s'])} CPU"
+            f"{_seconds(r['held_takeover_median_s'])}; {r['kills_leaving_none_ready']} kills left no worker ready; "
+            f"a worker's start {_seconds(r['worker_start_cpu_s'])} CPU"
         )
     cpu = ", ".join(
         f"{name} {r[f'cpu_{kind}_per_turn'] * 1000:.1f}"
@@ -477,7 +479,8 @@ def line(r: dict[str, Any]) -> str:
     verdict = "ok" if not r["problems"] else f"{len(r['problems'])} PROBLEMS"
     return (
         f"{head}{kills}{restart}: {r['turns_per_s']:.0f} turns/s; p50 {r['p50_ms']:.0f} / p95 {r['p95_ms']:.0f} / "
-        f"p99 {r['p99_ms']:.0f} ms{take}; resent {r['resent']}; CPU ms/turn: {cpu}{sessions}; {verdict}"
+        f"p99 {r['p99_ms']:.0f} / max {r['max_ms']:.0f} ms (webhook's 200: p50 {r['hook_p50_ms']:.0f}, p99 "
+        f"{r['hook_p99_ms']:.0f} ms){take}; resent {r['resent']}; CPU ms/turn: {cpu}{sessions}; {verdict}"
     )
 
 

@@ -22,6 +22,7 @@ class Kill:
     at: float
     waiting: list[Message]
     held: set[int] | None = None
+    ready_left: int = 0  # workers still ready to take over (the others were starting)
 
 
 def takeover(kills: list[Kill]) -> dict[str, Any]:
@@ -44,6 +45,7 @@ def takeover(kills: list[Kill]) -> dict[str, Any]:
         "held_takeover_max_s": max(held) if held else None,
         "held_takeover_median_s": statistics.median(held) if held else None,
         "held_chats_per_kill": statistics.mean(len(k.held or ()) for k in kills) if kills else None,
+        "kills_leaving_none_ready": sum(k.ready_left == 0 for k in kills),
     }
 
 
@@ -111,6 +113,7 @@ def replies(ledger: Ledger, disruptions: list[float], *, cut_short: bool = False
         if m.answered_at is not None and m.sent_at is not None
     )
     cuts = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) >= 2 else [0.0] * 99
+    hooks = sorted(ledger.hook_times)
     return {
         "sent": len(ledger.posted()),
         "answered": ledger.answered,
@@ -119,6 +122,9 @@ def replies(ledger: Ledger, disruptions: list[float], *, cut_short: bool = False
         "p50_ms": cuts[49],
         "p95_ms": cuts[94],
         "p99_ms": cuts[98],
+        "max_ms": latencies[-1] if latencies else 0.0,
+        "hook_p50_ms": hooks[len(hooks) // 2] * 1000 if hooks else 0.0,
+        "hook_p99_ms": hooks[int(len(hooks) * 0.99)] * 1000 if hooks else 0.0,
         "problems": problems + ledger.refused[:5],
     }
 

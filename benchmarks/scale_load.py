@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 GAP = 1.05  # seconds a person waits after an answer before the next message (pace: 1 s)
-IN_FLIGHT = 64  # webhook requests in flight at once
+IN_FLIGHT = 64  # webhook requests in flight at once (Telegram opens at most 40 by default, 100 at most)
 RETRY_AFTER = 0.5  # seconds before a failed webhook request is sent again
 FIRST = "got start"  # the flow's answer to a chat's first message (which starts the conversation)
 
@@ -60,6 +60,7 @@ class Ledger:
         self.last_progress = time.time()
         self.answered = 0
         self.hook_retries = 0
+        self.hook_times: list[float] = []  # seconds from a webhook request to its 200
         self.refused: list[str] = []  # webhook answers that were neither 200 nor worth a retry
 
     def add(self, message: Message) -> None:
@@ -108,16 +109,18 @@ class Load:
     async def post(self, m: Message) -> bool:
         """Post the message until a webhook takes it (False: refused, or out of time)."""
         body = json.dumps(self.update(m.update_id, f"m{m.k}", chat=m.chat)).encode()
+        if m.sent_at is None:
+            m.sent_at = time.time()  # the person pressed send: a wait for a free connection counts
         while time.time() < self.deadline:
             async with self.gate:
-                if m.sent_at is None:
-                    m.sent_at = time.time()
+                asked = time.time()
                 try:
                     answer = await self.client.post(next(self.urls), content=body, headers=self.headers)
                 except httpx.TransportError:
                     answer = None
             if answer is not None and answer.status_code == 200:
                 m.acked_at = time.time()
+                self.ledger.hook_times.append(m.acked_at - asked)
                 return True
             if answer is not None and answer.status_code < 500 and answer.status_code != 429:
                 self.ledger.refused.append(f"update {m.update_id}: {answer.status_code} {answer.text[:200]}")
