@@ -130,8 +130,8 @@ def replies(ledger: Ledger, disruptions: list[float], *, cut_short: bool = False
 
 
 def tables(engine: Any, account: str, ledger: Ledger, *, cut_short: bool = False) -> dict[str, Any]:
-    """What the tables say: one turn per message after a chat's first (which starts the
-    conversation, a turn with no inbound event), no event unhandled or failed, the outbox empty.
+    """What the tables say: one turn per message (a chat's first starts the conversation), no
+    event unhandled or failed, the outbox empty.
     In a run cut short, only the answered messages must have their turn, and work may wait."""
     from sqlalchemy import text
 
@@ -150,16 +150,16 @@ def tables(engine: Any, account: str, ledger: Ledger, *, cut_short: bool = False
             str(s): int(n) for s, n in c.execute(text("SELECT status, COUNT(*) FROM channel_outbox GROUP BY status"))
         }
     problems = []
-    later = [m for m in ledger.posted() if m.k > 1]
-    allowed = {str(m.update_id) for m in later}
-    required = {str(m.update_id) for m in later if m.answered_at is not None or not cut_short}
+    posted = ledger.posted()
+    allowed = {str(m.update_id) for m in posted}
+    required = {str(m.update_id) for m in posted if m.answered_at is not None or not cut_short}
     counted = {str(event): int(n) for event, n in turns}
     twice = [e for e, n in counted.items() if n > 1]
     if twice:
         problems.append(f"{len(twice)} events made more than one turn, e.g. {twice[:5]}")
     if set(counted) - allowed:
         extra = sorted(set(counted) - allowed)
-        problems.append(f"{len(extra)} turns answer events that should start a conversation instead, e.g. {extra[:5]}")
+        problems.append(f"{len(extra)} turns answer events that were never sent, e.g. {extra[:5]}")
     if required - set(counted):
         problems.append(f"{len(required - set(counted))} messages made no turn")
     if inbox.get("new") and not cut_short:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel, create_engine
 
@@ -35,7 +37,9 @@ def make_engine(url: str) -> Engine:
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = StaticPool
     else:
-        kwargs["pool_pre_ping"] = True
+        # Enough connections for the runtime's database threads (runtime.engine.DB_THREADS) and
+        # the event loop's own calls, so a busy worker never opens and closes connections.
+        kwargs.update(pool_pre_ping=True, pool_size=12, max_overflow=8)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         # pysqlite opens a transaction at the first write, so a read is a single round trip and
@@ -44,8 +48,32 @@ def make_engine(url: str) -> Engine:
         event.listen(engine.pool, "connect", _sqlite_pragmas)
     import flows.store  # noqa: F401 - registers the flow tables
 
-    SQLModel.metadata.create_all(engine)
+    create_tables(engine)
     return engine
+
+
+SCHEMA_LOCK = 0x636C6D5F736368  # "clm_sch": one key for every process that creates tables
+
+
+def create_tables(engine: Engine, tables: list[Any] | None = None) -> None:
+    """Create the missing tables (in the schema's turn: see _schema_turn)."""
+    with _schema_turn(engine) as conn:
+        SQLModel.metadata.create_all(conn, tables=tables)
+
+
+@contextmanager
+def _schema_turn(engine: Engine) -> Iterator[Connection]:
+    """A transaction for changing the schema, one process at a time: processes started together
+    on a new database would otherwise both see a table or column missing, and one would fail
+    adding it. PostgreSQL: an advisory lock the transaction holds; SQLite: its write lock, taken
+    up front."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        elif engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
+        conn.commit()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -60,14 +88,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def add_missing(engine: Engine, table: Any) -> None:
     """Add the columns and indexes a table gained since the database was made (create_all makes
     only missing tables). A new column needs a default; rows made before take it."""
-    from sqlalchemy import inspect, text
-
-    found = inspect(engine)
-    if not found.has_table(table.name):
-        return
-    have = {c["name"] for c in found.get_columns(table.name)}
-    indexes = {i["name"] for i in found.get_indexes(table.name)}
-    with engine.begin() as conn:
+    with _schema_turn(engine) as conn:
+        found = inspect(conn)
+        if not found.has_table(table.name):
+            return
+        have = {c["name"] for c in found.get_columns(table.name)}
+        indexes = {i["name"] for i in found.get_indexes(table.name)}
         for column in table.columns:
             if column.name in have:
                 continue

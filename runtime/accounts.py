@@ -23,6 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
+from flows.db import create_tables
 from runtime.lockout import Lockout
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ class Accounts:
         self._hasher = hasher
         self.lockout = Lockout(engine)
         self._stand_in = ""  # a hash of nothing anyone knows, checked when the email has no account
-        SQLModel.metadata.create_all(engine, tables=[USERS, SESSIONS, TOKENS])
+        create_tables(engine, [USERS, SESSIONS, TOKENS])
 
     @property
     def hasher(self) -> PasswordHasher:

@@ -23,6 +23,8 @@ from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
+from flows.db import create_tables
+
 SYSTEM = "system"  # the actor of what the server does by itself (the retention job)
 CLI = "command line"  # the actor of a `chatloom` command run on the server
 
@@ -88,7 +90,7 @@ def _guard(target: Any, connection: Any, **_: Any) -> None:
 class AuditLog:
     def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
         self.engine, self.clock = engine, clock
-        SQLModel.metadata.create_all(engine, tables=[AUDIT])
+        create_tables(engine, [AUDIT])
 
     def record(
         self,

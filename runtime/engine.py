@@ -195,8 +195,11 @@ class Runtime:
         account: str = "default",
         variables: dict[str, Any] | None = None,
         conversation_id: str | None = None,
+        inbound: Inbound | None = None,
     ) -> tuple[str, list[Outbound]]:
-        """Begin a conversation on a flow version (the latest published by default)."""
+        """Begin a conversation on a flow version (the latest published by default). `inbound` is
+        the message that started it (a channel's first message): kept in the transcript, and its
+        event id remembered, so the same event handled again is known as this turn's."""
         plan = await self.plan(flow_id, version)
         cid = conversation_id or uuid.uuid4().hex
         state = ConversationState(
@@ -211,7 +214,7 @@ class Runtime:
         state.vars.setdefault("user", {"id": user_id})
         async with self._lock(cid):
             try:
-                return cid, await self._turn(state, Start(), None)
+                return cid, await self._turn(state, Start(), inbound)
             except _Retry:
                 raise ConversationExists(f"A conversation {cid!r} exists already.") from None
 

@@ -32,6 +32,8 @@ from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
+from flows.db import create_tables
+
 FREE_ATTEMPTS = 5  # failures in a row, per email and client, before the pair waits
 LONGEST_LOCK = 15 * 60  # seconds: a pair's wait doubles from 1 s up to this
 ACCOUNT_BURST = 100  # failures of unknown clients per email before they are slowed
@@ -84,7 +86,7 @@ class Lockout:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        SQLModel.metadata.create_all(engine, tables=[FAILURES, DEVICES])
+        create_tables(engine, [FAILURES, DEVICES])
 
     # clients
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
 
+from flows.db import create_tables
 from runtime.ai.calls import TABLE as CALLS
 from runtime.channels.store import CHATS, INBOX, OUTBOX
 from runtime.engine import Runtime
@@ -75,7 +75,7 @@ class Privacy:
         self.runtime = runtime
         self.engine: Engine = runtime.engine
         # a server that never ran a channel or a model has none of these yet: make them (empty)
-        SQLModel.metadata.create_all(self.engine, tables=[CALLS, INBOX, OUTBOX, CHATS])
+        create_tables(self.engine, [CALLS, INBOX, OUTBOX, CHATS])
 
     # finding
 

@@ -25,6 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
+from flows.db import create_tables
 from runtime.audit import SYSTEM, AuditLog
 from runtime.channels.store import DEPLOY, INBOX
 from runtime.engine import Runtime
@@ -61,7 +62,7 @@ class Retention:
         self.engine: Engine = runtime.engine
         self.audit = audit or AuditLog(self.engine)
         self.workspaces = Workspaces(self.engine)
-        SQLModel.metadata.create_all(self.engine, tables=[TABLE])
+        create_tables(self.engine, [TABLE])
         self._task: asyncio.Task[None] | None = None
 
     def settings(self, workspace: str = DEFAULT) -> Settings:

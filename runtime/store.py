@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 from sqlmodel import Field, SQLModel
 
+from flows.db import create_tables
 from nodes.api import Inbound, Outbound
 from runtime.masking import mask
 from runtime.state import ConversationState
@@ -234,7 +235,7 @@ class ConversationStore:
         self.engine = engine
         self.masked: Callable[[str], bool] | None = None  # by flow id: mask the transcript's texts (retention)
         self.outbox: OutboxWriter | None = None  # queues what a turn sends, in its transaction (the channels)
-        SQLModel.metadata.create_all(engine, tables=[CONV, TURN, AS_SAID])
+        create_tables(engine, [CONV, TURN, AS_SAID])
         seen = (
             select(TURN.c.seq)
             .where(

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
+from flows.db import create_tables
 from nodes.api import HttpClient
 from runtime.outbound.addresses import Allowance, AllowanceError, parse_rule, server_allowance
 from runtime.outbound.guard import Guard
@@ -38,7 +39,7 @@ class WorkspaceOutbound:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.workspaces = Workspaces(engine)
-        SQLModel.metadata.create_all(engine, tables=[TABLE])
+        create_tables(engine, [TABLE])
 
     def entries(self, workspace: str) -> list[str]:
         with self.engine.connect() as conn:

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
+from flows.db import create_tables
 from runtime.channels.secretbox import SecretBox, SecretsUnreadable
 from runtime.workspaces import Workspaces
 
@@ -37,7 +38,7 @@ class WorkspaceSecrets:
     def __init__(self, engine: Engine, box: SecretBox) -> None:
         self.engine, self.box = engine, box
         self.workspaces = Workspaces(engine)
-        SQLModel.metadata.create_all(engine, tables=[TABLE])
+        create_tables(engine, [TABLE])
 
     def names(self, workspace: str) -> list[str]:
         with self.engine.connect() as conn:

@@ -17,6 +17,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
+from flows.db import create_tables
+
 DEFAULT = "default"
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 EVERYWHERE = ("owner", "admin")  # roles that see every workspace
@@ -59,7 +61,7 @@ class Workspace:
 class Workspaces:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        SQLModel.metadata.create_all(engine, tables=[WORKSPACES, MEMBERS, PLACES])
+        create_tables(engine, [WORKSPACES, MEMBERS, PLACES])
         with engine.begin() as conn:
             if conn.execute(select(WORKSPACES.c.id).where(WORKSPACES.c.id == DEFAULT)).first() is None:
                 conn.execute(WORKSPACES.insert().values(id=DEFAULT, name="Default", created_at=time.time()))

@@ -12,6 +12,8 @@ from sqlalchemy import Index, case, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
+from flows.db import create_tables
+
 Outcome = Literal["ok", "error", "timeout"]
 
 
@@ -69,7 +71,7 @@ class CallLog:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        SQLModel.metadata.create_all(engine, tables=[TABLE])
+        create_tables(engine, [TABLE])
 
     def record(self, row: CallRow) -> None:
         with self.engine.begin() as conn:

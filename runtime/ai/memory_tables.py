@@ -16,6 +16,8 @@ from sqlalchemy import Index, delete, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
+from flows.db import create_tables
+
 
 class ProfileRow(SQLModel, table=True):
     """One thing the bot knows about a user: name, language, a preference."""
@@ -73,7 +75,7 @@ class MemoryTables:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        SQLModel.metadata.create_all(engine, tables=[PROFILE, KNOWLEDGE, ITEMS])
+        create_tables(engine, [PROFILE, KNOWLEDGE, ITEMS])
 
     def profile(self, bot: str, user: str) -> dict[str, str]:
         query = select(PROFILE.c.key, PROFILE.c.value).where(PROFILE.c.bot == bot, PROFILE.c.user == user)

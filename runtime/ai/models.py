@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field as Column
 from sqlmodel import SQLModel
 
+from flows.db import create_tables
 from flows.problems import describe_validation_error
 from nodes.ai.llm import MODEL_NAME
 from runtime import redaction
@@ -208,7 +209,7 @@ class ModelStore:
     def __init__(self, engine: Engine, box: SecretBox | Callable[[], SecretBox], file: Path | None = None) -> None:
         self.engine, self.file = engine, file
         self._box = box  # or how to make it: the key file is written only when a key is stored
-        SQLModel.metadata.create_all(engine, tables=[TABLE])
+        create_tables(engine, [TABLE])
 
     @property
     def box(self) -> SecretBox:

@@ -21,6 +21,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
+from flows.db import create_tables
+
 KEY_NAME = "conversation ids"
 
 
@@ -39,7 +41,7 @@ KEYS = ServerKeyRow.__table__  # type: ignore[attr-defined]
 def server_key(engine: Engine, name: str) -> bytes:
     """The installation's key of this name, made (32 random bytes) the first time it is asked for;
     two processes making it at once agree on the one that was stored first."""
-    SQLModel.metadata.create_all(engine, tables=[KEYS])
+    create_tables(engine, [KEYS])
     for _ in range(2):
         with engine.connect() as conn:
             found = conn.execute(select(KEYS.c.value).where(KEYS.c.name == name)).scalar()

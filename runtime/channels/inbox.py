@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import time
@@ -146,6 +147,9 @@ class Inbox:
                 await io(store.enqueue_message, cid, event, Outbound(text=UNUSABLE))  # a reply outside the flow
                 self.woken()
                 return
+            if event.kind == "audio" and await self._started_by(cid, event):  # handled again after a crash
+                await self._heard(cid, event, deployment.version)
+                return
             if event.choice is None and known.offered:
                 choice = read_answer(event.text, [_button(b) for b in json.loads(known.offered)])
                 if choice is not None:
@@ -161,9 +165,22 @@ class Inbox:
                 channel=event.channel,
                 account=event.account,
                 conversation_id=cid,
+                inbound=event.inbound(),  # the same event handled again is then known as this start
             )
-        if event.kind == "audio" and await self._hears_audio(cid):
-            await self.runtime.send(cid, event.inbound(), restart_on=deployment.version)
+        if event.kind == "audio":
+            await self._heard(cid, event, deployment.version)
+
+    async def _started_by(self, cid: str, event: ChannelEvent) -> bool:
+        """Whether this event started the conversation (its first turn)."""
+        io, store = self.runtime.io, self.runtime.store
+        return await io(store.turn_of_event, cid, event.channel, event.account, event.event_id) == 1
+
+    async def _heard(self, cid: str, event: ChannelEvent, version: int) -> None:
+        """A voice note that started a conversation is also the answer to its first step if that
+        step listens to voice notes: a turn of its own, with an event id of its own (once, too)."""
+        if await self._hears_audio(cid):
+            heard = dataclasses.replace(event.inbound(), event_id=f"{event.event_id}:heard")
+            await self.runtime.send(cid, heard, restart_on=version)
 
     async def _hears_audio(self, cid: str) -> bool:
         """Whether a new conversation waits at a step that listens to voice notes (a voice note

@@ -42,7 +42,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
-from flows.db import add_missing
+from flows.db import add_missing, create_tables
 from nodes.api import Outbound
 from runtime.channels.chat_ids import ChatIds, legacy_id
 from runtime.channels.secretbox import SecretBox
@@ -195,7 +195,7 @@ class ChannelStore:
 
     def __init__(self, engine: Engine, box: SecretBox) -> None:
         self.engine, self.box = engine, box
-        SQLModel.metadata.create_all(engine, tables=TABLES)
+        create_tables(engine, TABLES)
         for table in TABLES:  # columns and indexes added since a database was made
             add_missing(engine, table)
         values: dict[str, Any] = {c: bindparam(c) for c in INSERTED}
@@ -404,10 +404,6 @@ class ChannelStore:
         """One chat's events not handled yet, in the order they came."""
         return self._events_of.all(self.engine, {"key": key, "limit": limit})
 
-    def new_events(self, limit: int = 100) -> list[Row[Any]]:
-        with self.engine.connect() as c:
-            return list(c.execute(select(INBOX).where(INBOX.c.status == "new").order_by(INBOX.c.id).limit(limit)))
-
     def backlog(self) -> int:
         """How many events wait to be handled (the webhooks push back above a limit)."""
         with self.engine.connect() as c:
@@ -419,9 +415,6 @@ class ChannelStore:
         status = "failed" if error else "done"
         with self.engine.begin() as c:
             self._finish.run_many(c, [{"row_id": i, "status": status, "error": error[:500]} for i in row_ids])
-
-    def finish_event(self, row_id: int, error: str = "") -> None:
-        self.finish_events([row_id], error)
 
     # chats
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from runtime.channels import inbox, service
 from runtime.channels.service import GroupCommit
 from runtime.channels.store import INBOX, LEASE
+from runtime.store import TURN
 from tests.channels.conftest import SECRET, Rig, text_update
 
 
@@ -152,3 +153,24 @@ async def test_two_workers_never_send_a_message_twice(rig: Rig) -> None:
         assert int(rig.fake.sent[-1]["chat_id"]) == 6100
     finally:
         await other.stop()
+
+
+async def test_a_first_message_handled_again_after_a_crash_is_not_read_as_an_answer(rig: Rig, engine: Engine) -> None:
+    """A worker killed after the first message's turn was saved and before the event was marked
+    done: the next worker handles the event again. It must be known as the turn that started the
+    conversation, not read as the answer to the question that turn asked."""
+    await rig.post(text_update(600, "hello there", chat=6600))
+    await rig.settle()
+    asked = len(rig.fake.sent)
+    assert asked >= 1
+    with engine.begin() as c:  # as if the worker died before finishing the event
+        c.execute(INBOX.update().values(status="new"))
+    await rig.settle()
+    assert len(rig.fake.sent) == asked  # nothing answered twice
+    cid = rig.store.chat_for("telegram", "mybot", "6600")[0]
+    with engine.connect() as c:
+        turns = c.execute(select(TURN.c.seq, TURN.c.inbound).where(TURN.c.conversation_id == cid)).all()
+    assert [seq for seq, _ in turns] == [1]
+    assert json.loads(turns[0][1])["text"] == "hello there"  # the first message is in the transcript
+    state = rig.runtime.store.load(cid)
+    assert state is not None and state.status == "waiting" and state.node == "ask"

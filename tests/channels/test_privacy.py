@@ -66,7 +66,8 @@ async def test_export_then_erase_a_person_everywhere(rig: Rig, tmp_path: Path) -
     exported = json.loads(json.dumps(await privacy.export(by_id)))  # JSON all the way
     [conversation] = exported["conversations"]
     assert conversation["variables"]["name"] == "Ada"
-    assert [line["text"] for line in conversation["transcript"]][:3] == [
+    assert [line["text"] for line in conversation["transcript"]][:4] == [
+        "hi",  # the message that started it is theirs too
         "What is your name?",
         "Ada",
         "Nice to meet you, Ada!",

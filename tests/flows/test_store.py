@@ -59,3 +59,55 @@ def test_missing_flows_and_versions_are_said_plainly(engine: Engine) -> None:
         store.version("lead")
     store.delete("lead")
     assert store.list() == []
+
+
+STARTUP = """
+import sys, time
+from cryptography.fernet import Fernet
+from flows.db import make_engine
+from runtime.channels.secretbox import SecretBox
+from runtime.channels.store import ChannelStore
+from runtime.store import ConversationStore
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+engine = make_engine(sys.argv[1])
+ConversationStore(engine)
+ChannelStore(engine, SecretBox(Fernet.generate_key()))
+print("ready")
+"""
+
+
+def test_processes_started_together_on_a_new_database_all_start(db_url: str) -> None:
+    """Two webhooks and three workers started at the same moment on an empty database each find
+    tables missing; they take turns creating them (otherwise two both try to create the same
+    table and one fails to start)."""
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    admin = create_engine(db_url)
+    schema = f"startup_{uuid.uuid4().hex[:12]}"
+    if admin.dialect.name == "postgresql":  # an empty schema of its own: the database's others hold tables
+        with admin.begin() as c:
+            c.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        db_url = db_url.split("?", maxsplit=1)[0] + f"?options=-csearch_path%3D{schema}"
+    at = str(time.time() + 4.0)  # after every interpreter has imported what it needs
+    runs = [
+        subprocess.Popen([sys.executable, "-c", STARTUP, db_url, at], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(5)
+    ]
+    try:
+        results = [run.communicate(timeout=120) for run in runs]
+        failures = [err.decode()[-600:] for run, (_, err) in zip(runs, results, strict=True) if run.returncode]
+        assert failures == []
+        assert [out.decode().strip() for out, _ in results] == ["ready"] * 5
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+        if admin.dialect.name == "postgresql":
+            with admin.begin() as c:
+                c.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
