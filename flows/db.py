@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel, create_engine
 
@@ -38,14 +40,19 @@ def make_engine(url: str) -> Engine:
             kwargs["poolclass"] = StaticPool
     else:
         # Enough connections for the runtime's database threads (runtime.engine.DB_THREADS) and
-        # the event loop's own calls, so a busy worker never opens and closes connections.
-        kwargs.update(pool_pre_ping=True, pool_size=12, max_overflow=8)
+        # the event loop's own calls, so a busy worker never opens and closes connections. No
+        # pre-ping (a round trip per checkout): see _ping_if_idle.
+        kwargs.update(pool_size=12, max_overflow=8)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         # pysqlite opens a transaction at the first write, so a read is a single round trip and
         # a turn's writes commit together. No engine-level event listeners: any one of them
         # makes every statement pay for event dispatch.
         event.listen(engine.pool, "connect", _sqlite_pragmas)
+    else:
+        event.listen(engine.pool, "connect", _used)
+        event.listen(engine.pool, "checkin", _used)
+        event.listen(engine.pool, "checkout", _ping_if_idle)
     import flows.store  # noqa: F401 - registers the flow tables
 
     create_tables(engine)
@@ -74,6 +81,38 @@ def _schema_turn(engine: Engine) -> Iterator[Connection]:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         yield conn
         conn.commit()
+
+
+PING_AFTER = 1.0  # seconds a pooled connection may rest before it is checked on its way out
+
+
+def _used(_dbapi_conn: Any, record: Any) -> None:
+    if record is not None:
+        record.info["used"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """A connection that rested in the pool is checked before use (the server may have restarted
+    meanwhile); one used a moment ago is not (a busy process would pay a round trip per query).
+    A dead one is replaced: the pool tries again with a new connection."""
+    if time.monotonic() - record.info.get("used", 0.0) < PING_AFTER:
+        return
+    try:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        if not dbapi_conn.autocommit:
+            dbapi_conn.rollback()
+    except Exception as exc:
+        raise DisconnectionError(f"a pooled connection was closed: {type(exc).__name__}") from exc
+
+
+def autocommit(engine: Engine) -> Engine:
+    """The engine for reads and single-statement writes. On PostgreSQL its connections run each
+    statement on its own, with no BEGIN and COMMIT (or ROLLBACK) around it: one round trip instead
+    of three. It shares the engine's pool. SQLite needs no such thing (a read opens no transaction)."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

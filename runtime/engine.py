@@ -32,7 +32,7 @@ from runtime.outbound.addresses import Allowance
 from runtime.outbound.guard import Guard
 from runtime.plan import Plan, compile_flow
 from runtime.state import ConversationState
-from runtime.store import Conflict, ConversationStore, Duplicate
+from runtime.store import Also, Conflict, ConversationStore, Duplicate
 from runtime.timers import Timers
 from runtime.workspace_outbound import guards
 
@@ -196,10 +196,12 @@ class Runtime:
         variables: dict[str, Any] | None = None,
         conversation_id: str | None = None,
         inbound: Inbound | None = None,
+        also: Also | None = None,
     ) -> tuple[str, list[Outbound]]:
         """Begin a conversation on a flow version (the latest published by default). `inbound` is
         the message that started it (a channel's first message): kept in the transcript, and its
-        event id remembered, so the same event handled again is known as this turn's."""
+        event id remembered, so the same event handled again is known as this turn's. `also` runs
+        last in the turn's transaction (see ConversationStore.save_turn)."""
         plan = await self.plan(flow_id, version)
         cid = conversation_id or uuid.uuid4().hex
         state = ConversationState(
@@ -214,15 +216,18 @@ class Runtime:
         state.vars.setdefault("user", {"id": user_id})
         async with self._lock(cid):
             try:
-                return cid, await self._turn(state, Start(), inbound)
+                return cid, await self._turn(state, Start(), inbound, also)
             except _Retry:
                 raise ConversationExists(f"A conversation {cid!r} exists already.") from None
 
-    async def send(self, conversation_id: str, inbound: Inbound, *, restart_on: int | None = None) -> list[Outbound]:
+    async def send(
+        self, conversation_id: str, inbound: Inbound, *, restart_on: int | None = None, also: Also | None = None
+    ) -> list[Outbound]:
         """The user said something: answer it (once, even if the same event comes again).
 
         A conversation that has ended starts again on `restart_on` (a channel's deployed version),
-        else on the latest published version."""
+        else on the latest published version. `also` runs last in the transaction of the turn that
+        answers it (not at all if it was answered before)."""
         async with self._lock(conversation_id):
             for _ in range(MAX_ATTEMPTS):
                 state = await self._load(conversation_id, inbound.event_id)
@@ -243,7 +248,7 @@ class Runtime:
                     state.version, state.vars = plan.version, {"user": state.vars.get("user", {})}
                     event = Start()
                 try:
-                    return await self._turn(state, event, inbound)
+                    return await self._turn(state, event, inbound, also)
                 except _Retry:
                     continue
         raise Busy(f"The conversation {conversation_id!r} is too busy; try again.")
@@ -317,7 +322,9 @@ class Runtime:
             lock = self._locks[conversation_id] = asyncio.Lock()
         return lock
 
-    async def _turn(self, state: ConversationState, event: Event | _Note, inbound: Inbound | None) -> list[Outbound]:
+    async def _turn(
+        self, state: ConversationState, event: Event | _Note, inbound: Inbound | None, also: Also | None = None
+    ) -> list[Outbound]:
         """Run one event and save everything it produced, or nothing but the fallback."""
         old_token, seq = state.wake_token, state.seq
         answered = state.node if inbound is not None else None
@@ -328,7 +335,7 @@ class Runtime:
                 outcome = await self.interpreter.advance(state, event)
             except (TurnError, LookupError) as exc:
                 return await self._fail(
-                    state.id, seq, inbound, exc, new=isinstance(event, Start) and seq == 0, template=state
+                    state.id, seq, inbound, exc, new=isinstance(event, Start) and seq == 0, template=state, also=also
                 )
         if outcome.timer is not None and state.wake_token:
             delay = outcome.timer * self.wait_scale
@@ -337,7 +344,9 @@ class Runtime:
         if inbound is not None and inbound.event_id is not None:
             state.events = [*state.events[-(RECENT_EVENTS - 1) :], (inbound.event_id, seq + 1)]
         try:
-            await self.io(self.store.save_turn, state, inbound=inbound, outbound=outcome.messages, answered=answered)
+            await self.io(
+                self.store.save_turn, state, inbound=inbound, outbound=outcome.messages, answered=answered, also=also
+            )
         except Duplicate:
             self._drop_timer(state)
             assert inbound is not None and inbound.event_id is not None
@@ -362,6 +371,7 @@ class Runtime:
         *,
         new: bool,
         template: ConversationState,
+        also: Also | None,
     ) -> list[Outbound]:
         """Keep the conversation as it was before the turn; record the inbound and a polite reply."""
         node_id = getattr(exc, "node_id", None)
@@ -389,7 +399,9 @@ class Runtime:
         reply = Outbound(self.fallback_text)
         try:
             outbound = [(node_id, reply)]
-            await self.io(self.store.save_turn, state, inbound=inbound, outbound=outbound, answered=state.node)
+            await self.io(
+                self.store.save_turn, state, inbound=inbound, outbound=outbound, answered=state.node, also=also
+            )
         except Duplicate:
             return []
         except Conflict:

@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 from sqlmodel import Field, SQLModel
 
-from flows.db import create_tables
+from flows.db import autocommit, create_tables
 from nodes.api import Inbound, Outbound
 from runtime.masking import mask
 from runtime.state import ConversationState
@@ -118,6 +118,9 @@ class OutboxWriter(Protocol):
 
     def __call__(self, conn: Connection, state: ConversationState, turn: int, messages: list[dict[str, Any]]) -> None:
         """Queue the messages (nothing when the conversation is not on a delivered channel)."""
+
+
+Also = Callable[[Connection], None]  # more to write in a turn's transaction (see save_turn)
 
 
 class Conflict(Exception):
@@ -233,6 +236,7 @@ class ConversationStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.quick = autocommit(engine)  # the per-turn reads: one round trip each
         self.masked: Callable[[str], bool] | None = None  # by flow id: mask the transcript's texts (retention)
         self.outbox: OutboxWriter | None = None  # queues what a turn sends, in its transaction (the channels)
         create_tables(engine, [CONV, TURN, AS_SAID])
@@ -269,7 +273,7 @@ class ConversationStore:
     def load(self, conversation_id: str, event_id: str | None = None) -> ConversationState | None:
         """The conversation's saved state, or None. With `event_id`, `state.seen_turn` tells
         whether that inbound event was handled before (and by which turn)."""
-        with self.engine.connect() as conn:
+        with self.quick.connect() as conn:
             row = self._load.run(conn, {"cid": conversation_id, "event_id": event_id}).fetchone()
         if row is None:
             return None
@@ -332,8 +336,10 @@ class ConversationStore:
         inbound: Inbound | None,
         outbound: Sequence[tuple[str | None, Outbound]],
         answered: str | None = None,
+        also: Also | None = None,
     ) -> int:
         """Save the state and the turn (inbound and replies) in one transaction; return the turn's number.
+        `also` writes more in it, last (the channels mark the inbound event handled).
 
         Raises Duplicate if the inbound event was saved before, Conflict if the conversation
         changed since it was loaded (state.seq is the seq it was loaded with).
@@ -415,6 +421,8 @@ class ConversationStore:
                 )
             if self.outbox is not None and outbound:
                 self.outbox(conn, state, turn, [m.to_json() for _, m in outbound])
+            if also is not None:  # last: nothing after it can fail but the commit
+                also(conn)
         state.seq = turn
         return turn
 

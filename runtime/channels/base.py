@@ -10,6 +10,8 @@ from nodes.api import Button, Inbound, Media, MediaError, Outbound
 
 Kind = Literal["text", "choice", "audio", "image", "file", "other"]
 
+IN_FLIGHT = 8  # messages the outbox has at one account's platform at once (the others wait their turn)
+
 
 class Rejected(Exception):
     """A webhook request refused before anything is stored: `status` is the HTTP answer."""

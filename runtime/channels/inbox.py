@@ -24,6 +24,7 @@ from runtime.channels.claims import transient
 from runtime.channels.degrade import read_answer
 from runtime.channels.store import ChannelStore
 from runtime.engine import ConversationExists, ConversationNotFound, Runtime
+from runtime.store import Also
 
 log = logging.getLogger(__name__)
 NOTE_EVERY = 5.0  # seconds between writes of a channel's "last event received"
@@ -113,8 +114,9 @@ class Inbox:
             done: list[int] = []
             for row in rows:
                 started = time.perf_counter()
+                finished: list[int] = []  # marked handled by the turn's own transaction
                 try:
-                    await self._handle(json.loads(row.event))
+                    await self._handle(json.loads(row.event), self._finisher(row.id, finished))
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # one bad event must not stop the others
@@ -125,12 +127,23 @@ class Inbox:
                     await self.runtime.io(self.store.note, row.channel, row.account, error=reason)
                     await self.runtime.io(self.store.finish_events, [row.id], type(exc).__name__)
                 else:
-                    done.append(row.id)
+                    if not finished:  # no turn answered it (answered before, or outside the flow)
+                        done.append(row.id)
                 handled += 1
                 await self.make_way(time.perf_counter() - started)
             await self.runtime.io(self.store.finish_events, done)
 
-    async def _handle(self, record: dict[str, Any]) -> None:
+    def _finisher(self, row_id: int, finished: list[int]) -> Also:
+        """What the turn that answers an event writes in its transaction: the event is handled
+        (a crash can then not leave it saved and waiting)."""
+
+        def finish(conn: Any) -> None:
+            self.store.finish_in(conn, row_id)
+            finished.append(row_id)
+
+        return finish
+
+    async def _handle(self, record: dict[str, Any], also: Also | None = None) -> None:
         found = await self.adapters.aget(record["channel"], record["account"], self.runtime.io)
         if found is None:
             return  # undeployed since
@@ -148,14 +161,16 @@ class Inbox:
                 self.woken()
                 return
             if event.kind == "audio" and await self._started_by(cid, event):  # handled again after a crash
-                await self._heard(cid, event, deployment.version)
+                await self._heard(cid, event, deployment.version, also)
                 return
             if event.choice is None and known.offered:
                 choice = read_answer(event.text, [_button(b) for b in json.loads(known.offered)])
                 if choice is not None:
                     inbound = Inbound(text=event.text, choice=choice, media=inbound.media, event_id=inbound.event_id)
             with contextlib.suppress(ConversationNotFound):  # not: the chat was bound, then a worker died
-                await self.runtime.send(cid, inbound, restart_on=deployment.version)  # a new start: the deployed one
+                await self.runtime.send(
+                    cid, inbound, restart_on=deployment.version, also=also
+                )  # restarts on the deployed one
                 return
         with contextlib.suppress(ConversationExists):  # started before a crash: its replies are queued
             await self.runtime.start(
@@ -166,21 +181,22 @@ class Inbox:
                 account=event.account,
                 conversation_id=cid,
                 inbound=event.inbound(),  # the same event handled again is then known as this start
+                also=None if event.kind == "audio" else also,  # a voice note may be an answer too: see _heard
             )
         if event.kind == "audio":
-            await self._heard(cid, event, deployment.version)
+            await self._heard(cid, event, deployment.version, also)
 
     async def _started_by(self, cid: str, event: ChannelEvent) -> bool:
         """Whether this event started the conversation (its first turn)."""
         io, store = self.runtime.io, self.runtime.store
         return await io(store.turn_of_event, cid, event.channel, event.account, event.event_id) == 1
 
-    async def _heard(self, cid: str, event: ChannelEvent, version: int) -> None:
+    async def _heard(self, cid: str, event: ChannelEvent, version: int, also: Also | None) -> None:
         """A voice note that started a conversation is also the answer to its first step if that
         step listens to voice notes: a turn of its own, with an event id of its own (once, too)."""
         if await self._hears_audio(cid):
             heard = dataclasses.replace(event.inbound(), event_id=f"{event.event_id}:heard")
-            await self.runtime.send(cid, heard, restart_on=version)
+            await self.runtime.send(cid, heard, restart_on=version, also=also)
 
     async def _hears_audio(self, cid: str) -> bool:
         """Whether a new conversation waits at a step that listens to voice notes (a voice note

@@ -10,6 +10,7 @@ HTTP call wide) leaves the row marked: the worker that takes the conversation ov
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import json
 import logging
@@ -18,7 +19,7 @@ from collections.abc import Callable
 
 from nodes.api import Outbound
 from runtime.channels.adapters import AdapterCache
-from runtime.channels.base import SendFailed
+from runtime.channels.base import IN_FLIGHT, SendFailed
 from runtime.channels.degrade import degrade
 from runtime.channels.store import ChannelStore
 from runtime.engine import Runtime
@@ -44,6 +45,9 @@ class Outbox:
         self.resent = 0  # messages sent again after a worker stopped mid-delivery
         self._recent: dict[tuple[str, str], collections.deque[float]] = {}  # send times in the last second
         self._held: dict[str, float] = {}  # conversations waiting for their account's rate, until
+        # an HTTP client's pool does work for every waiting request each time one ends: many waiting
+        # requests cost more than the sending itself, and more connections send no faster
+        self._in_flight: dict[tuple[str, str], asyncio.Semaphore] = {}
 
     def held(self) -> frozenset[str]:
         """Conversations this process leaves alone for now (their account's rate is used up)."""
@@ -56,22 +60,25 @@ class Outbox:
         """Send the conversation's due messages in order (one, where the channel is paced); how many."""
         io, store = self.runtime.io, self.store
         sent = 0
-        for row in await io(store.pending_of, cid):
+        while True:
             now = self.clock()
-            if row.next_at > now:
+            row = await io(store.take_next, cid, now)
+            if row is None:  # nothing waits, or the first waits for its time
                 return sent
             recent = self._recent.setdefault((row.channel, row.account), collections.deque())
             while recent and recent[0] <= now - 1.0:
                 recent.popleft()
             if len(recent) >= self.rate.get(row.channel, 1_000_000):
                 self._held[cid] = recent[0] + 1.0  # the account's rate is used up for this second
+                if not row.was_sending:
+                    await io(store.not_sending, row.id)
                 return sent
             found = await self.adapters.aget(row.channel, row.account, io)
             if found is None:
                 await io(store.dead, row.id, row.attempts, "The channel is no longer deployed.")
                 continue
             adapter = found[1]
-            if row.sending:
+            if row.was_sending:
                 self.resent += 1
                 log.warning(
                     "%s/%s: sending a message again that a stopped worker may have sent (conversation %s)",
@@ -79,12 +86,14 @@ class Outbox:
                     row.account,
                     cid,
                 )
-            else:
-                await io(store.sending, row.id)
             original = Outbound.from_json(json.loads(row.message))
             message = degrade(original, adapter.capabilities)
+            gate = self._in_flight.get((row.channel, row.account))
+            if gate is None:
+                gate = self._in_flight[(row.channel, row.account)] = asyncio.Semaphore(IN_FLIGHT)
             try:
-                await adapter.send(row.chat, message)
+                async with gate:
+                    await adapter.send(row.chat, message)
             except SendFailed as exc:
                 attempts = row.attempts + 1
                 await io(store.note, row.channel, row.account, error=exc.reason)
@@ -104,7 +113,6 @@ class Outbox:
             sent += 1
             if gap:
                 return sent  # the next one when the pace allows
-        return sent
 
 
 def _backoff(attempts: int) -> float:

@@ -42,7 +42,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
-from flows.db import add_missing, create_tables
+from flows.db import add_missing, autocommit, create_tables
 from nodes.api import Outbound
 from runtime.channels.chat_ids import ChatIds, legacy_id
 from runtime.channels.secretbox import SecretBox
@@ -169,7 +169,7 @@ class Query(Prepared):
 
     def __init__(self, engine: Engine, statement: Any) -> None:
         super().__init__(engine, statement)
-        self.shape = namedtuple("Found", [c.key for c in statement.selected_columns])  # type: ignore[misc]
+        self.shape = namedtuple("Found", [c.key for c in statement.exported_columns])  # type: ignore[misc]
 
     def all(self, engine: Engine, values: dict[str, Any]) -> list[Any]:
         with engine.connect() as c:
@@ -195,6 +195,7 @@ class ChannelStore:
 
     def __init__(self, engine: Engine, box: SecretBox) -> None:
         self.engine, self.box = engine, box
+        self.quick = autocommit(engine)  # the hot reads and single-statement writes: one round trip each
         create_tables(engine, TABLES)
         for table in TABLES:  # columns and indexes added since a database was made
             add_missing(engine, table)
@@ -240,14 +241,21 @@ class ChannelStore:
             .order_by(func.min(OUTBOX.c.id))
             .limit(limit),
         )
-        self._pending_of = Query(
-            engine,
-            select(OUTBOX)
-            .where(OUTBOX.c.conversation_id == bindparam("cid"), OUTBOX.c.status == "pending")
-            .order_by(OUTBOX.c.id)
-            .limit(limit),
-        )
-        self._sending = Prepared(engine, update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id")).values(sending=True))
+        # the conversation's first waiting message, if it is due, marked as handed to the platform:
+        # one statement on PostgreSQL; SQLite's RETURNING cannot name the CTE, so it reads then marks
+        waiting = (OUTBOX.c.conversation_id == bindparam("cid"), OUTBOX.c.status == "pending")
+        due = OUTBOX.c.next_at <= bindparam("now")
+        row_id: Any = bindparam("row_id")
+        if engine.dialect.name == "postgresql":
+            took = select(OUTBOX.c.id, OUTBOX.c.sending).where(*waiting).order_by(OUTBOX.c.id).limit(1).cte("first")
+            marked = update(OUTBOX).where(OUTBOX.c.id == took.c.id, due).values(sending=True)
+            self._take_next = Query(engine, marked.returning(*OUTBOX.c, took.c.sending.label("was_sending")))
+        else:
+            first = select(OUTBOX.c.id).where(*waiting).order_by(OUTBOX.c.id).limit(1).scalar_subquery()
+            found = select(*OUTBOX.c, OUTBOX.c.sending.label("was_sending")).where(OUTBOX.c.id == first, due)
+            self._take_next = Query(engine, found)
+        self._sending = Prepared(engine, update(OUTBOX).where(OUTBOX.c.id == row_id).values(sending=True))
+        self._not_sending = Prepared(engine, update(OUTBOX).where(OUTBOX.c.id == row_id).values(sending=False))
         self._sent = Prepared(engine, delete(OUTBOX).where(OUTBOX.c.id == bindparam("row_id")))
         cid: Any = bindparam("cid")
         until: Any = bindparam("until")
@@ -397,12 +405,12 @@ class ChannelStore:
 
     def chats_waiting(self, limit: int, skip: frozenset[int] = frozenset()) -> list[int]:
         """The claim keys of chats with events not handled yet, the longest waiting first."""
-        found = self._chats_waiting.all(self.engine, {"limit": limit + len(skip)})
+        found = self._chats_waiting.all(self.quick, {"limit": limit + len(skip)})
         return [row.chat_key for row in found if row.chat_key not in skip][:limit]
 
     def events_of(self, key: int, limit: int = 50) -> list[Any]:
         """One chat's events not handled yet, in the order they came."""
-        return self._events_of.all(self.engine, {"key": key, "limit": limit})
+        return self._events_of.all(self.quick, {"key": key, "limit": limit})
 
     def backlog(self) -> int:
         """How many events wait to be handled (the webhooks push back above a limit)."""
@@ -413,8 +421,12 @@ class ChannelStore:
         if not row_ids:
             return
         status = "failed" if error else "done"
-        with self.engine.begin() as c:
+        with self.quick.begin() as c:  # each row on its own (PostgreSQL: pipelined, one round trip)
             self._finish.run_many(c, [{"row_id": i, "status": status, "error": error[:500]} for i in row_ids])
+
+    def finish_in(self, conn: Any, row_id: int) -> None:
+        """Mark an event handled inside another transaction (the turn that answered it)."""
+        self._finish.run(conn, {"row_id": row_id, "status": "done", "error": ""})
 
     # chats
 
@@ -422,7 +434,7 @@ class ChannelStore:
         """The conversation id of a chat, and its row if the chat was seen before. A chat whose
         conversation began before ids were keyed keeps it (found by the old id)."""
         cid, old = self.ids.of(channel, account, chat), legacy_id(channel, account, chat)
-        found = {row.conversation_id: row for row in self._chats.all(self.engine, {"keyed": cid, "legacy": old})}
+        found = {row.conversation_id: row for row in self._chats.all(self.quick, {"keyed": cid, "legacy": old})}
         if cid not in found and old in found:
             return old, found[old]
         return cid, found.get(cid)
@@ -501,12 +513,26 @@ class ChannelStore:
 
     def conversations_due(self, now: float, limit: int, skip: frozenset[str] = frozenset()) -> list[str]:
         """Conversations with a message due, the longest waiting first."""
-        found = self._conversations_due.all(self.engine, {"now": now, "limit": limit + len(skip)})
+        found = self._conversations_due.all(self.quick, {"now": now, "limit": limit + len(skip)})
         return [row.conversation_id for row in found if row.conversation_id not in skip][:limit]
 
-    def pending_of(self, cid: str, limit: int = 20) -> list[Any]:
-        """A conversation's messages waiting to be sent, in order."""
-        return self._pending_of.all(self.engine, {"cid": cid, "limit": limit})
+    def take_next(self, cid: str, now: float) -> Any:
+        """A conversation's first waiting message if it is due (else None), marked as being handed to
+        the platform: a crash from here until `sent` may send it twice. `was_sending`: a worker that
+        stopped had marked it so already (it may have been sent)."""
+        with self.quick.begin() as c:
+            found = self._take_next.run(c, {"cid": cid, "now": now}).fetchone()
+            if found is None:
+                return None
+            row: Any = self._take_next.shape(*found)
+            if self.engine.dialect.name != "postgresql" and not row.sending:
+                self._sending.run(c, {"row_id": row.id})
+        return row
+
+    def not_sending(self, row_id: int) -> None:
+        """Taken, then not handed to the platform after all (its account's rate was used up)."""
+        with self.quick.begin() as c:
+            self._not_sending.run(c, {"row_id": row_id})
 
     def due(self, now: float, limit: int = 200) -> list[Row[Any]]:
         """The first pending message of each conversation, if it is due: later ones wait their turn."""
@@ -515,15 +541,10 @@ class ChannelStore:
         with self.engine.connect() as c:
             return list(c.execute(query))
 
-    def sending(self, row_id: int) -> None:
-        """About to hand the message to the platform: a crash from here until `sent` may send it twice."""
-        with self.engine.begin() as c:
-            self._sending.run(c, {"row_id": row_id})
-
     def sent(self, row_id: int, cid: str = "", paced_until: float = 0.0) -> None:
         """Delivered: the row goes (the transcript keeps the turn, masked where the workspace masks);
         the chat's next message waits until `paced_until`."""
-        with self.engine.begin() as c:
+        with (self.engine if paced_until else self.quick).begin() as c:
             self._sent.run(c, {"row_id": row_id})
             if paced_until:
                 self._hold(c, cid, paced_until)

@@ -15,9 +15,10 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
 
 from nodes.api import Media, MediaError, Outbound
-from runtime.channels.base import BaseAdapter, Capabilities, ChannelEvent, Rejected, SendFailed, json_object
+from runtime.channels.base import IN_FLIGHT, BaseAdapter, Capabilities, ChannelEvent, Rejected, SendFailed, json_object
 from runtime.media import LocalMedia
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,10 @@ class Telegram(BaseAdapter):
         self.token = str(credentials.get("token", ""))
         self.secret_token = str(credentials.get("secret_token", ""))
         base = (api_base or PUBLIC_API).rstrip("/")
-        self.bot = Bot(self.token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
+        # as many connections as the outbox sends at once to one account (outbox.IN_FLIGHT); a
+        # request waits for one as long as it would wait for Telegram
+        request = HTTPXRequest(connection_pool_size=IN_FLIGHT, pool_timeout=30.0)
+        self.bot = Bot(self.token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot", request=request)
         self._ready = False
 
     # in

@@ -174,3 +174,23 @@ async def test_a_first_message_handled_again_after_a_crash_is_not_read_as_an_ans
     assert json.loads(turns[0][1])["text"] == "hello there"  # the first message is in the transcript
     state = rig.runtime.store.load(cid)
     assert state is not None and state.status == "waiting" and state.node == "ask"
+
+
+async def test_the_turn_that_answers_an_event_marks_it_handled_in_its_own_transaction(rig: Rig, engine: Engine) -> None:
+    """Nothing is left between the turn and the event's mark: a worker that dies right after the
+    turn's commit leaves the event handled (its marking needs no second write)."""
+    await rig.post(text_update(700, "hi", chat=7700))
+    await rig.post(text_update(701, "Ada", chat=7700))
+    asked: list[list[int]] = []
+
+    def died(row_ids: list[int], error: str = "") -> None:
+        if row_ids:
+            asked.append(row_ids)
+            raise RuntimeError("the worker died here")
+
+    rig.store.finish_events = died  # type: ignore[method-assign]
+    await rig.channels.handle_inbox()
+    assert asked == []
+    with engine.connect() as c:
+        assert [s for (s,) in c.execute(select(INBOX.c.status).order_by(INBOX.c.id))] == ["done", "done"]
+        assert c.execute(select(func.count()).select_from(TURN)).scalar_one() == 2
