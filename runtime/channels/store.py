@@ -149,6 +149,7 @@ TABLES = [DEPLOY, INBOX, CHATS, OUTBOX, LEASE]
 
 INBOX_CHANNEL = "chatloom_inbox"  # PostgreSQL NOTIFY channels that wake the workers
 OUTBOX_CHANNEL = "chatloom_outbox"
+BATCH = 500  # webhook events stored by one statement at most
 INSERTED = ("channel", "account", "event_id", "chat_key", "event", "status", "error", "received_at")
 OUTBOX_COLUMNS = ("conversation_id", "seq", "n", "channel", "account", "chat", "message", "status")
 
@@ -176,20 +177,6 @@ class Query(Prepared):
             return [self.shape(*row) for row in self.run(c, values).fetchall()]
 
 
-def _insert_if_new(engine: Engine, values: dict[str, Any]) -> Prepared | None:
-    """INSERT … ON CONFLICT DO NOTHING into the inbox, where the database has it."""
-    unique = ["channel", "account", "event_id"]
-    if engine.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return Prepared(engine, sqlite_insert(INBOX).values(values).on_conflict_do_nothing(index_elements=unique))
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return Prepared(engine, pg_insert(INBOX).values(values).on_conflict_do_nothing(index_elements=unique))
-    return None
-
-
 class ChannelStore:
     """The channels' tables, and the moves between them."""
 
@@ -201,7 +188,8 @@ class ChannelStore:
             add_missing(engine, table)
         values: dict[str, Any] = {c: bindparam(c) for c in INSERTED}
         self._insert_event = Prepared(engine, INBOX.insert().values(values))
-        self._insert_new = _insert_if_new(engine, values)
+        self._on_conflict = engine.dialect.name in ("sqlite", "postgresql")  # INSERT … ON CONFLICT DO NOTHING
+        self._batches: dict[int, Prepared] = {}
         self.ids = ChatIds(engine)
         self._compile_hot_path(engine)
         self.delivered: frozenset[str] = frozenset()  # the channels whose conversations are sent through the outbox
@@ -386,13 +374,35 @@ class ChannelStore:
             }
             for channel, account, event_id, key, event in events
         ]
-        if self._insert_new is None:  # a database without ON CONFLICT: one transaction per event
+        if not self._on_conflict:  # a database without it: one transaction per event
             return [self._insert_one(row) for row in rows]
+        stored: set[tuple[str, str, str]] = set()
         with self.engine.begin() as c:
-            fresh = [self._insert_new.run(c, row).rowcount == 1 for row in rows]
-            if any(fresh) and self.engine.dialect.name == "postgresql":
+            for at in range(0, len(rows), BATCH):  # one statement for many rows: one round trip
+                chunk = rows[at : at + BATCH]
+                values = {f"{col}_{n}": row[col] for n, row in enumerate(chunk) for col in INSERTED}
+                stored.update(tuple(found) for found in self._insert_batch(len(chunk)).run(c, values).fetchall())
+            if stored and self.engine.dialect.name == "postgresql":
                 c.exec_driver_sql(f"NOTIFY {INBOX_CHANNEL}")
-            return fresh
+        fresh = []
+        for row in rows:  # an event twice in the same batch is new only the first time
+            key = (row["channel"], row["account"], row["event_id"])
+            fresh.append(key in stored)
+            stored.discard(key)
+        return fresh
+
+    def _insert_batch(self, count: int) -> Prepared:
+        """INSERT of `count` events at once, those received before left out (ON CONFLICT DO
+        NOTHING); it returns the keys of the rows it stored. Compiled once for each count."""
+        found = self._batches.get(count)
+        if found is None:
+            rows = ", ".join("(" + ", ".join(f":{col}_{n}" for col in INSERTED) + ")" for n in range(count))
+            sql = (
+                f"INSERT INTO {INBOX.name} ({', '.join(INSERTED)}) VALUES {rows} "
+                "ON CONFLICT (channel, account, event_id) DO NOTHING RETURNING channel, account, event_id"
+            )
+            found = self._batches[count] = Prepared(self.engine, text(sql))
+        return found
 
     def _insert_one(self, row: dict[str, Any]) -> bool:
         unique_violation = self.engine.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
