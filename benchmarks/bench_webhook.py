@@ -12,6 +12,10 @@ that the two endpoints get the same CPU and nothing else competes with them. (Ru
 with the flows, the webhook shares the process with the worker: the worker takes about a quarter
 of its time while webhooks wait, see runtime/channels/service.py.)
 
+`python -m benchmarks.bench_webhook postgres` measures the webhook on a private PostgreSQL cluster
+instead: its server processes run on the webhook's core (as SQLite runs inside the webhook's
+process), and a `chatloom worker` on the other core handles the events while the webhook is loaded.
+
 The rates and the p99 time to the acknowledgement are measured in interleaved rounds; the best
 round of each is kept. End to end: the load's events are set aside, a `chatloom worker` starts,
 each of E2E_CHATS new chats sends /start, and the clock runs until the fake Telegram (tests/fakes)
@@ -171,8 +175,8 @@ def main(database: str = "sqlite") -> dict[str, float]:
 
         with private_postgres() as pg:
             postmaster = pg.postmaster()
-            if postmaster is not None:  # its backends are forked from it: they run beside the load
-                os.sched_setaffinity(postmaster, LOAD_CORES)
+            if postmaster is not None:  # its backends are forked from it: on the server's core, like
+                os.sched_setaffinity(postmaster, SERVER_CORES)  # SQLite inside the server process
             return _measure(everywhere, pg.url)
     finally:
         os.sched_setaffinity(0, everywhere)

@@ -377,12 +377,13 @@ class ChannelStore:
         if not self._on_conflict:  # a database without it: one transaction per event
             return [self._insert_one(row) for row in rows]
         stored: set[tuple[str, str, str]] = set()
-        with self.engine.begin() as c:
+        alone = len(rows) <= BATCH  # one statement, which is a transaction of its own
+        with (self.quick if alone else self.engine).begin() as c:
             for at in range(0, len(rows), BATCH):  # one statement for many rows: one round trip
                 chunk = rows[at : at + BATCH]
                 values = {f"{col}_{n}": row[col] for n, row in enumerate(chunk) for col in INSERTED}
                 stored.update(tuple(found) for found in self._insert_batch(len(chunk)).run(c, values).fetchall())
-            if stored and self.engine.dialect.name == "postgresql":
+            if stored and not alone and self.engine.dialect.name == "postgresql":
                 c.exec_driver_sql(f"NOTIFY {INBOX_CHANNEL}")
         fresh = []
         for row in rows:  # an event twice in the same batch is new only the first time
@@ -401,6 +402,11 @@ class ChannelStore:
                 f"INSERT INTO {INBOX.name} ({', '.join(INSERTED)}) VALUES {rows} "
                 "ON CONFLICT (channel, account, event_id) DO NOTHING RETURNING channel, account, event_id"
             )
+            if self.engine.dialect.name == "postgresql":  # and wake the workers, in the same statement
+                sql = (
+                    f"WITH stored AS ({sql}) SELECT stored.* FROM stored, "
+                    f"(SELECT pg_notify('{INBOX_CHANNEL}', '') FROM (SELECT 1 FROM stored LIMIT 1) AS one) AS woken"
+                )
             found = self._batches[count] = Prepared(self.engine, text(sql))
         return found
 
