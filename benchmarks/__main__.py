@@ -18,6 +18,7 @@ from benchmarks import (
     bench_interpreter,
     bench_llm,
     bench_memory,
+    bench_scale,
     bench_speech,
     bench_startup,
     bench_task,
@@ -98,6 +99,7 @@ def rows() -> list[tuple[str, str, str, str]]:
         )
     )
     out += webhook_rows()
+    out += scale_rows()
     out += attack_rows()
     out += canvas_rows()
     out += task_rows()
@@ -191,7 +193,105 @@ def webhook_rows() -> list[tuple[str, str, str, str]]:
             "reported (no goal set)",
             "—",
         ),
+        *webhook_postgres_rows(),
     ]
+
+
+def webhook_postgres_rows() -> list[tuple[str, str, str, str]]:
+    """The same webhook on PostgreSQL, a worker handling the events meanwhile."""
+    pg = bench_webhook.main("postgres")
+    return [
+        (
+            "Telegram webhook on PostgreSQL (its server on the webhook's core), a `chatloom worker` handling the "
+            "events meanwhile, against the plain endpoint",
+            f"{pg['ratio']:.0%} ({pg['hook_rps']:.0f} against {pg['plain_rps']:.0f} requests/s), p99 "
+            f"{pg['hook_p99_ms']:.0f} ms",
+            "at least 50%",
+            "met" if pg["ratio"] >= 0.5 else "missed",
+        )
+    ]
+
+
+def scale_rows() -> list[tuple[str, str, str, str]]:
+    """The message path at scale (bench_scale): several processes on PostgreSQL, kills, SQLite."""
+    results = bench_scale.main()
+
+    def find(**want: Any) -> dict[str, Any] | None:
+        return next((r for r in results if all(r[k] == v for k, v in want.items())), None)
+
+    def figures(r: dict[str, Any]) -> str:
+        ok = "all checks passed" if not r["problems"] else f"{len(r['problems'])} problems: {r['problems'][0]}"
+        return (
+            f"{r['turns_per_s']:.0f} turns/s; p50 {r['p50_ms']:.0f} / p95 {r['p95_ms']:.0f} / p99 "
+            f"{r['p99_ms']:.0f} ms; {ok}"
+        )
+
+    out = []
+    size = f"{bench_scale.FULL['messages']:,} messages across {bench_scale.FULL['chats']:,} chats"
+    for workers in (1, 2, 4):
+        r = find(database="postgres", workers=workers, rate=None)
+        if r is None:
+            continue
+        kills = f", one killed with kill -9 every {r['kill_every']:g} s and started again" if r["kills"] else ""
+        first = workers == 1
+        what = (
+            f"Message path at scale on PostgreSQL, 2 webhook processes, {workers} worker{'s' * (workers > 1)}{kills}: "
+            f"end to end (webhook received → reply accepted by the fake Telegram), {size}, closed loop"
+            if first
+            else f"… {workers} workers{kills}"
+        )
+        extra = f"; resent at the crash window {r['resent']}" if r["kills"] else ""
+        good = not r["problems"] and r["turns_per_s"] >= 300
+        out.append(
+            (what, figures(r) + extra, "at least 300 turns/s, nothing lost or sent twice", "met" if good else "missed")
+        )
+    half = next((r for r in results if r["rate"]), None)
+    if half is not None:
+        out.append(
+            (
+                f"… open loop at half the best rate ({half['rate']:.0f} messages/s), {half['workers']} "
+                "workers: latency",
+                figures(half),
+                "p95 under 100 ms",
+                "met" if half["p95_ms"] < 100 and not half["problems"] else "missed",
+            )
+        )
+    killed = [r for r in results if r["kills"] and r["held_takeover_max_s"] is not None]
+    if killed:
+        worst = max(r["held_takeover_max_s"] for r in killed)
+        medians = ", ".join(f"{r['held_takeover_median_s']:.1f} s" for r in killed)
+        kills = sum(r["kills"] for r in killed)
+        out.append(
+            (
+                "… takeover after a kill -9: the killed worker's own chats answered again by another worker",
+                f"max {worst:.1f} s, medians {medians} ({kills} kills)",
+                "under 2 s",
+                "met" if worst < 2 else "missed",
+            )
+        )
+    lite = find(database="sqlite")
+    if lite is not None:
+        out.append(("… SQLite, 1 webhook process and 1 worker (the default install)", figures(lite), "reported", "—"))
+    steady = find(database="postgres", workers=1, rate=None)
+    if steady is not None:
+        cpu = ", ".join(
+            f"{name} {steady[f'cpu_{kind}_per_turn'] * 1000:.1f}"
+            for kind, name in (
+                ("hook", "webhooks"),
+                ("worker", "worker"),
+                ("db", "PostgreSQL"),
+                ("load", "fake Telegram and load"),
+            )
+        )
+        out.append(
+            (
+                "… CPU ms a turn by process (1 worker, PostgreSQL), and what more cores would carry",
+                f"{cpu}; {bench_scale.capacity(results).removeprefix('capacity if CPU-bound ')}",
+                "reported",
+                "—",
+            )
+        )
+    return out
 
 
 def attack_rows() -> list[tuple[str, str, str, str]]:
@@ -339,14 +439,42 @@ def table(found: list[tuple[str, str, str, str]]) -> str:
     return "\n".join(lines)
 
 
+GROUPS = {"webhook": webhook_rows, "scale": scale_rows}  # what `--only` can run alone
+
+
 def main() -> None:
+    """`--only webhook,scale` runs those groups alone; with --readme their rows replace the same
+    rows of the README's table (by their first column) and the others stay."""
     logging.disable(logging.WARNING)
-    text = table(rows())
+    only = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--only=")), None)
+    found = [row for name in only.split(",") for row in GROUPS[name]()] if only else rows()
+    text = table(found)
     print(text)
     if "--readme" in sys.argv:
         readme = README.read_text()
         pattern = re.compile(r"(<!-- bench:start -->\n)(?:.*?\n)?(<!-- bench:end -->)", re.DOTALL)
+        if only:
+            text = _merged(pattern.search(readme).group(0), found)  # type: ignore[union-attr]
         README.write_text(pattern.sub(lambda m: m.group(1) + text + "\n" + m.group(2), readme))
+
+
+def _merged(block: str, found: list[tuple[str, str, str, str]]) -> str:
+    """The README's table with these rows put in: in place of the rows of the same first column,
+    or after the last row they follow (new rows of a group stay together)."""
+    lines = [line for line in block.splitlines()[1:-1] if line.startswith("| ") and not line.startswith("| benchmark")]
+    rows_now = [tuple(cell.strip() for cell in line.strip("|").split(" | ")) for line in lines]
+    new = {row[0]: row for row in found}
+    kept: list[tuple[str, ...]] = []
+    last = -1
+    for row in rows_now:
+        if row[0] in new:
+            kept.append(new.pop(row[0]))
+            last = len(kept) - 1
+        else:
+            kept.append(row)
+    rest = [row for row in found if row[0] in new]
+    kept[last + 1 : last + 1] = rest
+    return table([tuple(r) for r in kept])  # type: ignore[misc]
 
 
 if __name__ == "__main__":

@@ -88,20 +88,29 @@ WEB = ChannelType("web", None, routes=_widget_routes)  # the chat widget for web
 
 @cache
 def installed() -> dict[str, ChannelType]:
-    """Every channel type of the installed packages, by name. One that fails to load, or is not a
-    ChannelType named as its entry point, is left out with a warning (the others still work)."""
-    found: dict[str, ChannelType] = {}
-    for ep in entry_points(group=GROUP):
+    """Every channel type of the installed packages, by name. One that fails to load, is not a
+    ChannelType named as its entry point, or takes a name already taken (Chatloom's own come
+    first, then by package name) is left out with a warning; the others still work."""
+    found: dict[str, tuple[ChannelType, str]] = {}
+    for ep in sorted(entry_points(group=GROUP), key=lambda ep: (_package(ep) != "chatloom", _package(ep), ep.name)):
+        package = _package(ep)
         try:
             kind = ep.load()
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the server
-            log.warning("channel %r not loaded: %s", ep.name, exc)
+            log.warning("channel %r of %s not loaded: %s", ep.name, package, exc)
             continue
         if not isinstance(kind, ChannelType) or kind.name != ep.name:
-            log.warning("channel %r not loaded: the entry point is not a ChannelType named %r", ep.name, ep.name)
+            log.warning("channel %r of %s not loaded: the entry point is not a ChannelType named so", ep.name, package)
             continue
-        found[kind.name] = kind
-    return found
+        if kind.name in found:
+            log.warning("channel %r of %s not loaded: the name is taken by %s", ep.name, package, found[kind.name][1])
+            continue
+        found[kind.name] = (kind, package)
+    return {name: kind for name, (kind, _) in found.items()}
+
+
+def _package(ep: Any) -> str:
+    return str(ep.dist.name) if ep.dist is not None else "an unknown package"
 
 
 class AdapterCache:

@@ -168,9 +168,8 @@ class Inbox:
                 if choice is not None:
                     inbound = Inbound(text=event.text, choice=choice, media=inbound.media, event_id=inbound.event_id)
             with contextlib.suppress(ConversationNotFound):  # not: the chat was bound, then a worker died
-                await self.runtime.send(
-                    cid, inbound, restart_on=deployment.version, also=also
-                )  # restarts on the deployed one
+                # an ended conversation starts again on the deployed version
+                await self.runtime.send(cid, inbound, restart_on=deployment.version, also=also)
                 return
         with contextlib.suppress(ConversationExists):  # started before a crash: its replies are queued
             await self.runtime.start(
