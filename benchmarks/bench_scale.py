@@ -467,7 +467,9 @@ def line(r: dict[str, Any]) -> str:
             f"; {r['kills']} kills, takeover max {_seconds(r['takeover_max_s'])}, median "
             f"{_seconds(r['takeover_median_s'])}{backlog}; of the killed worker's own chats (about "
             f"{r['held_chats_per_kill'] or 0:.0f} a kill) max {_seconds(r['held_takeover_max_s'])}, median "
-            f"{_seconds(r['held_takeover_median_s'])}; {r['kills_leaving_none_ready']} kills left no worker ready; "
+            f"{_seconds(r['held_takeover_median_s'])} (where another worker was ready: max "
+            f"{_seconds(r['ready_takeover_max_s'])}, median {_seconds(r['ready_takeover_median_s'])}); "
+            f"{r['kills_leaving_none_ready']} kills left no worker ready; "
             f"a worker's start {_seconds(r['worker_start_cpu_s'])} CPU"
         )
     cpu = ", ".join(

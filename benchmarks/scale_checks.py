@@ -28,8 +28,9 @@ class Kill:
 def takeover(kills: list[Kill]) -> dict[str, Any]:
     """Per kill: the longest time from the kill to the answer of a message waiting then. Under a
     backlog that is mostly the backlog's wait; `held_takeover` counts only the messages of the chats
-    the killed worker held, which another worker had to take over."""
-    every, held = [], []
+    the killed worker held, which another worker had to take over; `ready_takeover` only those kills
+    that left another worker ready (otherwise the wait includes a worker's start)."""
+    every, held, ready = [], [], []
     for kill in kills:
         answered = [m.answered_at - kill.at for m in kill.waiting if m.answered_at is not None]
         if answered:
@@ -38,12 +39,16 @@ def takeover(kills: list[Kill]) -> dict[str, Any]:
             mine = [m.answered_at - kill.at for m in kill.waiting if m.chat in kill.held and m.answered_at]
             if mine:
                 held.append(max(mine))
+                if kill.ready_left:  # another worker was up: the takeover itself, not a restart's wait
+                    ready.append(max(mine))
     return {
         "kills": len(kills),
         "takeover_max_s": max(every) if every else None,
         "takeover_median_s": statistics.median(every) if every else None,
         "held_takeover_max_s": max(held) if held else None,
         "held_takeover_median_s": statistics.median(held) if held else None,
+        "ready_takeover_max_s": max(ready) if ready else None,
+        "ready_takeover_median_s": statistics.median(ready) if ready else None,
         "held_chats_per_kill": statistics.mean(len(k.held or ()) for k in kills) if kills else None,
         "kills_leaving_none_ready": sum(k.ready_left == 0 for k in kills),
     }
