@@ -104,7 +104,8 @@ async def test_with_masking_on_what_is_kept_as_typed_is_searched_and_the_rest_is
         assert (await rig.post(text_update(update_id, said, chat))).status_code == 200
         await rig.settle()
     web = await web_visitor(runtime, "ada-visitor-0001", f"Ada, {ADA_EMAIL}", "hello again")
-    assert "7946" not in json.dumps([m.to_json() for m in runtime.store.messages(web)])  # masked as kept
+    # masked as kept (the texts only: a timestamp's digits may read 7946 too)
+    assert "7946" not in json.dumps([m.payload for m in runtime.store.messages(web)])
 
     privacy = Privacy(runtime)
     telegram = privacy.find(phone=ADA_PHONE)  # the channel events keep the number as it was sent
