@@ -111,3 +111,31 @@ def test_processes_started_together_on_a_new_database_all_start(db_url: str) -> 
             with admin.begin() as c:
                 c.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+def test_a_transaction_after_an_autocommit_read_on_the_same_connection_is_still_one_transaction(
+    engine: Engine,
+) -> None:
+    """The hot reads run in autocommit on PostgreSQL (flows.db.autocommit) on the same pool as the
+    transactions: a connection handed back from a read must not carry autocommit into the next
+    transaction, or a turn that fails half way would leave half of itself saved."""
+    from sqlalchemy import text
+
+    from flows.db import autocommit
+
+    quick = autocommit(engine)
+    with engine.begin() as c:
+        c.execute(text("CREATE TABLE half_done (n INTEGER)"))
+    try:
+        for _ in range(3):  # the same pooled connection, read in autocommit, then a transaction that fails
+            with quick.connect() as c:
+                assert c.execute(text("SELECT 1")).scalar() == 1
+            with pytest.raises(RuntimeError), engine.begin() as c:
+                c.execute(text("INSERT INTO half_done VALUES (1)"))
+                c.execute(text("INSERT INTO half_done VALUES (2)"))
+                raise RuntimeError("the turn failed half way")
+        with engine.connect() as c:
+            assert c.execute(text("SELECT count(*) FROM half_done")).scalar() == 0
+    finally:
+        with engine.begin() as c:
+            c.execute(text("DROP TABLE half_done"))
