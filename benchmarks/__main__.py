@@ -245,31 +245,29 @@ def scale_rows() -> list[tuple[str, str, str, str]]:
         out.append(
             (what, figures(r) + extra, "at least 300 turns/s, nothing lost or sent twice", "met" if good else "missed")
         )
-    half = next((r for r in results if r["rate"]), None)
+    half = next((r for r in results if r["rate"] and not r["kills"]), None)
     if half is not None:
         out.append(
             (
-                f"… open loop at half the best rate ({half['rate']:.0f} messages/s), {half['workers']} "
-                f"worker{'s' * (half['workers'] > 1)}: latency",
-                figures(half),
+                f"… open loop at half the best rate, {half['workers']} worker{'s' * (half['workers'] > 1)}: latency",
+                f"{half['rate']:.0f} messages/s sent: {figures(half)}",
                 "p95 under 100 ms",
                 "met" if half["p95_ms"] < 100 and not half["problems"] else "missed",
             )
         )
-    killed = [r for r in results if r["kills"] and r["ready_takeover_max_s"] is not None]
-    if killed:
-        worst = max(r["ready_takeover_max_s"] for r in killed)
-        medians = ", ".join(f"{r['ready_takeover_median_s']:.1f} s" for r in killed)
-        none_ready = sum(r["kills_leaving_none_ready"] for r in killed)
-        kills = sum(r["kills"] for r in killed)
+    killed = next((r for r in results if r["rate"] and r["kills"]), None)
+    saturated = [r for r in results if not r["rate"] and r["kills"] and r["ready_takeover_max_s"] is not None]
+    if killed is not None and killed["ready_takeover_max_s"] is not None:
+        under = max((r["ready_takeover_max_s"] for r in saturated), default=None)
+        backlog = f"; under the closed loops' backlog (p50 over 10 s) max {under:.1f} s" if under is not None else ""
         out.append(
             (
-                "… takeover after a kill -9: the killed worker's chats answered again by another worker (kills "
-                "that left one ready)",
-                f"max {worst:.1f} s, medians {medians} ({kills} kills; {none_ready} left no worker ready, the "
-                "next one still starting)",
+                f"… takeover after a kill -9 every 3 s, same open loop, {killed['workers']} workers: the killed "
+                "worker's chats answered by another",
+                f"max {killed['ready_takeover_max_s']:.1f} s, median {killed['ready_takeover_median_s']:.1f} s "
+                f"({killed['kills']} kills; {figures(killed)}; resent {killed['resent']}){backlog}",
                 "under 2 s",
-                "met" if worst < 2 else "missed",
+                "met" if killed["ready_takeover_max_s"] < 2 and not killed["problems"] else "missed",
             )
         )
     lite = find(database="sqlite")
