@@ -47,7 +47,6 @@ CONCURRENCY = 16
 REQUESTS = 1500
 ROUNDS = 3
 E2E_CHATS = 300
-BACKLOG_SEEN = 2.5  # seconds for the webhook to count the backlog again (runtime/channels/inbox.BACKLOG_EVERY)
 PLAIN_APP = """
 import json, uvicorn
 from starlette.applications import Starlette
@@ -195,7 +194,7 @@ def _measure(everywhere: set[int], database_url: str | None) -> dict[str, float]
     if database_url:
         env["DATABASE_URL"] = database_url
     procs: list[subprocess.Popen[bytes]] = []
-    worker = [*_LOAD_CORE, sys.executable, "-m", "chatloom", "worker"]
+    worker = [sys.executable, "-m", "chatloom", "worker"]
     with running(FakeTelegram(TOKEN)) as fake:
         try:
             for args in (
@@ -244,7 +243,7 @@ def _measure(everywhere: set[int], database_url: str | None) -> dict[str, float]
             _wait(f"http://127.0.0.1:{plain_port}/", procs[0])
             _wait(f"http://127.0.0.1:{loom_port}/health", procs[-1])
             if database_url:  # workers running: they handle the events while the webhook is loaded
-                procs.append(subprocess.Popen(worker, env=env, cwd=ROOT, stdout=subprocess.DEVNULL))
+                procs.append(subprocess.Popen([*_LOAD_CORE, *worker], env=env, cwd=ROOT, stdout=subprocess.DEVNULL))
             headers = {"content-type": "application/json", "x-telegram-bot-api-secret-token": secret}
             asyncio.run(_load(plain_url, headers, 1, 200))  # warm both up
             asyncio.run(_load(loom_url, headers, 10_000_000, 200))
@@ -256,7 +255,7 @@ def _measure(everywhere: set[int], database_url: str | None) -> dict[str, float]
             plain_best, loom_best, generator = _rounds(plain_url, loom_url, headers, set_aside)
             set_aside()
             if not database_url:
-                procs.append(subprocess.Popen(worker[len(_LOAD_CORE) :], env=env, cwd=ROOT, stdout=subprocess.DEVNULL))
+                procs.append(subprocess.Popen(worker, env=env, cwd=ROOT, stdout=subprocess.DEVNULL))
             os.sched_setaffinity(0, everywhere)  # end to end, the fake platform may use any core
             e2e = _end_to_end(fake, loom_url, headers)
             engine.dispose()
@@ -280,11 +279,13 @@ def _rounds(plain_url: str, loom_url: str, headers: dict[str, str], set_aside: A
     """ROUNDS interleaved rounds on each endpoint: the best (requests a second, p99 ms) of each.
     Before each of Chatloom's, the events stored so far are set aside: far behind, the webhook
     refuses more (back-pressure), which is not what is measured here."""
+    from runtime.channels.inbox import BACKLOG_EVERY  # how often the webhook counts the backlog again
+
     plain_best, loom_best = (0.0, 0.0), (0.0, 0.0)
     generator = "wrk" if shutil.which("wrk") else "a Python client (install wrk for truer figures)"
     for r in range(ROUNDS):
         set_aside()
-        time.sleep(BACKLOG_SEEN)
+        time.sleep(BACKLOG_EVERY + 0.5)
         if shutil.which("wrk"):
             p, c = (
                 _wrk(plain_url, headers, 100_000_000 * (r + 1)),

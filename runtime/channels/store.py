@@ -188,7 +188,6 @@ class ChannelStore:
             add_missing(engine, table)
         values: dict[str, Any] = {c: bindparam(c) for c in INSERTED}
         self._insert_event = Prepared(engine, INBOX.insert().values(values))
-        self._on_conflict = engine.dialect.name in ("sqlite", "postgresql")  # INSERT … ON CONFLICT DO NOTHING
         self._insert_sqlite: Prepared | None = None
         if engine.dialect.name == "sqlite":
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -250,8 +249,7 @@ class ChannelStore:
             first = select(OUTBOX.c.id).where(*waiting).order_by(OUTBOX.c.id).limit(1).scalar_subquery()
             found = select(*OUTBOX.c, OUTBOX.c.sending.label("was_sending")).where(OUTBOX.c.id == first, due)
             self._take_next = Query(engine, found)
-        self._sending = Prepared(engine, update(OUTBOX).where(OUTBOX.c.id == row_id).values(sending=True))
-        self._not_sending = Prepared(engine, update(OUTBOX).where(OUTBOX.c.id == row_id).values(sending=False))
+        self._mark = Prepared(engine, update(OUTBOX).where(OUTBOX.c.id == row_id).values(sending=bindparam("on")))
         self._sent = Prepared(engine, delete(OUTBOX).where(OUTBOX.c.id == bindparam("row_id")))
         cid: Any = bindparam("cid")
         until: Any = bindparam("until")
@@ -382,20 +380,18 @@ class ChannelStore:
             }
             for channel, account, event_id, key, event in events
         ]
-        if not self._on_conflict:  # a database without it: one transaction per event
-            return [self._insert_one(row) for row in rows]
         if self._insert_sqlite is not None:  # in-process: one compiled statement per event is fastest
             with self.engine.begin() as c:
                 return [self._insert_sqlite.run(c, row).rowcount == 1 for row in rows]
+        if self.engine.dialect.name != "postgresql":  # a database without ON CONFLICT: a transaction per event
+            return [self._insert_one(row) for row in rows]
         stored: set[tuple[str, str, str]] = set()
         alone = len(rows) <= BATCH  # one statement, which is a transaction of its own
         with (self.quick if alone else self.engine).begin() as c:
-            for at in range(0, len(rows), BATCH):  # one statement for many rows: one round trip
+            for at in range(0, len(rows), BATCH):  # one statement for many rows (and the workers' wake-up)
                 chunk = rows[at : at + BATCH]
                 values = {f"{col}_{n}": row[col] for n, row in enumerate(chunk) for col in INSERTED}
                 stored.update(tuple(found) for found in self._insert_batch(len(chunk)).run(c, values).fetchall())
-            if stored and not alone and self.engine.dialect.name == "postgresql":
-                c.exec_driver_sql(f"NOTIFY {INBOX_CHANNEL}")
         fresh = []
         for row in rows:  # an event twice in the same batch is new only the first time
             key = (row["channel"], row["account"], row["event_id"])
@@ -405,20 +401,19 @@ class ChannelStore:
 
     def _insert_batch(self, count: int) -> Prepared:
         """INSERT of `count` events at once, those received before left out (ON CONFLICT DO
-        NOTHING); it returns the keys of the rows it stored. Compiled once for each count. For a
-        database server, where each statement is a round trip (SQLite runs one per event: faster there)."""
+        NOTHING); it returns the keys of the rows it stored. Compiled once for each count. PostgreSQL
+        only, where each statement is a round trip (SQLite runs one per event: faster there)."""
         found = self._batches.get(count)
         if found is None:
             rows = ", ".join("(" + ", ".join(f":{col}_{n}" for col in INSERTED) + ")" for n in range(count))
-            sql = (
+            insert = (
                 f"INSERT INTO {INBOX.name} ({', '.join(INSERTED)}) VALUES {rows} "
                 "ON CONFLICT (channel, account, event_id) DO NOTHING RETURNING channel, account, event_id"
             )
-            if self.engine.dialect.name == "postgresql":  # and wake the workers, in the same statement
-                sql = (
-                    f"WITH stored AS ({sql}) SELECT stored.* FROM stored, "
-                    f"(SELECT pg_notify('{INBOX_CHANNEL}', '') FROM (SELECT 1 FROM stored LIMIT 1) AS one) AS woken"
-                )
+            sql = (  # and wake the workers, in the same statement
+                f"WITH stored AS ({insert}) SELECT stored.* FROM stored, "
+                f"(SELECT pg_notify('{INBOX_CHANNEL}', '') FROM (SELECT 1 FROM stored LIMIT 1) AS one) AS woken"
+            )
             found = self._batches[count] = Prepared(self.engine, text(sql))
         return found
 
@@ -554,13 +549,13 @@ class ChannelStore:
                 return None
             row: Any = self._take_next.shape(*found)
             if self.engine.dialect.name != "postgresql" and not row.sending:
-                self._sending.run(c, {"row_id": row.id})
+                self._mark.run(c, {"row_id": row.id, "on": True})
         return row
 
     def not_sending(self, row_id: int) -> None:
         """Taken, then not handed to the platform after all (its account's rate was used up)."""
         with self.quick.begin() as c:
-            self._not_sending.run(c, {"row_id": row_id})
+            self._mark.run(c, {"row_id": row_id, "on": False})
 
     def due(self, now: float, limit: int = 200) -> list[Row[Any]]:
         """The first pending message of each conversation, if it is due: later ones wait their turn."""

@@ -42,7 +42,7 @@ class Telegram(BaseAdapter):
         self.token = str(credentials.get("token", ""))
         self.secret_token = str(credentials.get("secret_token", ""))
         base = (api_base or PUBLIC_API).rstrip("/")
-        # as many connections as the outbox sends at once to one account (outbox.IN_FLIGHT); a
+        # as many connections as the outbox sends at once to one account (base.IN_FLIGHT); a
         # request waits for one as long as it would wait for Telegram
         request = HTTPXRequest(connection_pool_size=IN_FLIGHT, pool_timeout=30.0)
         self.bot = Bot(self.token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot", request=request)

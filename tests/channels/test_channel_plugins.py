@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from runtime.channels.service import Channels
 from runtime.channels.store import ChannelStore
 from runtime.engine import Runtime
 from tests.channels.conftest import GREETER
+from tests.plugins import installed_distribution
 
 PLUGIN = """
 import hmac, json
@@ -71,26 +71,19 @@ NOT_A_CHANNEL = {"name": "dict"}
 @pytest.fixture
 def acme(tmp_path: Path) -> Iterator[None]:
     """A real installed distribution, 'acme-channels': one good channel and broken ones."""
-    (tmp_path / "acme_channels.py").write_text(PLUGIN)
-    dist = tmp_path / "acme_channels-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-channels\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(
-        textwrap.dedent(f"""
-        [{GROUP}]
+    entries = """
         line = acme_channels:LINE
         telegram = acme_channels:IMPOSTER
         renamed = acme_channels:RENAMED
         dict = acme_channels:NOT_A_CHANNEL
         gone = acme_channels_gone:LINE
         typo = acme_channels:NOPE
-    """)
-    )
-    sys.path.insert(0, str(tmp_path))
+    """
     installed.cache_clear()
-    yield
-    sys.path.remove(str(tmp_path))
-    sys.modules.pop("acme_channels", None)
+    with installed_distribution(
+        tmp_path, "acme-channels", module="acme_channels", source=PLUGIN, group=GROUP, entries=entries
+    ):
+        yield
     installed.cache_clear()
 
 

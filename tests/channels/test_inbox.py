@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from runtime.channels import inbox, service
 from runtime.channels.service import GroupCommit
-from runtime.channels.store import INBOX, LEASE
+from runtime.channels.store import BATCH, INBOX, LEASE
 from runtime.store import TURN
 from tests.channels.conftest import SECRET, Rig, text_update
 
@@ -194,3 +194,15 @@ async def test_the_turn_that_answers_an_event_marks_it_handled_in_its_own_transa
     with engine.connect() as c:
         assert [s for (s,) in c.execute(select(INBOX.c.status).order_by(INBOX.c.id))] == ["done", "done"]
         assert c.execute(select(func.count()).select_from(TURN)).scalar_one() == 2
+
+
+def test_a_batch_larger_than_one_statement_is_stored_whole_and_redeliveries_known(rig: Rig, engine: Engine) -> None:
+    """More events than one INSERT takes (store.BATCH) arrive together: all stored in one
+    transaction, an event seen earlier in the batch or before it reported as not new."""
+    key = rig.store.ids.key
+    count = BATCH + 20
+    events = [("telegram", "mybot", str(n), key("in", "telegram", "mybot", str(n)), {"n": n}) for n in range(count)]
+    assert rig.store.receive_many(events[:5]) == [True] * 5
+    fresh = rig.store.receive_many([*events, events[BATCH + 1]])
+    assert fresh == [False] * 5 + [True] * (count - 5) + [False]
+    assert _inbox(engine) == count

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from nodes.registry import GROUP, Registry
+from tests.plugins import installed_distribution
 
 PLUGIN = """
 from pydantic import BaseModel
@@ -46,13 +45,7 @@ NOT_A_NODE = {"type": "acme.dict"}
 @pytest.fixture
 def acme(tmp_path: Path) -> Iterator[None]:
     """A real installed distribution, 'acme-nodes', with one good plugin and many broken ones."""
-    (tmp_path / "acme_nodes.py").write_text(PLUGIN)
-    dist = tmp_path / "acme_nodes-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-nodes\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(
-        textwrap.dedent(f"""
-        [{GROUP}]
+    entries = """
         acme.hello = acme_nodes:GOOD
         acme.clash = acme_nodes:CLASH
         acme.sync = acme_nodes:SYNC
@@ -63,12 +56,11 @@ def acme(tmp_path: Path) -> Iterator[None]:
         acme.dict = acme_nodes:NOT_A_NODE
         acme.missing = acme_nodes_gone:NODE
         acme.typo = acme_nodes:NOPE
-    """)
-    )
-    sys.path.insert(0, str(tmp_path))
-    yield
-    sys.path.remove(str(tmp_path))
-    sys.modules.pop("acme_nodes", None)
+    """
+    with installed_distribution(
+        tmp_path, "acme-nodes", module="acme_nodes", source=PLUGIN, group=GROUP, entries=entries
+    ):
+        yield
 
 
 def test_a_good_third_party_plugin_loads_beside_the_built_ins(acme: None) -> None:
